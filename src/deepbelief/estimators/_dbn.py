@@ -1,0 +1,621 @@
+"""DBN estimators: unsupervised features, classification and regression."""
+
+from __future__ import annotations
+
+import copy
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ..network import FeedForwardDBN, SupervisedObjective
+from ..pretraining import RBMConfig, pretrain_stack, transform_stack
+from ..rbm import RBMModule
+from ..training import fit_epochs, make_optimizer
+from ._base import (
+    SaveLoadMixin,
+    as_tensor,
+    check_X,
+    epoch_logger,
+    make_generator,
+    per_layer,
+    resolve_device,
+    to_numpy,
+)
+
+_UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
+_PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
+_PER_LAYER_REAL = [Interval(Real, 0, None, closed="neither"), list, tuple]
+_PREDICT_CHUNK = 8192
+
+_PRETRAIN_DOC = """
+    hidden_layer_sizes : tuple of int, default (256, 256)
+        Units per hidden layer, bottom first.
+    visible_units : {'bernoulli', 'gaussian'}, default 'bernoulli'
+        Unit type of the input layer: 'bernoulli' for data in [0, 1], 'gaussian' for
+        standardized real-valued data.
+    hidden_units : {'bernoulli', 'relu'} or sequence, default 'bernoulli'
+        Hidden unit type, for all layers or one per layer.
+    pretrain_epochs : int or sequence of int, default 10
+        Epochs of greedy RBM training per layer (0 skips pretraining of that layer).
+    pretrain_learning_rate : float or sequence of float, default 0.1
+        RBM step size, for all layers or one per layer. Layers with Gaussian visible or
+        rectified linear units usually need about 0.01 (Hinton 2010, §13.2).
+    pretrain_method : {'cd', 'pcd'}, default 'cd'
+    k : int, default 1
+        Gibbs steps of CD-k / PCD-k.
+    pretrain_momentum : float or 'classic', default 'classic'
+        'classic' is 0.5 for five epochs, then 0.9.
+    pretrain_weight_decay : float, default 2e-4
+        L2 penalty on RBM weights during pretraining.
+    batch_size : int, default 32
+        Mini-batch size of pretraining and fine-tuning.
+    random_state : int, RandomState or None, default None
+        Seeds everything (a private ``torch.Generator``; no global RNG is used or changed).
+    verbose : int, default 0
+        Print one line per epoch when positive.
+    device : str, default 'auto'
+        'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
+"""
+
+_FINETUNE_DOC = """
+    max_iter : int, default 100
+        Epochs of backpropagation fine-tuning (0 keeps the pretrained weights and an
+        untrained output layer).
+    solver : {'adam', 'sgd'} or callable, default 'adam'
+        ``torch.optim`` optimizer; a callable receives ``(param_groups, learning_rate)``.
+    learning_rate_init : float, default 1e-3
+        Fine-tuning step size.
+    momentum : float, default 0.9
+        Momentum for ``solver='sgd'``.
+    alpha : float, default 1e-4
+        L2 penalty (weight decay) on the weights during fine-tuning.
+    dropout : float, default 0.0
+        Dropout probability on the inputs of every layer above the first.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training data, stop when its score has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the best weights.
+        Without it, training stops when the training loss stalls the same way.
+    validation_fraction : float, default 0.1
+    n_iter_no_change : int, default 10
+    tol : float, default 1e-4
+"""
+
+
+class _BaseDBN(SaveLoadMixin, BaseEstimator):
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [list, tuple, Interval(Integral, 1, None, closed="left")],
+        "visible_units": [StrOptions({"bernoulli", "gaussian"})],
+        "hidden_units": [_UNITS, list, tuple],
+        "pretrain_epochs": _PER_LAYER_INT,
+        "pretrain_learning_rate": _PER_LAYER_REAL,
+        "pretrain_method": [StrOptions({"cd", "pcd"})],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
+        "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        visible_units: str = "bernoulli",
+        hidden_units="bernoulli",
+        pretrain_epochs=10,
+        pretrain_learning_rate=0.1,
+        pretrain_method: str = "cd",
+        k: int = 1,
+        pretrain_momentum="classic",
+        pretrain_weight_decay: float = 2e-4,
+        batch_size: int = 32,
+        random_state=None,
+        verbose: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_units = visible_units
+        self.hidden_units = hidden_units
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_method = pretrain_method
+        self.k = k
+        self.pretrain_momentum = pretrain_momentum
+        self.pretrain_weight_decay = pretrain_weight_decay
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    # -- pretraining -----------------------------------------------------------------------
+    def _layer_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not sizes or any(not isinstance(s, Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got "
+                             f"{self.hidden_layer_sizes!r}.")
+        return [int(s) for s in sizes]
+
+    def _rbm_configs(self) -> list[RBMConfig]:
+        sizes = self._layer_sizes()
+        n = len(sizes)
+        units = per_layer(self.hidden_units, n, "hidden_units")
+        epochs = per_layer(self.pretrain_epochs, n, "pretrain_epochs")
+        rates = per_layer(self.pretrain_learning_rate, n, "pretrain_learning_rate")
+        for u in units:
+            if u not in ("bernoulli", "relu", "gaussian"):
+                raise ValueError(f"Unknown hidden unit type {u!r}; use 'bernoulli' or 'relu'.")
+        visible = [self.visible_units, *units[:-1]]
+        return [
+            RBMConfig(
+                n_hidden=size, visible_units=vis, hidden_units=hid, epochs=int(ep),
+                learning_rate=float(lr), batch_size=self.batch_size, method=self.pretrain_method, k=self.k,
+                momentum=self.pretrain_momentum, weight_decay=self.pretrain_weight_decay,
+            )
+            for size, vis, hid, ep, lr in zip(sizes, visible, units, epochs, rates, strict=True)
+        ]
+
+    def _setup(self, X):
+        """Validate parameters, pick the device and the random stream."""
+        self._validate_params()
+        configs = self._rbm_configs()
+        device = resolve_device(self.device)
+        return configs, device, make_generator(self.random_state, device)
+
+    def _pretrain(self, data: torch.Tensor, configs, generator) -> list[dict]:
+        start = time.perf_counter()
+        self.rbms_, histories = pretrain_stack(
+            data, configs, generator,
+            callbacks=[epoch_logger(self.verbose, f"{type(self).__name__} pretraining")],
+        )
+        self.pretrain_time_ = time.perf_counter() - start
+        return histories
+
+    def _input(self, X) -> torch.Tensor:
+        X = check_X(self, X, reset=False, units=self.visible_units)
+        return as_tensor(X, self.rbms_[0].weight.device)
+
+    # -- saving ----------------------------------------------------------------------------
+    def _rbm_state(self) -> tuple[dict, dict]:
+        config = {
+            "rbm_units": [[r.visible.name, r.hidden.name] for r in self.rbms_],
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": getattr(self, "feature_names_in_", None),
+            "history": self.history_,
+        }
+        tensors = {
+            f"rbm.{i}.{k}": v for i, r in enumerate(self.rbms_) for k, v in r.state_dict().items()
+        }
+        return config, tensors
+
+    def _set_rbm_state(self, config: dict, tensors: dict) -> torch.device:
+        device = resolve_device(self.device)
+        self.rbms_ = []
+        for i, (vis, hid) in enumerate(config["rbm_units"]):
+            w = tensors[f"rbm.{i}.weight"]
+            rbm = RBMModule(w.shape[0], w.shape[1], vis, hid, device=device)
+            rbm.load_state_dict({
+                k[len(f"rbm.{i}."):]: v for k, v in tensors.items() if k.startswith(f"rbm.{i}.")
+            })
+            self.rbms_.append(rbm)
+        self.n_features_in_ = config["n_features_in"]
+        if config.get("feature_names_in") is not None:
+            self.feature_names_in_ = np.asarray(config["feature_names_in"], dtype=object)
+        self.history_ = config["history"]
+        return device
+
+
+class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN):
+    __doc__ = f"""Deep Belief Network as an unsupervised feature extractor.
+
+    Greedy layer-wise RBM training; ``transform`` is the deterministic bottom-up pass.
+
+    Parameters
+    ----------{_PRETRAIN_DOC}
+    Attributes
+    ----------
+    rbms_ : list of RBMModule
+        The trained layers, bottom first.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings.
+    history_ : dict
+        ``{{"pretrain": [per-layer list of per-epoch records]}}``.
+
+    Examples
+    --------
+    >>> from deepbelief import DBNTransformer
+    >>> from deepbelief.datasets import load_digits
+    >>> X, _ = load_digits()
+    >>> dbn = DBNTransformer((32, 8), pretrain_epochs=2, random_state=0, device="cpu")
+    >>> dbn.fit_transform(X).shape
+    (1797, 8)
+    """
+
+    def fit(self, X, y=None) -> DBNTransformer:
+        """Greedy layer-wise pretraining on ``X`` (n_samples, n_features); ``y`` is ignored."""
+        configs, device, generator = self._setup(X)
+        X = check_X(self, X, reset=True, units=self.visible_units)
+        self.history_ = {"pretrain": self._pretrain(as_tensor(X, device), configs, generator)}
+        return self
+
+    @torch.no_grad()
+    def transform(self, X) -> np.ndarray:
+        """Top-layer hidden means, shape (n_samples, hidden_layer_sizes[-1])."""
+        check_is_fitted(self, "rbms_")
+        dtype = np.float64 if getattr(X, "dtype", None) == np.float64 else np.float32
+        return to_numpy(transform_stack(self.rbms_, self._input(X)), dtype)
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.rbms_[-1].n_hidden
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _get_state(self):
+        return self._rbm_state()
+
+    def _set_state(self, config, tensors) -> None:
+        self._set_rbm_state(config, tensors)
+
+
+class _SupervisedDBN(_BaseDBN):
+    """Pretraining, then backpropagation through the unrolled stack with a head."""
+
+    _parameter_constraints: dict = {
+        **_BaseDBN._parameter_constraints,
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "solver": [StrOptions({"adam", "sgd"}), callable],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        visible_units: str = "bernoulli",
+        hidden_units="bernoulli",
+        pretrain_epochs=10,
+        pretrain_learning_rate=0.1,
+        pretrain_method: str = "cd",
+        k: int = 1,
+        pretrain_momentum="classic",
+        pretrain_weight_decay: float = 2e-4,
+        batch_size: int = 32,
+        max_iter: int = 100,
+        solver="adam",
+        learning_rate_init: float = 1e-3,
+        momentum: float = 0.9,
+        alpha: float = 1e-4,
+        dropout: float = 0.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        random_state=None,
+        verbose: int = 0,
+        device: str = "auto",
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes, visible_units=visible_units, hidden_units=hidden_units,
+            pretrain_epochs=pretrain_epochs, pretrain_learning_rate=pretrain_learning_rate,
+            pretrain_method=pretrain_method, k=k, pretrain_momentum=pretrain_momentum,
+            pretrain_weight_decay=pretrain_weight_decay, batch_size=batch_size,
+            random_state=random_state, verbose=verbose, device=device,
+        )
+        self.max_iter = max_iter
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.alpha = alpha
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+
+    # Subclasses define: _encode_targets(y) -> (tensor targets, n_outputs), _loss(),
+    # _validation_score(net, X, y) (higher is better), _split_stratify(y).
+
+    def _fit_supervised(self, X, y):
+        configs, device, generator = self._setup(X)
+        X, y = check_X(self, X, reset=True, units=self.visible_units, y=y,
+                       multi_output=self._multi_output, y_numeric=not self._multi_output)
+        targets, n_outputs = self._encode_targets(y)
+        data = as_tensor(X, device)
+        targets = targets.to(device)
+        history = {"pretrain": self._pretrain(data, configs, generator)}
+
+        start = time.perf_counter()
+        net = FeedForwardDBN.from_rbms(self.rbms_, n_outputs, self.dropout, generator)
+        train, valid = (data, targets), None
+        if self.early_stopping:
+            seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
+            idx_train, idx_valid = train_test_split(
+                np.arange(len(X)), test_size=self.validation_fraction, random_state=seed,
+                stratify=self._stratify(y),
+            )
+            to_idx = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+            train = (data[to_idx(idx_train)], targets[to_idx(idx_train)])
+            valid = (data[to_idx(idx_valid)], targets[to_idx(idx_valid)])
+        stopper = _EarlyStopping(self, net, valid)
+        optimizer = make_optimizer(net, self.solver, self.learning_rate_init, self.momentum,
+                                   self.alpha)
+        state = fit_epochs(
+            SupervisedObjective(net, self._loss()), train, optimizer,
+            epochs=self.max_iter, batch_size=self.batch_size, generator=generator,
+            callbacks=[stopper, epoch_logger(self.verbose, f"{type(self).__name__} fine-tuning")],
+            name="the fine-tuned network",
+        )
+        stopper.restore_best()
+        net.eval()
+        self.network_ = net
+        self.n_iter_ = state.epoch
+        self.loss_curve_ = [r["loss"] for r in state.history]
+        self.best_loss_ = min(self.loss_curve_, default=None)
+        if valid is not None:
+            self.validation_scores_ = [r["validation_score"] for r in state.history]
+            self.best_validation_score_ = max(self.validation_scores_, default=None)
+        history["finetune"] = state.history
+        self.history_ = history
+        self.finetune_time_ = time.perf_counter() - start
+        return self
+
+    @torch.no_grad()
+    def _forward(self, X) -> torch.Tensor:
+        check_is_fitted(self, "network_")
+        x = self._input(X)
+        self.network_.eval()
+        return torch.cat([self.network_(x[i : i + _PREDICT_CHUNK])
+                          for i in range(0, max(len(x), 1), _PREDICT_CHUNK)])
+
+    # -- saving ----------------------------------------------------------------------------
+    def _get_state(self):
+        config, tensors = self._rbm_state()
+        config.update(self._target_state())
+        config["n_outputs"] = self.network_.head[-1].out_features
+        config["n_iter"] = self.n_iter_
+        config["loss_curve"] = self.loss_curve_
+        tensors.update({f"network.{k}": v for k, v in self.network_.state_dict().items()})
+        return config, tensors
+
+    def _set_state(self, config, tensors) -> None:
+        device = self._set_rbm_state(config, tensors)
+        net = FeedForwardDBN(
+            [self.rbms_[0].n_visible] + [r.n_hidden for r in self.rbms_],
+            [r.hidden.activation for r in self.rbms_], config["n_outputs"], self.dropout,
+            device=device,
+        )
+        net.load_state_dict({k[len("network."):]: v for k, v in tensors.items()
+                             if k.startswith("network.")})
+        net.eval()
+        self.network_ = net
+        self.n_iter_ = config["n_iter"]
+        self.loss_curve_ = config["loss_curve"]
+        self._set_target_state(config)
+
+
+class _EarlyStopping:
+    """sklearn MLP semantics: stop after ``n_iter_no_change`` epochs without a ``tol``
+    improvement of the validation score (keeping the best weights) or of the training loss."""
+
+    def __init__(self, estimator: _SupervisedDBN, net: torch.nn.Module, valid) -> None:
+        self.estimator, self.net, self.valid = estimator, net, valid
+        self.best = -np.inf
+        self.best_state = None
+        self.stale = 0
+
+    def __call__(self, epoch: int, record: dict) -> bool:
+        est = self.estimator
+        if self.valid is not None:
+            with torch.no_grad():
+                self.net.eval()
+                score = est._validation_score(self.net, *self.valid)
+            record["validation_score"] = score
+        else:
+            score = -record["loss"]
+        if score > self.best + est.tol:
+            self.stale = 0
+        else:
+            self.stale += 1
+        if score > self.best:
+            self.best = score
+            if self.valid is not None:
+                self.best_state = copy.deepcopy(self.net.state_dict())
+        return self.stale >= est.n_iter_no_change
+
+    def restore_best(self) -> None:
+        if self.best_state is not None:
+            self.net.load_state_dict(self.best_state)
+
+
+class DBNClassifier(ClassifierMixin, _SupervisedDBN):
+    __doc__ = f"""Deep Belief Network classifier: greedy RBM pretraining, then backpropagation.
+
+    The pretrained stack is unrolled into a feed-forward network (weights copied from the
+    RBMs) topped by a softmax layer and fine-tuned with cross-entropy.
+
+    Parameters
+    ----------{_PRETRAIN_DOC}{_FINETUNE_DOC}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    rbms_ : list of RBMModule
+        The pretrained layers (before fine-tuning), bottom first.
+    network_ : FeedForwardDBN
+        The fine-tuned network.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings.
+    n_iter_ : int
+        Fine-tuning epochs run.
+    loss_curve_ : list of float
+        Training loss per fine-tuning epoch.
+    validation_scores_ : list of float
+        Validation accuracy per epoch (only with ``early_stopping=True``).
+    history_ : dict
+        ``{{"pretrain": [...per layer...], "finetune": [...per epoch...]}}``.
+
+    References
+    ----------
+    Hinton, Osindero & Teh (2006), A fast learning algorithm for deep belief nets.
+    Hinton & Salakhutdinov (2006), Reducing the dimensionality of data with neural networks.
+
+    Examples
+    --------
+    >>> from deepbelief import DBNClassifier
+    >>> from deepbelief.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> clf = DBNClassifier((64,), pretrain_epochs=2, max_iter=5, random_state=0,
+    ...                     device="cpu").fit(X[:500], y[:500])
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _multi_output = False
+
+    def fit(self, X, y) -> DBNClassifier:
+        """Pretrain on ``X`` (n_samples, n_features), then fine-tune to predict ``y``."""
+        return self._fit_supervised(X, y)
+
+    def _encode_targets(self, y):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"The data has only one class ({self.classes_[0]!r}); a classifier needs "
+                "samples of at least 2 classes."
+            )
+        return torch.from_numpy(encoded.astype(np.int64)), len(self.classes_)
+
+    def _stratify(self, y):
+        return y
+
+    def _loss(self):
+        return torch.nn.CrossEntropyLoss()
+
+    def _validation_score(self, net, x, y) -> float:
+        return float((net(x).argmax(1) == y).float().mean())
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        proba = torch.softmax(self._forward(X).double(), dim=1)
+        return proba.cpu().numpy()
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        return torch.log_softmax(self._forward(X).double(), dim=1).cpu().numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels, shape (n_samples,)."""
+        return self.classes_[self._forward(X).argmax(1).cpu().numpy()]
+
+    def _target_state(self) -> dict:
+        return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
+
+    def _set_target_state(self, config) -> None:
+        dtype = np.dtype(config["classes_dtype"])
+        self.classes_ = np.asarray(config["classes"], dtype=object if dtype.kind == "O" else dtype)
+
+
+class DBNRegressor(RegressorMixin, _SupervisedDBN):
+    __doc__ = f"""Deep Belief Network regressor: greedy RBM pretraining, then backpropagation.
+
+    The pretrained stack is unrolled into a feed-forward network topped by a linear layer
+    and fine-tuned with squared error on standardized targets (one or several outputs).
+
+    Parameters
+    ----------{_PRETRAIN_DOC}{_FINETUNE_DOC}
+    Attributes
+    ----------
+    rbms_ : list of RBMModule
+    network_ : FeedForwardDBN
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    n_outputs_ : int
+    n_iter_ : int
+    loss_curve_ : list of float
+    validation_scores_ : list of float
+        Validation R² per epoch (only with ``early_stopping=True``).
+    history_ : dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepbelief import DBNRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((200, 5)).astype(np.float32)
+    >>> y = X.sum(1)
+    >>> reg = DBNRegressor((16,), pretrain_epochs=2, max_iter=20, random_state=0,
+    ...                    device="cpu").fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    _multi_output = True
+
+    def fit(self, X, y) -> DBNRegressor:
+        """Pretrain on ``X`` (n_samples, n_features), then fine-tune to predict ``y``
+        of shape (n_samples,) or (n_samples, n_outputs)."""
+        return self._fit_supervised(X, y)
+
+    def _encode_targets(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        self._y_1d = y.ndim == 1
+        y2 = y.reshape(len(y), -1)
+        self.n_outputs_ = y2.shape[1]
+        self.y_mean_ = y2.mean(0)
+        self.y_scale_ = np.where(y2.std(0) > 0, y2.std(0), 1.0)
+        scaled = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
+        return torch.from_numpy(scaled), self.n_outputs_
+
+    def _stratify(self, y):
+        return None
+
+    def _loss(self):
+        return torch.nn.MSELoss()
+
+    def _validation_score(self, net, x, y) -> float:
+        residual = ((net(x) - y) ** 2).sum()
+        total = ((y - y.mean(0)) ** 2).sum().clamp_min(1e-12)
+        return float(1 - residual / total)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        out = self._forward(X).double().cpu().numpy() * self.y_scale_ + self.y_mean_
+        return out.ravel() if self._y_1d else out
+
+    def _target_state(self) -> dict:
+        return {"y_mean": self.y_mean_.tolist(), "y_scale": self.y_scale_.tolist(),
+                "y_1d": self._y_1d}
+
+    def _set_target_state(self, config) -> None:
+        self.y_mean_ = np.asarray(config["y_mean"])
+        self.y_scale_ = np.asarray(config["y_scale"])
+        self.n_outputs_ = len(self.y_mean_)
+        self._y_1d = config["y_1d"]

@@ -1,0 +1,314 @@
+"""``RBM``: a single-layer transformer, a drop-in upgrade of sklearn's BernoulliRBM."""
+
+from __future__ import annotations
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..pretraining import RBMConfig, RBMTrainer, new_rbm
+from ..rbm import RBMModule
+from ..training import LoopState
+from ._base import (
+    SaveLoadMixin,
+    as_tensor,
+    check_X,
+    epoch_logger,
+    make_generator,
+    resolve_device,
+    to_numpy,
+)
+
+_UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
+
+
+class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, BaseEstimator):
+    """Restricted Boltzmann Machine trained by CD-k or persistent CD, in PyTorch.
+
+    Accepts every parameter of :class:`sklearn.neural_network.BernoulliRBM` with the same
+    meaning and defaults (``n_components, learning_rate, batch_size, n_iter, verbose,
+    random_state``), and adds unit types, CD-k, momentum, weight decay, sparsity,
+    other ``torch.optim`` optimizers and GPU training.
+
+    Parameters
+    ----------
+    n_components : int, default 256
+        Number of hidden units.
+    learning_rate : float, default 0.1
+        Step size of the (mean mini-batch) likelihood gradient.
+    batch_size : int, default 10
+        Examples per mini-batch.
+    n_iter : int, default 10
+        Epochs over the training data.
+    verbose : int, default 0
+        Print one line per epoch when positive.
+    random_state : int, RandomState or None, default None
+        Seeds weights, shuffling and sampling (a private ``torch.Generator``; no global RNG).
+    visible_units, hidden_units : {'bernoulli', 'gaussian', 'relu'}, default 'bernoulli'
+        Unit types. Gaussian visible units expect standardized data; Bernoulli visible units
+        expect values in [0, 1].
+    method : {'pcd', 'cd'}, default 'pcd'
+        Persistent CD (as BernoulliRBM) or plain contrastive divergence.
+    k : int, default 1
+        Gibbs steps per update.
+    momentum : float or 'classic', default 0.0
+        SGD momentum; 'classic' is 0.5 for five epochs then 0.9.
+    weight_decay : float, default 0.0
+        L2 penalty on the weights (not the biases).
+    learning_rate_schedule : {'constant', 'linear', 'inverse'}, default 'constant'
+    optimizer : {'sgd', 'adam'} or callable, default 'sgd'
+        A callable receives ``(param_groups, learning_rate)`` and returns a
+        ``torch.optim.Optimizer``.
+    sparsity_target : float or None, default None
+        Target mean activation of the hidden units (Hinton's practical guide, §11).
+    sparsity_cost : float, default 0.0
+    device : str, default 'auto'
+        'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
+
+    Attributes
+    ----------
+    rbm_ : RBMModule
+        The trained PyTorch module.
+    components_ : ndarray of shape (n_components, n_features)
+        Weight matrix (as in BernoulliRBM).
+    intercept_hidden_ : ndarray of shape (n_components,)
+    intercept_visible_ : ndarray of shape (n_features,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings.
+    history_ : list of dict
+        One record per epoch: reconstruction error, time.
+    n_iter_ : int
+        Epochs trained so far.
+
+    References
+    ----------
+    Hinton (2002); Tieleman (2008); Hinton (2010), A practical guide to training RBMs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepbelief import RBM
+    >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float32)
+    >>> model = RBM(n_components=2, n_iter=5, random_state=0, device="cpu").fit(X)
+    >>> model.transform(X).shape
+    (4, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "visible_units": [_UNITS],
+        "hidden_units": [_UNITS],
+        "method": [StrOptions({"cd", "pcd"})],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear", "inverse"})],
+        "optimizer": [StrOptions({"sgd", "adam"}), callable],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither"), None],
+        "sparsity_cost": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+    }
+
+    def __init__(
+        self,
+        n_components: int = 256,
+        *,
+        learning_rate: float = 0.1,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        verbose: int = 0,
+        random_state=None,
+        visible_units: str = "bernoulli",
+        hidden_units: str = "bernoulli",
+        method: str = "pcd",
+        k: int = 1,
+        momentum: float | str = 0.0,
+        weight_decay: float = 0.0,
+        learning_rate_schedule: str = "constant",
+        optimizer="sgd",
+        sparsity_target: float | None = None,
+        sparsity_cost: float = 0.0,
+        device: str = "auto",
+    ) -> None:
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.visible_units = visible_units
+        self.hidden_units = hidden_units
+        self.method = method
+        self.k = k
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
+        self.optimizer = optimizer
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.device = device
+
+    # -- training ----------------------------------------------------------------------
+    def _config(self) -> RBMConfig:
+        return RBMConfig(
+            n_hidden=self.n_components, visible_units=self.visible_units,
+            hidden_units=self.hidden_units, epochs=self.n_iter,
+            learning_rate=self.learning_rate, batch_size=self.batch_size, method=self.method,
+            k=self.k, momentum=self.momentum, weight_decay=self.weight_decay,
+            learning_rate_schedule=self.learning_rate_schedule, optimizer=self.optimizer,
+            sparsity_target=self.sparsity_target, sparsity_cost=self.sparsity_cost,
+        )
+
+    def _fit(self, X, incremental: bool):
+        first = not (incremental and hasattr(self, "rbm_"))
+        if first:
+            self._validate_params()
+        X = check_X(self, X, reset=first, units=self.visible_units)
+        if first:
+            device = resolve_device(self.device)
+            data = as_tensor(X, device)
+            generator = make_generator(self.random_state, device)
+            self.rbm_ = new_rbm(X.shape[1], self._config(), data, generator)
+            self._trainer = RBMTrainer(self.rbm_, self._config(), generator)
+        else:
+            data = as_tensor(X, self.rbm_.weight.device)
+        start = time.perf_counter()
+        self._trainer.run(
+            data, epochs=1 if incremental else self.n_iter,
+            callbacks=[epoch_logger(self.verbose, type(self).__name__)],
+        )
+        self.history_ = self._trainer.state.history
+        self.n_iter_ = self._trainer.state.epoch
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def fit(self, X, y=None) -> RBM:
+        """Fit the model to ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
+        return self._fit(X, incremental=False)
+
+    def partial_fit(self, X, y=None) -> RBM:
+        """One epoch over ``X``, continuing from the current state (weights, optimizer,
+        persistent chains)."""
+        return self._fit(X, incremental=True)
+
+    # -- inference -----------------------------------------------------------------------
+    def _tensor(self, X) -> torch.Tensor:
+        check_is_fitted(self, "rbm_")
+        X = check_X(self, X, reset=False, units=self.visible_units)
+        return as_tensor(X, self.rbm_.weight.device)
+
+    @torch.no_grad()
+    def transform(self, X) -> np.ndarray:
+        """Hidden-unit means ``E[h | v]``, shape (n_samples, n_components).
+
+        The output keeps the input's float dtype (float32 or float64).
+        """
+        dtype = np.float64 if getattr(X, "dtype", None) == np.float64 else np.float32
+        return to_numpy(self.rbm_.hidden_mean(self._tensor(X)), dtype)
+
+    @torch.no_grad()
+    def gibbs(self, v, random_state=None) -> np.ndarray:
+        """One Gibbs step ``v -> h -> v``; returns the visible sample.
+
+        Binary (bool) for Bernoulli visible units, as BernoulliRBM; real for others.
+        """
+        x = self._tensor(v)
+        generator = make_generator(random_state, x.device)
+        sample = to_numpy(self.rbm_.gibbs(x, 1, generator))
+        return sample.astype(bool) if self.visible_units == "bernoulli" else sample
+
+    @torch.no_grad()
+    def score_samples(self, X) -> np.ndarray:
+        """Exact pseudo-log-likelihood of each sample (sum over all features; deterministic).
+
+        BernoulliRBM estimates it from one random bit, scaled by n_features; we sum the
+        conditional log-probability of every bit, so the score is exact and repeatable.
+        Requires Bernoulli visible units (use :meth:`free_energy` otherwise).
+        """
+        from ..evaluation import pseudo_likelihood
+
+        return to_numpy(pseudo_likelihood(self.rbm_, self._tensor(X)), np.float64)
+
+    @torch.no_grad()
+    def free_energy(self, X) -> np.ndarray:
+        """Free energy ``F(v)`` per sample (lower = more probable under the model)."""
+        return to_numpy(self.rbm_.free_energy(self._tensor(X)), np.float64)
+
+    @torch.no_grad()
+    def reconstruct(self, X) -> np.ndarray:
+        """Mean-field reconstruction ``E[v | E[h | v]]``."""
+        x = self._tensor(X)
+        return to_numpy(self.rbm_.visible_mean(self.rbm_.hidden_mean(x)))
+
+    @torch.no_grad()
+    def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None) -> np.ndarray:
+        """Draw ``n_samples`` visible samples after ``n_gibbs`` Gibbs steps from noise."""
+        check_is_fitted(self, "rbm_")
+        device = self.rbm_.weight.device
+        generator = make_generator(random_state, device)
+        v = torch.rand((n_samples, self.rbm_.n_visible), generator=generator, device=device)
+        if self.visible_units == "bernoulli":
+            v = (v < 0.5).float()
+        return to_numpy(self.rbm_.gibbs(v, n_gibbs, generator))
+
+    # -- scikit-learn conventions ------------------------------------------------------------
+    @property
+    def components_(self) -> np.ndarray:
+        check_is_fitted(self, "rbm_")
+        return to_numpy(self.rbm_.weight.t())
+
+    @property
+    def intercept_hidden_(self) -> np.ndarray:
+        check_is_fitted(self, "rbm_")
+        return to_numpy(self.rbm_.hidden_bias)
+
+    @property
+    def intercept_visible_(self) -> np.ndarray:
+        check_is_fitted(self, "rbm_")
+        return to_numpy(self.rbm_.visible_bias)
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # -- saving ---------------------------------------------------------------------------------
+    def _get_state(self):
+        state = {
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": getattr(self, "feature_names_in_", None),
+            "history": self.history_,
+            "n_iter": self.n_iter_,
+        }
+        tensors = {f"rbm.{k}": v for k, v in self.rbm_.state_dict().items()}
+        return state, tensors
+
+    def _set_state(self, state: dict, tensors: dict) -> None:
+        device = resolve_device(self.device)
+        n_visible, n_hidden = tensors["rbm.weight"].shape
+        self.rbm_ = RBMModule(n_visible, n_hidden, self.visible_units, self.hidden_units,
+                              device=device)
+        self.rbm_.load_state_dict({k[4:]: v for k, v in tensors.items()})
+        self.n_features_in_ = state["n_features_in"]
+        if state.get("feature_names_in") is not None:
+            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        self.history_ = state["history"]
+        self.n_iter_ = state["n_iter"]
+        generator = make_generator(self.random_state, device)
+        self._trainer = RBMTrainer(self.rbm_, self._config(), generator)
+        self._trainer.state = LoopState(epoch=self.n_iter_, history=list(self.history_))

@@ -1,0 +1,168 @@
+"""Learning rules for RBMs: contrastive divergence (CD-k) and persistent CD (PCD).
+
+The two rules differ only in where the negative Gibbs chain starts (the data's hidden
+sample for CD, persistent fantasy particles for PCD), so they share one signature::
+
+    negative_phase(rbm, v_pos, h_pos_sample, generator) -> (v_neg, h_neg_mean)
+
+:class:`RBMObjective` turns a rule into gradients written to ``.grad`` of the RBM's
+parameters, so that any ``torch.optim`` optimizer takes the step.
+
+References
+----------
+Hinton (2002), Training products of experts by minimizing contrastive divergence.
+Tieleman (2008), Training restricted Boltzmann machines using approximations to the
+likelihood gradient.
+Hinton (2010), A practical guide to training restricted Boltzmann machines.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .rbm import RBMModule
+
+__all__ = ["ContrastiveDivergence", "PersistentContrastiveDivergence", "RBMObjective", "make_rule"]
+
+
+class ContrastiveDivergence:
+    """CD-k: the negative chain starts at the hidden sample of the data.
+
+    Parameters
+    ----------
+    k : int, default 1
+        Gibbs steps.
+    sample_visible : bool, default False
+        Use a sample rather than the mean of the last visible reconstruction; the mean
+        reduces sampling noise (Hinton's practical guide, §3.2).
+    """
+
+    persistent = False
+
+    def __init__(self, k: int = 1, sample_visible: bool = False) -> None:
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}.")
+        self.k = k
+        self.sample_visible = sample_visible
+
+    def negative_phase(self, rbm: RBMModule, v_pos, h_pos_sample, generator):
+        h = h_pos_sample
+        for step in range(self.k):
+            v_mean, v_sample = rbm.sample_visible(h, generator)
+            last = step == self.k - 1
+            v = v_mean if (last and not self.sample_visible) else v_sample
+            h_mean, h = rbm.sample_hidden(v, generator)
+        return v, h_mean
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class PersistentContrastiveDivergence:
+    """PCD-k: persistent fantasy particles carried across mini-batches.
+
+    The chains (``n_chains`` of them, the batch size by default) start from the first
+    mini-batch and are advanced ``k`` full Gibbs steps per update.
+    """
+
+    persistent = True
+
+    def __init__(self, k: int = 1, n_chains: int | None = None) -> None:
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}.")
+        self.k = k
+        self.n_chains = n_chains
+        self.chains: torch.Tensor | None = None
+
+    def negative_phase(self, rbm: RBMModule, v_pos, h_pos_sample, generator):
+        if self.chains is None or self.chains.shape[1] != rbm.n_visible:
+            n = self.n_chains or v_pos.shape[0]
+            reps = -(-n // v_pos.shape[0])
+            self.chains = v_pos.repeat(reps, 1)[:n].clone()
+        v = self.chains
+        for _ in range(self.k):
+            _, h = rbm.sample_hidden(v, generator)
+            _, v = rbm.sample_visible(h, generator)
+        self.chains = v
+        return v, rbm.hidden_mean(v)
+
+    def state_dict(self) -> dict:
+        return {"chains": self.chains}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.chains = state.get("chains")
+
+
+def make_rule(method: str, k: int = 1):
+    """Build a rule from its name: ``'cd'`` or ``'pcd'``."""
+    if method == "cd":
+        return ContrastiveDivergence(k)
+    if method == "pcd":
+        return PersistentContrastiveDivergence(k)
+    raise ValueError(f"Unknown learning method {method!r}; use 'cd' or 'pcd'.")
+
+
+class RBMObjective:
+    """Maximum-likelihood gradient of an RBM, estimated by a learning rule.
+
+    Writes ``-(<v h>_data - <v h>_model)`` (and the bias terms) into ``.grad`` so that an
+    optimizer minimising the negative log-likelihood takes the step. An optional sparsity
+    penalty pushes the running mean hidden activation ``q`` towards ``sparsity_target``
+    (Hinton's practical guide, §11).
+    """
+
+    def __init__(
+        self,
+        rbm: RBMModule,
+        rule,
+        sparsity_target: float | None = None,
+        sparsity_cost: float = 0.0,
+        sparsity_decay: float = 0.9,
+    ) -> None:
+        self.module = rbm
+        self.rule = rule
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.sparsity_decay = sparsity_decay
+        self._q: torch.Tensor | None = None
+        for p in rbm.parameters():
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+
+    @torch.no_grad()
+    def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> None:
+        rbm = self.module
+        v_pos = batch[0]
+        h_pos, h_pos_sample = rbm.sample_hidden(v_pos, generator)
+        v_neg, h_neg = self.rule.negative_phase(rbm, v_pos, h_pos_sample, generator)
+        n_pos, n_neg = v_pos.shape[0], v_neg.shape[0]
+        # Two in-place matmuls into the preallocated gradient: no temporaries.
+        rbm.weight.grad.addmm_(v_neg.t(), h_neg, beta=0.0, alpha=1.0 / n_neg)
+        rbm.weight.grad.addmm_(v_pos.t(), h_pos, alpha=-1.0 / n_pos)
+        torch.sub(v_neg.mean(0), v_pos.mean(0), out=rbm.visible_bias.grad)
+        h_pos_mean = h_pos.mean(0)
+        torch.sub(h_neg.mean(0), h_pos_mean, out=rbm.hidden_bias.grad)
+        if self.sparsity_target is not None and self.sparsity_cost > 0:
+            if self._q is None:
+                self._q = h_pos_mean.clone()
+            self._q.mul_(self.sparsity_decay).add_(h_pos_mean, alpha=1 - self.sparsity_decay)
+            penalty = (self._q - self.sparsity_target) * self.sparsity_cost
+            rbm.hidden_bias.grad.add_(penalty)
+            rbm.weight.grad.addr_(v_pos.mean(0), penalty)
+
+    @torch.no_grad()
+    def monitor(self, data: tuple[torch.Tensor, ...], generator) -> dict[str, torch.Tensor]:
+        """Mean squared reconstruction error of ``v -> E[h] -> E[v]`` on ``data``."""
+        v = data[0]
+        recon = self.module.visible_mean(self.module.hidden_mean(v))
+        return {"reconstruction_error": ((v - recon) ** 2).sum(-1).mean()}
+
+    def state_dict(self) -> dict:
+        return {"rule": self.rule.state_dict(), "q": self._q}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rule.load_state_dict(state.get("rule", {}))
+        self._q = state.get("q")

@@ -1,0 +1,144 @@
+"""The fine-tuning network: a pretrained RBM stack unrolled into a feed-forward model.
+
+Each RBM contributes one ``nn.Linear`` (weight ``Wᵀ``, bias ``b``) followed by the
+activation of its hidden unit type (sigmoid for Bernoulli, ReLU for NReLU, identity for
+Gaussian), so the network's hidden activations equal the DBN's bottom-up pass exactly.
+A linear head on top gives logits (classification) or outputs (regression).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .rbm import RBMModule
+
+__all__ = ["FeedForwardDBN", "SupervisedObjective"]
+
+_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "identity": nn.Identity}
+
+
+class Dropout(nn.Module):
+    """Inverted dropout drawing its mask from an explicit ``torch.Generator``.
+
+    ``nn.Dropout`` uses torch's global RNG; ours takes the generator the training loop
+    hands to :meth:`FeedForwardDBN.set_generator`, so runs are repeatable without global state.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
+        return x * keep / (1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "generator": None}  # generators belong to the training run
+
+
+def _linear(n_in: int, n_out: int, device) -> nn.Linear:
+    # skip_init: weights are always overwritten, so don't consume torch's global RNG.
+    return nn.utils.skip_init(nn.Linear, n_in, n_out, device=device)
+
+
+class FeedForwardDBN(nn.Module):
+    """Feed-forward network over ``layer_sizes`` with a linear output head.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[n_inputs, n_hidden_1, ..., n_hidden_L]``.
+    activations : sequence of str
+        One of 'sigmoid', 'relu', 'identity' per hidden layer.
+    n_outputs : int
+        Size of the head (classes for classification, targets for regression).
+    dropout : float, default 0
+        Dropout probability applied to the input of every linear layer above the first.
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activations: Sequence[str],
+        n_outputs: int,
+        dropout: float = 0.0,
+        *,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:], strict=True)):
+            if i > 0 and dropout > 0:
+                layers.append(Dropout(dropout))
+            layers += [_linear(n_in, n_out, device), _ACTIVATIONS[activations[i]]()]
+        self.body = nn.Sequential(*layers)
+        head: list[nn.Module] = [Dropout(dropout)] if dropout > 0 else []
+        self.head = nn.Sequential(*head, _linear(layer_sizes[-1], n_outputs, device))
+
+    def set_generator(self, generator: torch.Generator | None) -> None:
+        """Use ``generator`` for dropout masks (``None`` after training)."""
+        for m in self.modules():
+            if isinstance(m, Dropout):
+                m.generator = generator
+
+    @classmethod
+    def from_rbms(
+        cls, rbms: Sequence[RBMModule], n_outputs: int, dropout: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> FeedForwardDBN:
+        """Unroll pretrained RBMs (bottom first); the head gets small random weights."""
+        sizes = [rbms[0].n_visible] + [r.n_hidden for r in rbms]
+        net = cls(sizes, [r.hidden.activation for r in rbms], n_outputs, dropout,
+                  device=rbms[0].weight.device)
+        with torch.no_grad():
+            linears = [m for m in net.body if isinstance(m, nn.Linear)]
+            for linear, rbm in zip(linears, rbms, strict=True):
+                linear.weight.copy_(rbm.weight.t())
+                linear.bias.copy_(rbm.hidden_bias)
+            head = net.head[-1]
+            head.weight.copy_(torch.randn(head.weight.shape, generator=generator,
+                                          device=head.weight.device) * 0.01)
+            head.bias.zero_()
+        return net
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Activations of the top hidden layer: (batch, n_hidden_L)."""
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits or regression outputs: (batch, n_outputs)."""
+        return self.head(self.body(x))
+
+
+class SupervisedObjective:
+    """Backpropagation objective for :func:`deepbelief.training.fit_epochs`.
+
+    ``loss`` is a ``torch.nn`` loss (cross-entropy for classification, MSE for
+    regression); returns the detached batch loss so the loop can average it per epoch.
+    """
+
+    def __init__(self, network: nn.Module, loss: nn.Module) -> None:
+        self.module = network
+        self.loss = loss
+
+    def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> torch.Tensor:
+        x, y = batch
+        net = self.module
+        net.train()
+        net.set_generator(generator)
+        for p in net.parameters():
+            p.grad = None
+        loss = self.loss(net(x), y)
+        loss.backward()
+        net.set_generator(None)
+        net.eval()
+        return loss.detach()

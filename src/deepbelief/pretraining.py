@@ -1,0 +1,142 @@
+"""Training of single RBMs and greedy layer-wise pretraining of a stack.
+
+:class:`RBMTrainer` binds an RBM, its learning rule and its optimizer so training can
+continue across calls (``partial_fit``, checkpoints). :func:`pretrain_stack` reuses it for
+every layer: each trained layer's hidden means become the next layer's data
+(Hinton, Osindero & Teh, 2006).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import torch
+
+from .learning import RBMObjective, make_rule
+from .rbm import RBMModule
+from .training import (
+    EpochSchedule,
+    LoopState,
+    fit_epochs,
+    learning_rate_schedule,
+    make_optimizer,
+    momentum_schedule,
+)
+
+__all__ = ["RBMConfig", "RBMTrainer", "pretrain_stack", "transform_stack"]
+
+
+@dataclass(frozen=True)
+class RBMConfig:
+    """Settings for training one RBM layer (see the estimators for their meaning)."""
+
+    n_hidden: int
+    visible_units: str = "bernoulli"
+    hidden_units: str = "bernoulli"
+    epochs: int = 10
+    learning_rate: float = 0.1
+    batch_size: int = 32
+    method: str = "cd"
+    k: int = 1
+    momentum: float | str = "classic"
+    weight_decay: float = 2e-4
+    learning_rate_schedule: str = "constant"
+    optimizer: str | Callable = "sgd"
+    sparsity_target: float | None = None
+    sparsity_cost: float = 0.0
+
+
+class RBMTrainer:
+    """Trains one :class:`RBMModule` with :func:`fit_epochs`; keeps state between calls."""
+
+    def __init__(self, rbm: RBMModule, config: RBMConfig, generator: torch.Generator | None):
+        self.rbm = rbm
+        self.config = config
+        self.generator = generator
+        self.objective = RBMObjective(
+            rbm, make_rule(config.method, config.k),
+            sparsity_target=config.sparsity_target, sparsity_cost=config.sparsity_cost,
+        )
+        momentum = momentum_schedule(config.momentum)
+        self.optimizer = make_optimizer(
+            rbm, config.optimizer, config.learning_rate, momentum(0), config.weight_decay
+        )
+        self.schedule = EpochSchedule(
+            learning_rate_schedule(config.learning_rate, config.learning_rate_schedule,
+                                   config.epochs),
+            momentum,
+        )
+        self.state = LoopState()
+
+    def run(
+        self, data: torch.Tensor, epochs: int | None = None, *, callbacks: Sequence = (),
+        progress=None, name: str = "RBM",
+    ) -> LoopState:
+        """Train for ``epochs`` (default: the configured number) more epochs on ``data``."""
+        return fit_epochs(
+            self.objective, (data,), self.optimizer,
+            epochs=self.config.epochs if epochs is None else epochs,
+            batch_size=self.config.batch_size, generator=self.generator,
+            schedule=self.schedule, callbacks=callbacks, state=self.state,
+            name=name, progress=progress,
+        )
+
+
+def new_rbm(n_visible: int, config: RBMConfig, data: torch.Tensor,
+            generator: torch.Generator | None) -> RBMModule:
+    """An initialised RBM for ``data`` (device and dtype follow ``data``)."""
+    rbm = RBMModule(n_visible, config.n_hidden, config.visible_units, config.hidden_units,
+                    device=data.device, dtype=data.dtype)
+    rbm.reset_parameters(generator, data_mean=data.mean(0))
+    return rbm
+
+
+@torch.no_grad()
+def transform_stack(rbms: Sequence[RBMModule], x: torch.Tensor,
+                    batch_size: int = 8192) -> torch.Tensor:
+    """Deterministic bottom-up pass ``E[h_L | ... E[h_1 | x]]`` in chunks."""
+    outs = []
+    for lo in range(0, x.shape[0], batch_size):
+        h = x[lo : lo + batch_size]
+        for rbm in rbms:
+            h = rbm.hidden_mean(h)
+        outs.append(h)
+    if not outs:
+        return x.new_zeros((0, rbms[-1].n_hidden))
+    return torch.cat(outs)
+
+
+def pretrain_stack(
+    data: torch.Tensor,
+    configs: Sequence[RBMConfig],
+    generator: torch.Generator | None,
+    *,
+    callbacks: Sequence = (),
+    progress_factory: Callable | None = None,
+) -> tuple[list[RBMModule], list[list[dict]]]:
+    """Greedy layer-wise training of a stack of RBMs on ``data`` (n_samples, n_features).
+
+    The visible unit type of every layer above the first is the hidden type of the layer
+    below. Returns the RBMs (bottom first) and one epoch history per layer.
+    """
+    rbms: list[RBMModule] = []
+    histories: list[list[dict]] = []
+    x = data
+    for i, config in enumerate(configs):
+        if i > 0:
+            config = replace(config, visible_units=configs[i - 1].hidden_units)
+        rbm = new_rbm(x.shape[1], config, x, generator)
+        progress = progress_factory(i, config) if progress_factory else None
+        try:
+            state = RBMTrainer(rbm, config, generator).run(
+                x, callbacks=callbacks, progress=progress, name=f"layer {i + 1} (RBM)"
+            )
+        finally:
+            if progress is not None:
+                progress.close()
+        rbms.append(rbm)
+        histories.append(state.history)
+        if i + 1 < len(configs):
+            x = transform_stack([rbm], x)
+    return rbms, histories

@@ -1,0 +1,217 @@
+"""Unit types for Boltzmann machine layers.
+
+Every layer of an RBM is a vector of units of one type. We write the joint energy of an
+exponential-family harmonium as
+
+    E(v, h) = phi_v(v) - a·v + phi_h(h) - b·h - vᵀ W h
+
+so that a unit type is fully described by its *base energy* ``phi(x)`` (a sum over units)
+and its *log-partition* ``A(f) = log ∫ exp(-phi(x) + f x) dx`` for a total input ``f``.
+Conditional means and samples follow from the same two functions. Keeping this interface
+narrow (``mean``, ``sample``, ``base_energy``, ``log_partition``, ``check_domain``) means
+every unit type works with every layer, sampler and estimator.
+
+All tensors have shape ``(batch, n_units)``; functions are element-wise except
+:class:`Softmax`, whose units form one one-of-K group.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "Bernoulli",
+    "Gaussian",
+    "ReLU",
+    "Softmax",
+    "UnitType",
+    "unit_type",
+]
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+class UnitType:
+    """Base class of a unit type; subclasses implement the five methods below."""
+
+    name: str = ""
+    #: The activation used when the layer becomes part of a feed-forward network.
+    activation: str = "identity"
+
+    def mean(self, field: torch.Tensor) -> torch.Tensor:
+        """``E[x | f]`` for total input ``field``."""
+        raise NotImplementedError
+
+    def sample(self, field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """A sample of ``x | f``."""
+        raise NotImplementedError
+
+    def base_energy(self, x: torch.Tensor) -> torch.Tensor:
+        """``phi(x)`` summed over units: shape ``(batch,)``."""
+        raise NotImplementedError
+
+    def log_partition(self, field: torch.Tensor) -> torch.Tensor:
+        """``A(f)`` summed over units: shape ``(batch,)``."""
+        raise NotImplementedError
+
+    def check_domain(self, x: torch.Tensor) -> str | None:
+        """Return a message if ``x`` lies outside the unit's states, else ``None``."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+def _uniform(field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.rand(field.shape, generator=generator, device=field.device, dtype=field.dtype)
+
+
+def _normal(field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.randn(field.shape, generator=generator, device=field.device, dtype=field.dtype)
+
+
+class Bernoulli(UnitType):
+    """Binary units in {0, 1}: ``p(x=1 | f) = sigmoid(f)``, ``A(f) = softplus(f)``."""
+
+    name = "bernoulli"
+    activation = "sigmoid"
+
+    def mean(self, field: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(field)
+
+    def sample(self, field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return (_uniform(field, generator) < torch.sigmoid(field)).to(field.dtype)
+
+    def base_energy(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(x.shape[:-1])
+
+    def log_partition(self, field: torch.Tensor) -> torch.Tensor:
+        return F.softplus(field).sum(-1)
+
+    def check_domain(self, x: torch.Tensor) -> str | None:
+        lo, hi = float(x.min()), float(x.max())
+        if lo < 0.0 or hi > 1.0:
+            return (
+                f"Bernoulli units take values in [0, 1], but the data range is [{lo:g}, {hi:g}]. "
+                "Rescale it (e.g. X / X.max(), or sklearn.preprocessing.MinMaxScaler), or use "
+                "Gaussian visible units (visible_units='gaussian') on standardized data."
+            )
+        return None
+
+
+class Gaussian(UnitType):
+    """Real-valued units of unit variance: ``x | f ~ N(f, 1)``, ``phi(x) = x²/2``.
+
+    Meant for visible data standardized to zero mean and unit variance per feature.
+    """
+
+    name = "gaussian"
+    activation = "identity"
+
+    def mean(self, field: torch.Tensor) -> torch.Tensor:
+        return field
+
+    def sample(self, field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return field + _normal(field, generator)
+
+    def base_energy(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (x * x).sum(-1)
+
+    def log_partition(self, field: torch.Tensor) -> torch.Tensor:
+        return (0.5 * field * field + _HALF_LOG_2PI).sum(-1)
+
+
+class ReLU(UnitType):
+    """Noisy rectified linear units (NReLU; Nair & Hinton, 2010).
+
+    An NReLU unit stands for infinitely many binary copies with shared weights and
+    offsets ``-0.5, -1.5, -2.5, ...``. Its log-partition is the exact "stepped sigmoid"
+    sum ``A(f) = sum_{i>=1} softplus(f - i + 0.5)`` (with ``phi(n) = n²/2`` for ``n`` copies
+    on); the mean and the sampler are the paper's approximations ``max(0, f)`` and
+    ``max(0, f + N(0, sigmoid(f)))``.
+    """
+
+    name = "relu"
+    activation = "relu"
+    _TERMS = 24  # terms beyond this distance from the kink are < exp(-24)
+
+    def mean(self, field: torch.Tensor) -> torch.Tensor:
+        return torch.relu(field)
+
+    def sample(self, field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        noise = _normal(field, generator) * torch.sigmoid(field).sqrt()
+        return torch.relu(field + noise)
+
+    def base_energy(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (x * x).sum(-1)
+
+    def log_partition(self, field: torch.Tensor) -> torch.Tensor:
+        # With m = #{i : f - i + 0.5 > 0}, softplus(t) = t + softplus(-t) turns the m
+        # positive terms into the closed form m f - m²/2; the rest decay geometrically.
+        m = torch.clamp(torch.floor(field + 0.5), min=0.0)
+        k = torch.arange(self._TERMS, device=field.device, dtype=field.dtype)
+        f, mm = field.unsqueeze(-1), m.unsqueeze(-1)
+        below = F.softplus(-(f - (mm - k) + 0.5)) * (mm - k >= 1)  # i = m, m-1, ...
+        above = F.softplus(f - (mm + 1 + k) + 0.5)  # i = m+1, m+2, ...
+        total = m * field - 0.5 * m * m + below.sum(-1) + above.sum(-1)
+        return total.sum(-1)
+
+    def check_domain(self, x: torch.Tensor) -> str | None:
+        if float(x.min()) < 0.0:
+            return "rectified linear units take values >= 0, but the data has negative values."
+        return None
+
+
+class Softmax(UnitType):
+    """One group of one-of-K units (e.g. class labels): ``p(x=e_k | f) = softmax(f)_k``."""
+
+    name = "softmax"
+    activation = "softmax"
+
+    def mean(self, field: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(field, dim=-1)
+
+    def sample(self, field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        index = torch.multinomial(torch.softmax(field, -1), 1, generator=generator)
+        return torch.zeros_like(field).scatter_(-1, index, 1.0)
+
+    def base_energy(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(x.shape[:-1])
+
+    def log_partition(self, field: torch.Tensor) -> torch.Tensor:
+        return torch.logsumexp(field, dim=-1)
+
+    def check_domain(self, x: torch.Tensor) -> str | None:
+        if float(x.min()) < 0.0 or not torch.allclose(x.sum(-1), x.new_ones(())):
+            return "softmax units take one-hot (or probability) vectors whose rows sum to 1."
+        return None
+
+
+_REGISTRY: dict[str, type[UnitType]] = {
+    cls.name: cls for cls in (Bernoulli, Gaussian, ReLU, Softmax)
+}
+
+
+def unit_type(spec: str | UnitType) -> UnitType:
+    """Return the unit type named by ``spec`` ('bernoulli', 'gaussian', 'relu', 'softmax').
+
+    >>> unit_type("bernoulli")
+    Bernoulli()
+    """
+    if isinstance(spec, UnitType):
+        return spec
+    try:
+        return _REGISTRY[str(spec).lower()]()
+    except KeyError:
+        raise ValueError(
+            f"Unknown unit type {spec!r}; choose one of {sorted(_REGISTRY)}."
+        ) from None
