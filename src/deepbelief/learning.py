@@ -48,11 +48,16 @@ class ContrastiveDivergence:
     def negative_phase(self, rbm: RBMModule, v_pos, h_pos_sample, generator):
         h = h_pos_sample
         for step in range(self.k):
-            v_mean, v_sample = rbm.sample_visible(h, generator)
             last = step == self.k - 1
-            v = v_mean if (last and not self.sample_visible) else v_sample
-            h_mean, h = rbm.sample_hidden(v, generator)
-        return v, h_mean
+            field = rbm.visible_field(h)
+            if last and not self.sample_visible:
+                v = rbm.visible.mean(field)
+            else:
+                v = rbm.visible.sample(field, generator)
+            if last:  # the final hidden sample would be unused: draw none
+                return v, rbm.hidden_mean(v)
+            _, h = rbm.sample_hidden(v, generator)
+        raise AssertionError("unreachable: k >= 1")
 
     def state_dict(self) -> dict:
         return {}
@@ -159,6 +164,25 @@ class RBMObjective:
         v = data[0]
         recon = self.module.visible_mean(self.module.hidden_mean(v))
         return {"reconstruction_error": ((v - recon) ** 2).sum(-1).mean()}
+
+    @torch.no_grad()
+    def failure(self, data: tuple[torch.Tensor, ...]) -> str | None:
+        """Describe a layer that has stopped carrying information, else ``None``.
+
+        A layer whose hidden means are the same for every input (while the inputs differ)
+        is dead: typically its weights blew up and every unit saturated. Nothing trained
+        on top of it can learn, so training must stop rather than return such a model.
+        """
+        v = data[0]
+        if v.shape[0] < 2 or float(v.var(0, unbiased=False).amax()) == 0.0:
+            return None
+        h = self.module.hidden_mean(v)
+        if float(h.var(0, unbiased=False).amax()) > 0.0:
+            return None
+        return (
+            "every hidden unit gives the same output for every input (the largest weight "
+            f"is {float(self.module.weight.abs().max()):.3g}): the layer is dead"
+        )
 
     def state_dict(self) -> dict:
         return {"rule": self.rule.state_dict(), "q": self._q}

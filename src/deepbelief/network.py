@@ -8,6 +8,8 @@ A linear head on top gives logits (classification) or outputs (regression).
 
 from __future__ import annotations
 
+import itertools
+
 from collections.abc import Sequence
 
 import torch
@@ -76,7 +78,7 @@ class FeedForwardDBN(nn.Module):
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:], strict=True)):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(layer_sizes)):
             if i > 0 and dropout > 0:
                 layers.append(Dropout(dropout))
             layers += [_linear(n_in, n_out, device), _ACTIVATIONS[activations[i]]()]

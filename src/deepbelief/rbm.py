@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .units import Bernoulli, UnitType, unit_type
+from .units import Bernoulli, Gaussian, ReLU, UnitType, unit_type
 
 __all__ = ["RBMModule"]
 
@@ -75,16 +75,21 @@ class RBMModule(nn.Module):
         self, generator: torch.Generator | None = None, std: float = 0.01,
         data_mean: torch.Tensor | None = None,
     ) -> None:
-        """Small Gaussian weights, zero hidden biases; Bernoulli visible biases set to
-        ``log(p / (1 - p))`` of the data's mean when given (Hinton's practical guide §8)."""
+        """Small Gaussian weights and zero hidden biases. Given the data's mean, visible
+        biases start where the visible means equal it: ``log(p / (1 - p))`` for Bernoulli
+        units (Hinton's practical guide, §8), the mean itself for Gaussian and ReLU units."""
         w = torch.randn(self.weight.shape, generator=generator, device=self.weight.device,
                         dtype=self.weight.dtype)
         self.weight.copy_(w * std)
         self.hidden_bias.zero_()
         self.visible_bias.zero_()
-        if data_mean is not None and isinstance(self.visible, Bernoulli):
+        if data_mean is None:
+            return
+        if isinstance(self.visible, Bernoulli):
             p = data_mean.clamp(1e-3, 1 - 1e-3)
             self.visible_bias.copy_(torch.log(p) - torch.log1p(-p))
+        elif isinstance(self.visible, (Gaussian, ReLU)):
+            self.visible_bias.copy_(data_mean)
 
     # -- conditionals ------------------------------------------------------------------
     def hidden_field(self, v: torch.Tensor) -> torch.Tensor:

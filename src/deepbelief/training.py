@@ -100,14 +100,22 @@ class LoopState:
     history: list[dict] = field(default_factory=list)
 
 
-def _check_finite(module: torch.nn.Module, name: str, epoch: int, loss: float | None) -> None:
-    bad = [n for n, p in module.named_parameters() if not torch.isfinite(p).all()]
+def _check_health(objective, monitor_data, name: str, epoch: int, loss: float | None) -> None:
+    """Raise :class:`DivergenceError` when parameters or loss are not finite, or when the
+    objective reports a failure (e.g. a dead layer)."""
+    bad = [n for n, p in objective.module.named_parameters() if not torch.isfinite(p).all()]
     if bad or (loss is not None and not math.isfinite(loss)):
-        what = f"parameters {bad}" if bad else f"the loss ({loss})"
+        what = f"parameters {bad} became NaN or infinite" if bad else f"the loss is {loss}"
+    elif hasattr(objective, "failure"):
+        what = objective.failure(monitor_data)
+    else:
+        what = None
+    if what:
         raise DivergenceError(
-            f"Training of {name} diverged at epoch {epoch + 1}: {what} became NaN or infinite. "
-            "Try a smaller learning rate, fewer units, more weight decay, or standardise "
-            "real-valued data used with Gaussian units."
+            f"Training of {name} diverged at epoch {epoch + 1}: {what}. Try a smaller "
+            "learning rate (layers with rectified linear or Gaussian units usually need "
+            "0.01 or less), fewer units, more weight decay, or standardise real-valued data "
+            "used with Gaussian units."
         )
 
 
@@ -170,9 +178,10 @@ def fit_epochs(
         if has_loss:
             record["loss"] = float(loss_sum) / n
         if hasattr(objective, "monitor"):
-            record.update({k: float(v) for k, v in objective.monitor(monitor_data, generator).items()})
+            metrics = objective.monitor(monitor_data, generator)
+            record.update({k: float(v) for k, v in metrics.items()})
         record["time"] = time.perf_counter() - start
-        _check_finite(objective.module, name, epoch, record.get("loss"))
+        _check_health(objective, monitor_data, name, epoch, record.get("loss"))
         state.history.append(record)
         state.epoch += 1
         if progress is not None:

@@ -12,6 +12,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import serialization
+from ..exceptions import ModelFileError
 from ..units import unit_type
 
 log = logging.getLogger("deepbelief")
@@ -62,51 +63,103 @@ def per_layer(value, n_layers: int, name: str) -> list:
     return [value] * n_layers
 
 
-def check_X(estimator, X, *, reset: bool, units: str | None = None, y=None, **kwargs):
-    """``validate_data`` as float32 (or float64 kept for the output dtype) + domain check.
+def check_per_layer(values: list, name: str, integer: bool, low: float, *,
+                    closed: bool) -> None:
+    """Check each entry of a per-layer parameter given as a sequence (the scalar form is
+    checked by ``_parameter_constraints``): a number (an integer if ``integer``) that is
+    ``>= low`` (``closed``) or ``> low``."""
+    kind = numbers.Integral if integer else numbers.Real
+    for value in values:
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        if not ok or not (value >= low if closed else value > low):
+            what = "integers" if integer else "numbers"
+            bound = f">= {low}" if closed else f"> {low}"
+            raise ValueError(f"{name} must hold {what} {bound} (one per hidden layer), got "
+                             f"{value!r} in {values!r}.")
 
-    Returns the validated float32 array (and ``y`` when given).
+
+#: ``check_X(..., y=NO_Y)``: unsupervised validation (``y`` is neither checked nor returned).
+NO_Y = object()
+
+
+def check_X(estimator, X, *, reset: bool, units: str | None = None, y=NO_Y, **kwargs):
+    """``validate_data`` to a float32 or float64 array, then the visible units' domain check.
+
+    float64 input stays float64 (so that outputs can keep the input's dtype), everything
+    else becomes float32; models always compute in float32 (see :func:`as_tensor`). Returns
+    the array, or ``(X, y)`` when ``y`` is given: a supervised estimator passes its ``y``
+    even when it is None, so that sklearn reports the missing target.
     """
-    kw = {"dtype": [np.float32, np.float64], "ensure_min_samples": 1, **kwargs}
-    if y is None:
+    kw = {"dtype": [np.float32, np.float64], **kwargs}
+    if y is NO_Y:
         X = validate_data(estimator, X, reset=reset, **kw)
     else:
         X, y = validate_data(estimator, X, y, reset=reset, **kw)
-    X = np.ascontiguousarray(X, dtype=np.float32)
     if units is not None and X.size:
-        message = unit_type(units).check_domain(torch.from_numpy(X))
+        view = torch.from_numpy(X if X.flags.writeable else X.copy())  # no float32 copy
+        message = unit_type(units).check_domain(view)
         if message:
             raise ValueError(f"X does not fit the visible units: {message}")
-    return X if y is None else (X, y)
+    return X if y is NO_Y else (X, y)
+
+
+def output_dtype(X: np.ndarray) -> type:
+    """The dtype of a transform's output for a validated ``X``: float64 stays float64."""
+    return np.float64 if X.dtype == np.float64 else np.float32
 
 
 def as_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+    """``X`` as a float32 tensor on ``device`` (copied when read-only, e.g. a memmap)."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not X.flags.writeable:
+        X = X.copy()
+    return torch.from_numpy(X).to(device)
 
 
 def to_numpy(t: torch.Tensor, dtype=np.float32) -> np.ndarray:
+    """A tensor's values as a numpy array of ``dtype`` (on the CPU)."""
     return t.detach().cpu().numpy().astype(dtype, copy=False)
 
 
-def epoch_logger(verbose: int, prefix: str):
+class EpochLogger:
+    """Training callback printing one line per epoch to stdout when ``verbose`` is positive.
+
+    For greedy pretraining, :meth:`start_layer` (given to ``pretrain_stack`` as its
+    ``progress_factory``) makes the lines name the layer being trained.
+    """
+
+    def __init__(self, verbose: int, prefix: str) -> None:
+        self.verbose = verbose
+        self.prefix = prefix
+        self.layer: int | None = None
+
+    def start_layer(self, index: int, config=None) -> None:
+        """Called before layer ``index`` (0-based) is trained; returns no progress bar."""
+        self.layer = index
+
+    def __call__(self, epoch: int, record: dict) -> None:
+        if not self.verbose:
+            return
+        parts = ", ".join(f"{k} = {v:.4g}" for k, v in record.items() if k != "epoch")
+        where = f"layer {self.layer + 1}, " if self.layer is not None else ""
+        print(f"[{self.prefix}] {where}epoch {record['epoch']}, {parts}", file=sys.stdout,
+              flush=True)
+
+
+def epoch_logger(verbose: int, prefix: str) -> EpochLogger:
     """A callback printing one line per epoch when ``verbose`` (to stdout, like sklearn)."""
-
-    def callback(epoch: int, record: dict) -> None:
-        if verbose:
-            parts = ", ".join(f"{k} = {v:.4g}" for k, v in record.items() if k != "epoch")
-            print(f"[{prefix}] epoch {record['epoch']}, {parts}", file=sys.stdout, flush=True)
-
-    return callback
+    return EpochLogger(verbose, prefix)
 
 
-def _json_param(value):
+def _json_param(name: str, value):
+    """A parameter value as JSON-friendly data (the file format checks the rest)."""
+    if isinstance(value, torch.device):
+        return str(value)
+    if name == "random_state" and isinstance(value, np.random.RandomState):
+        return None  # a fitted model's generator state is spent; None keeps the file valid
     if isinstance(value, tuple):
-        return [_json_param(v) for v in value]
+        return list(value)
     return value
-
-
-def _from_json_param(value):
-    return tuple(value) if isinstance(value, list) else value
 
 
 class SaveLoadMixin:
@@ -127,14 +180,26 @@ class SaveLoadMixin:
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to ``path`` (safetensors + JSON; never pickle).
 
-        The write is atomic: an interrupted save leaves any previous file intact.
+        The write is atomic: an interrupted save leaves any previous file intact. The file
+        holds the parameters and the fitted model, not the training state (optimizer
+        moments, persistent chains). A ``numpy.random.RandomState`` given as
+        ``random_state`` is saved as None.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
         """
         check_is_fitted(self)
         config, tensors = self._get_state()
-        params = {k: _json_param(v) for k, v in self.get_params(deep=False).items()}
+        raw = self.get_params(deep=False)
+        params = {k: _json_param(k, v) for k, v in raw.items()}
         return serialization.save_file(
             path, model_type=type(self).__name__,
-            config={"params": params, "state": config}, tensors=tensors,
+            config={"params": params, "tuple_params": sorted(k for k, v in raw.items()
+                                                             if isinstance(v, tuple)),
+                    "state": config},
+            tensors=tensors,
         )
 
 
@@ -144,15 +209,36 @@ def load(path: str | Path, device: str | torch.device | None = None):
     The file is fully verified (format, version, checksum) before any model is built, and
     nothing in it is ever executed or unpickled. ``device`` overrides the saved device
     parameter (e.g. load a GPU-trained model on a CPU-only machine with ``device='cpu'``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ModelFileError
+        If the file is not a valid deepbelief model file, or its configuration does not fit
+        the model type it names (e.g. an edited ``model_type``).
     """
-    header, tensors = serialization.load_file(path, expected_type=sorted(_MODEL_TYPES))
-    cls = _MODEL_TYPES[header["model_type"]]
-    config = header["config"]
-    params = {k: _from_json_param(v) for k, v in config["params"].items()}
     if device is not None:
-        params["device"] = str(device)
-    elif "cuda" in str(params.get("device")) and not torch.cuda.is_available():
-        params["device"] = "cpu"  # a GPU-trained model still loads on a CPU-only machine
-    estimator = cls(**params)
-    estimator._set_state(config["state"], tensors)
+        device = str(resolve_device(device) if device != "auto" else device)
+    header, tensors = serialization.load_file(path, expected_type=sorted(_MODEL_TYPES))
+    model_type = header["model_type"]
+    cls = _MODEL_TYPES[model_type]
+    config = header["config"]
+    try:
+        params = dict(config["params"])
+        tuples = config.get("tuple_params")
+        for name, value in params.items():
+            if isinstance(value, list) and (tuples is None or name in tuples):
+                params[name] = tuple(value)
+        if device is not None:
+            params["device"] = device
+        elif "cuda" in str(params.get("device")) and not torch.cuda.is_available():
+            params["device"] = "cpu"  # a GPU-trained model still loads on a CPU-only machine
+        estimator = cls(**params)
+        estimator._set_state(config["state"], tensors)
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        raise ModelFileError(
+            f"{path}: the file's configuration does not fit a {model_type} model "
+            f"({type(exc).__name__}: {exc}); it was edited, or written by another program."
+        ) from exc
     return estimator

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -27,9 +28,11 @@ from ..training import fit_epochs, make_optimizer
 from ._base import (
     SaveLoadMixin,
     as_tensor,
+    check_per_layer,
     check_X,
     epoch_logger,
     make_generator,
+    output_dtype,
     per_layer,
     resolve_device,
     to_numpy,
@@ -46,7 +49,7 @@ _PRETRAIN_DOC = """
     visible_units : {'bernoulli', 'gaussian'}, default 'bernoulli'
         Unit type of the input layer: 'bernoulli' for data in [0, 1], 'gaussian' for
         standardized real-valued data.
-    hidden_units : {'bernoulli', 'relu'} or sequence, default 'bernoulli'
+    hidden_units : {'bernoulli', 'relu', 'gaussian'} or sequence, default 'bernoulli'
         Hidden unit type, for all layers or one per layer.
     pretrain_epochs : int or sequence of int, default 10
         Epochs of greedy RBM training per layer (0 skips pretraining of that layer).
@@ -95,7 +98,7 @@ _FINETUNE_DOC = """
 
 
 class _BaseDBN(SaveLoadMixin, BaseEstimator):
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": [list, tuple, Interval(Integral, 1, None, closed="left")],
         "visible_units": [StrOptions({"bernoulli", "gaussian"})],
         "hidden_units": [_UNITS, list, tuple],
@@ -159,36 +162,39 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         rates = per_layer(self.pretrain_learning_rate, n, "pretrain_learning_rate")
         for u in units:
             if u not in ("bernoulli", "relu", "gaussian"):
-                raise ValueError(f"Unknown hidden unit type {u!r}; use 'bernoulli' or 'relu'.")
+                raise ValueError(f"Unknown hidden unit type {u!r} in hidden_units="
+                                 f"{self.hidden_units!r}; use 'bernoulli', 'relu' or "
+                                 "'gaussian'.")
+        check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
+        check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
         visible = [self.visible_units, *units[:-1]]
         return [
             RBMConfig(
                 n_hidden=size, visible_units=vis, hidden_units=hid, epochs=int(ep),
-                learning_rate=float(lr), batch_size=self.batch_size, method=self.pretrain_method, k=self.k,
-                momentum=self.pretrain_momentum, weight_decay=self.pretrain_weight_decay,
+                learning_rate=float(lr), batch_size=self.batch_size,
+                method=self.pretrain_method, k=self.k, momentum=self.pretrain_momentum,
+                weight_decay=self.pretrain_weight_decay,
             )
             for size, vis, hid, ep, lr in zip(sizes, visible, units, epochs, rates, strict=True)
         ]
 
-    def _setup(self, X):
+    def _setup(self):
         """Validate parameters, pick the device and the random stream."""
         self._validate_params()
         configs = self._rbm_configs()
         device = resolve_device(self.device)
         return configs, device, make_generator(self.random_state, device)
 
-    def _pretrain(self, data: torch.Tensor, configs, generator) -> list[dict]:
-        start = time.perf_counter()
-        self.rbms_, histories = pretrain_stack(
-            data, configs, generator,
-            callbacks=[epoch_logger(self.verbose, f"{type(self).__name__} pretraining")],
-        )
-        self.pretrain_time_ = time.perf_counter() - start
-        return histories
+    def _pretrain(self, data: torch.Tensor, configs, generator):
+        """Greedy layer-wise training; returns the RBMs and their per-layer histories."""
+        logger = epoch_logger(self.verbose, f"{type(self).__name__} pretraining")
+        return pretrain_stack(data, configs, generator, callbacks=[logger],
+                              progress_factory=logger.start_layer)
 
-    def _input(self, X) -> torch.Tensor:
+    def _input(self, X) -> tuple[torch.Tensor, type]:
+        """``X`` checked against the fitted model, as a tensor, and the output dtype."""
         X = check_X(self, X, reset=False, units=self.visible_units)
-        return as_tensor(X, self.rbms_[0].weight.device)
+        return as_tensor(X, self.rbms_[0].weight.device), output_dtype(X)
 
     # -- saving ----------------------------------------------------------------------------
     def _rbm_state(self) -> tuple[dict, dict]:
@@ -236,6 +242,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         Defined only when X has feature names that are all strings.
     history_ : dict
         ``{{"pretrain": [per-layer list of per-epoch records]}}``.
+    pretrain_time_ : float
+        Seconds spent pretraining.
 
     Examples
     --------
@@ -249,17 +257,24 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
     def fit(self, X, y=None) -> DBNTransformer:
         """Greedy layer-wise pretraining on ``X`` (n_samples, n_features); ``y`` is ignored."""
-        configs, device, generator = self._setup(X)
+        configs, device, generator = self._setup()
         X = check_X(self, X, reset=True, units=self.visible_units)
-        self.history_ = {"pretrain": self._pretrain(as_tensor(X, device), configs, generator)}
+        start = time.perf_counter()
+        rbms, histories = self._pretrain(as_tensor(X, device), configs, generator)
+        self.rbms_ = rbms
+        self.history_ = {"pretrain": histories}
+        self.pretrain_time_ = time.perf_counter() - start
         return self
 
     @torch.no_grad()
     def transform(self, X) -> np.ndarray:
-        """Top-layer hidden means, shape (n_samples, hidden_layer_sizes[-1])."""
+        """Top-layer hidden means, shape (n_samples, hidden_layer_sizes[-1]).
+
+        The output keeps the input's float dtype (float64 stays float64, else float32).
+        """
         check_is_fitted(self, "rbms_")
-        dtype = np.float64 if getattr(X, "dtype", None) == np.float64 else np.float32
-        return to_numpy(transform_stack(self.rbms_, self._input(X)), dtype)
+        x, dtype = self._input(X)
+        return to_numpy(transform_stack(self.rbms_, x), dtype)
 
     @property
     def _n_features_out(self) -> int:
@@ -280,7 +295,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 class _SupervisedDBN(_BaseDBN):
     """Pretraining, then backpropagation through the unrolled stack with a head."""
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **_BaseDBN._parameter_constraints,
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "solver": [StrOptions({"adam", "sgd"}), callable],
@@ -339,20 +354,23 @@ class _SupervisedDBN(_BaseDBN):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
 
-    # Subclasses define: _encode_targets(y) -> (tensor targets, n_outputs), _loss(),
-    # _validation_score(net, X, y) (higher is better), _split_stratify(y).
+    # Subclasses define: _multi_output, _encode_targets(y) -> (tensor targets, n_outputs,
+    # fitted target attributes), _loss(), _validation_score(net, x, y) (higher is better),
+    # _stratify(y).
 
     def _fit_supervised(self, X, y):
-        configs, device, generator = self._setup(X)
+        configs, device, generator = self._setup()
         X, y = check_X(self, X, reset=True, units=self.visible_units, y=y,
-                       multi_output=self._multi_output, y_numeric=not self._multi_output)
-        targets, n_outputs = self._encode_targets(y)
+                       multi_output=self._multi_output, y_numeric=self._multi_output)
+        targets, n_outputs, target_attributes = self._encode_targets(y)
         data = as_tensor(X, device)
         targets = targets.to(device)
-        history = {"pretrain": self._pretrain(data, configs, generator)}
+        start = time.perf_counter()
+        rbms, pretrain_history = self._pretrain(data, configs, generator)
+        pretrain_time = time.perf_counter() - start
 
         start = time.perf_counter()
-        net = FeedForwardDBN.from_rbms(self.rbms_, n_outputs, self.dropout, generator)
+        net = FeedForwardDBN.from_rbms(rbms, n_outputs, self.dropout, generator)
         train, valid = (data, targets), None
         if self.early_stopping:
             seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
@@ -360,9 +378,10 @@ class _SupervisedDBN(_BaseDBN):
                 np.arange(len(X)), test_size=self.validation_fraction, random_state=seed,
                 stratify=self._stratify(y),
             )
-            to_idx = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
-            train = (data[to_idx(idx_train)], targets[to_idx(idx_train)])
-            valid = (data[to_idx(idx_valid)], targets[to_idx(idx_valid)])
+            idx_train = torch.as_tensor(idx_train, device=device)
+            idx_valid = torch.as_tensor(idx_valid, device=device)
+            train = (data[idx_train], targets[idx_train])
+            valid = (data[idx_valid], targets[idx_valid])
         stopper = _EarlyStopping(self, net, valid)
         optimizer = make_optimizer(net, self.solver, self.learning_rate_init, self.momentum,
                                    self.alpha)
@@ -374,22 +393,35 @@ class _SupervisedDBN(_BaseDBN):
         )
         stopper.restore_best()
         net.eval()
+
+        # Every fitted attribute is set here, once training has succeeded.
+        for name, value in target_attributes.items():
+            setattr(self, name, value)
+        self.rbms_ = rbms
         self.network_ = net
-        self.n_iter_ = state.epoch
-        self.loss_curve_ = [r["loss"] for r in state.history]
-        self.best_loss_ = min(self.loss_curve_, default=None)
-        if valid is not None:
-            self.validation_scores_ = [r["validation_score"] for r in state.history]
-            self.best_validation_score_ = max(self.validation_scores_, default=None)
-        history["finetune"] = state.history
-        self.history_ = history
+        self.pretrain_time_ = pretrain_time
         self.finetune_time_ = time.perf_counter() - start
+        self._set_curves({"pretrain": pretrain_history, "finetune": state.history})
         return self
+
+    def _set_curves(self, history: dict) -> None:
+        """``history_`` and the attributes derived from its fine-tuning records."""
+        records = history["finetune"]
+        self.history_ = history
+        self.n_iter_ = len(records)
+        self.loss_curve_ = [r["loss"] for r in records]
+        self.best_loss_ = min(self.loss_curve_, default=None)
+        if self.early_stopping:
+            self.validation_scores_ = [r["validation_score"] for r in records]
+            self.best_validation_score_ = max(self.validation_scores_, default=None)
+        else:  # no stale scores from an earlier fit with early stopping
+            self.__dict__.pop("validation_scores_", None)
+            self.__dict__.pop("best_validation_score_", None)
 
     @torch.no_grad()
     def _forward(self, X) -> torch.Tensor:
         check_is_fitted(self, "network_")
-        x = self._input(X)
+        x, _ = self._input(X)
         self.network_.eval()
         return torch.cat([self.network_(x[i : i + _PREDICT_CHUNK])
                           for i in range(0, max(len(x), 1), _PREDICT_CHUNK)])
@@ -399,8 +431,6 @@ class _SupervisedDBN(_BaseDBN):
         config, tensors = self._rbm_state()
         config.update(self._target_state())
         config["n_outputs"] = self.network_.head[-1].out_features
-        config["n_iter"] = self.n_iter_
-        config["loss_curve"] = self.loss_curve_
         tensors.update({f"network.{k}": v for k, v in self.network_.state_dict().items()})
         return config, tensors
 
@@ -415,8 +445,7 @@ class _SupervisedDBN(_BaseDBN):
                              if k.startswith("network.")})
         net.eval()
         self.network_ = net
-        self.n_iter_ = config["n_iter"]
-        self.loss_curve_ = config["loss_curve"]
+        self._set_curves(self.history_)
         self._set_target_state(config)
 
 
@@ -476,10 +505,17 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         Fine-tuning epochs run.
     loss_curve_ : list of float
         Training loss per fine-tuning epoch.
+    best_loss_ : float or None
+        The smallest training loss (None when ``max_iter=0``).
     validation_scores_ : list of float
         Validation accuracy per epoch (only with ``early_stopping=True``).
+    best_validation_score_ : float
+        The best validation accuracy, whose weights were kept (only with
+        ``early_stopping=True``).
     history_ : dict
         ``{{"pretrain": [...per layer...], "finetune": [...per epoch...]}}``.
+    pretrain_time_, finetune_time_ : float
+        Seconds spent in each phase of the last fit.
 
     References
     ----------
@@ -506,13 +542,14 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     def _encode_targets(self, y):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        self.classes_, encoded = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
+        classes, encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
             raise ValueError(
-                f"The data has only one class ({self.classes_[0]!r}); a classifier needs "
+                f"The data has only one class ({classes[0]!r}); a classifier needs "
                 "samples of at least 2 classes."
             )
-        return torch.from_numpy(encoded.astype(np.int64)), len(self.classes_)
+        return (torch.from_numpy(encoded.astype(np.int64)), len(classes),
+                {"classes_": classes})
 
     def _stratify(self, y):
         return y
@@ -529,11 +566,13 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         return proba.cpu().numpy()
 
     def predict_log_proba(self, X) -> np.ndarray:
+        """Log class probabilities, shape (n_samples, n_classes)."""
         return torch.log_softmax(self._forward(X).double(), dim=1).cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
-        """Predicted class labels, shape (n_samples,)."""
-        return self.classes_[self._forward(X).argmax(1).cpu().numpy()]
+        """Predicted class labels, shape (n_samples,), of the type of ``classes_``."""
+        index = self._forward(X).argmax(1).cpu().numpy()
+        return self.classes_[index]
 
     def _target_state(self) -> dict:
         return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
@@ -558,11 +597,21 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
     n_outputs_ : int
+        Number of targets.
+    y_mean_, y_scale_ : ndarray of shape (n_outputs_,)
+        The targets are standardized with these during fine-tuning.
     n_iter_ : int
+        Fine-tuning epochs run.
     loss_curve_ : list of float
+        Training loss (on standardized targets) per fine-tuning epoch.
+    best_loss_ : float or None
     validation_scores_ : list of float
         Validation R² per epoch (only with ``early_stopping=True``).
+    best_validation_score_ : float
+        Only with ``early_stopping=True``.
     history_ : dict
+        ``{{"pretrain": [...per layer...], "finetune": [...per epoch...]}}``.
+    pretrain_time_, finetune_time_ : float
 
     Examples
     --------
@@ -586,16 +635,22 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
 
     def _encode_targets(self, y):
         y = np.asarray(y, dtype=np.float64)
-        self._y_1d = y.ndim == 1
         y2 = y.reshape(len(y), -1)
-        self.n_outputs_ = y2.shape[1]
-        self.y_mean_ = y2.mean(0)
-        self.y_scale_ = np.where(y2.std(0) > 0, y2.std(0), 1.0)
-        scaled = ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
-        return torch.from_numpy(scaled), self.n_outputs_
+        mean, std = y2.mean(0), y2.std(0)
+        scale = np.where(std > 0, std, 1.0)
+        scaled = ((y2 - mean) / scale).astype(np.float32)
+        attributes = {"n_outputs_": y2.shape[1], "y_mean_": mean, "y_scale_": scale,
+                      "_y_1d": y.ndim == 1}
+        return torch.from_numpy(scaled), y2.shape[1], attributes
 
     def _stratify(self, y):
         return None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
 
     def _loss(self):
         return torch.nn.MSELoss()

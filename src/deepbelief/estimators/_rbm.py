@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..exceptions import DivergenceError
 from ..pretraining import RBMConfig, RBMTrainer, new_rbm
 from ..rbm import RBMModule
 from ..training import LoopState
+from ..units import Bernoulli
 from ._base import (
     SaveLoadMixin,
     as_tensor,
     check_X,
     epoch_logger,
     make_generator,
+    output_dtype,
     resolve_device,
     to_numpy,
 )
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
+_PL_BLOCK_ELEMENTS = 1 << 22  # largest temporary of score_samples, in elements
 
 
 class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, BaseEstimator):
@@ -85,6 +92,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         One record per epoch: reconstruction error, time.
     n_iter_ : int
         Epochs trained so far.
+    fit_time_ : float
+        Seconds spent in the last call to ``fit`` or ``partial_fit``.
+
+    Notes
+    -----
+    ``partial_fit`` keeps the optimizer state and the persistent chains between calls, and
+    so do pickled copies; a model written by :meth:`save` keeps its weights and history but
+    restarts them. If training diverges, :class:`~deepbelief.DivergenceError` is raised and
+    the estimator keeps its state from before the call.
 
     References
     ----------
@@ -100,7 +116,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     (4, 2)
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -170,6 +186,27 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
             sparsity_target=self.sparsity_target, sparsity_cost=self.sparsity_cost,
         )
 
+    def _new_trainer(self, rbm: RBMModule, generator: torch.Generator) -> RBMTrainer:
+        return RBMTrainer(rbm, self._config(), generator)
+
+    def _trainer_state(self) -> dict:
+        """The training state beyond the weights: optimizer, chains, generator, loop."""
+        trainer = self._trainer
+        return {
+            "optimizer": trainer.optimizer.state_dict(),
+            "objective": trainer.objective.state_dict(),
+            "generator": trainer.generator.get_state(),
+            "epoch": trainer.state.epoch,
+            "history": trainer.state.history,
+        }
+
+    def _load_trainer_state(self, state: dict) -> None:
+        trainer = self._trainer
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.objective.load_state_dict(state["objective"])
+        trainer.generator.set_state(state["generator"])
+        trainer.state = LoopState(epoch=state["epoch"], history=state["history"])
+
     def _fit(self, X, incremental: bool):
         first = not (incremental and hasattr(self, "rbm_"))
         if first:
@@ -179,17 +216,27 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
             device = resolve_device(self.device)
             data = as_tensor(X, device)
             generator = make_generator(self.random_state, device)
-            self.rbm_ = new_rbm(X.shape[1], self._config(), data, generator)
-            self._trainer = RBMTrainer(self.rbm_, self._config(), generator)
+            rbm = new_rbm(X.shape[1], self._config(), data, generator)
+            trainer = self._new_trainer(rbm, generator)
+            backup = None
         else:
-            data = as_tensor(X, self.rbm_.weight.device)
+            rbm, trainer = self.rbm_, self._trainer
+            data = as_tensor(X, rbm.weight.device)
+            backup = copy.deepcopy((rbm.state_dict(), self._trainer_state()))
         start = time.perf_counter()
-        self._trainer.run(
-            data, epochs=1 if incremental else self.n_iter,
-            callbacks=[epoch_logger(self.verbose, type(self).__name__)],
-        )
-        self.history_ = self._trainer.state.history
-        self.n_iter_ = self._trainer.state.epoch
+        try:
+            trainer.run(
+                data, epochs=1 if incremental else self.n_iter,
+                callbacks=[epoch_logger(self.verbose, type(self).__name__)],
+            )
+        except DivergenceError:
+            if backup is not None:  # never leave NaN weights behind
+                rbm.load_state_dict(backup[0])
+                self._load_trainer_state(backup[1])
+            raise
+        self.rbm_, self._trainer = rbm, trainer
+        self.history_ = trainer.state.history
+        self.n_iter_ = trainer.state.epoch
         self.fit_time_ = time.perf_counter() - start
         return self
 
@@ -199,29 +246,34 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
 
     def partial_fit(self, X, y=None) -> RBM:
         """One epoch over ``X``, continuing from the current state (weights, optimizer,
-        persistent chains)."""
+        persistent chains); the first call initialises the model. Returns ``self``."""
         return self._fit(X, incremental=True)
 
     # -- inference -----------------------------------------------------------------------
     def _tensor(self, X) -> torch.Tensor:
+        return self._validated(X)[0]
+
+    def _validated(self, X) -> tuple[torch.Tensor, type]:
+        """``X`` checked against the fitted model, as a tensor, and the output dtype."""
         check_is_fitted(self, "rbm_")
         X = check_X(self, X, reset=False, units=self.visible_units)
-        return as_tensor(X, self.rbm_.weight.device)
+        return as_tensor(X, self.rbm_.weight.device), output_dtype(X)
 
     @torch.no_grad()
     def transform(self, X) -> np.ndarray:
         """Hidden-unit means ``E[h | v]``, shape (n_samples, n_components).
 
-        The output keeps the input's float dtype (float32 or float64).
+        The output keeps the input's float dtype (float64 stays float64, else float32).
         """
-        dtype = np.float64 if getattr(X, "dtype", None) == np.float64 else np.float32
-        return to_numpy(self.rbm_.hidden_mean(self._tensor(X)), dtype)
+        x, dtype = self._validated(X)
+        return to_numpy(self.rbm_.hidden_mean(x), dtype)
 
     @torch.no_grad()
     def gibbs(self, v, random_state=None) -> np.ndarray:
-        """One Gibbs step ``v -> h -> v``; returns the visible sample.
+        """One Gibbs step ``v -> h -> v``; returns the visible sample, shape of ``v``.
 
         Binary (bool) for Bernoulli visible units, as BernoulliRBM; real for others.
+        ``random_state`` seeds the sampling (None: fresh entropy; no global RNG is used).
         """
         x = self._tensor(v)
         generator = make_generator(random_state, x.device)
@@ -230,15 +282,20 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
 
     @torch.no_grad()
     def score_samples(self, X) -> np.ndarray:
-        """Exact pseudo-log-likelihood of each sample (sum over all features; deterministic).
+        """Log-likelihood proxy of each sample, shape (n_samples,); higher is more probable.
 
-        BernoulliRBM estimates it from one random bit, scaled by n_features; we sum the
-        conditional log-probability of every bit, so the score is exact and repeatable.
-        Requires Bernoulli visible units (use :meth:`free_energy` otherwise).
+        With Bernoulli visible units, the exact pseudo-log-likelihood
+        ``sum_i log p(v_i | v_-i)`` over all features (Besag, 1975): BernoulliRBM estimates
+        it from one random feature scaled by n_features, we sum every term, so the score is
+        exact, deterministic and ``<= 0``. As in BernoulliRBM, data in [0, 1] that is not
+        binary is scored by flipping ``v_i`` to ``1 - v_i``. With other visible units the
+        pseudo-likelihood has no closed form, and the score is the negative free energy
+        ``-F(v)``, the log-likelihood up to the constant ``log Z``.
         """
-        from ..evaluation import pseudo_likelihood
-
-        return to_numpy(pseudo_likelihood(self.rbm_, self._tensor(X)), np.float64)
+        x = self._tensor(X)
+        if not isinstance(self.rbm_.visible, Bernoulli):
+            return to_numpy(-self.rbm_.free_energy(x), np.float64)
+        return to_numpy(_pseudo_likelihood(self.rbm_, x), np.float64)
 
     @torch.no_grad()
     def free_energy(self, X) -> np.ndarray:
@@ -247,9 +304,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
 
     @torch.no_grad()
     def reconstruct(self, X) -> np.ndarray:
-        """Mean-field reconstruction ``E[v | E[h | v]]``."""
-        x = self._tensor(X)
-        return to_numpy(self.rbm_.visible_mean(self.rbm_.hidden_mean(x)))
+        """Mean-field reconstruction ``E[v | E[h | v]]``, shape (n_samples, n_features)."""
+        x, dtype = self._validated(X)
+        return to_numpy(self.rbm_.visible_mean(self.rbm_.hidden_mean(x)), dtype)
 
     @torch.no_grad()
     def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None) -> np.ndarray:
@@ -309,6 +366,53 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
         self.history_ = state["history"]
         self.n_iter_ = state["n_iter"]
-        generator = make_generator(self.random_state, device)
-        self._trainer = RBMTrainer(self.rbm_, self._config(), generator)
-        self._trainer.state = LoopState(epoch=self.n_iter_, history=list(self.history_))
+        self._trainer = self._new_trainer(self.rbm_, make_generator(self.random_state, device))
+        self._trainer.state = LoopState(epoch=self.n_iter_, history=self.history_)
+
+    # -- pickling: the trainer holds closures, so it travels as its state -------------------
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        if "_trainer" in state:
+            state = dict(state)
+            state["_trainer"] = self._trainer_state()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        trainer_state = state.get("_trainer")
+        if isinstance(trainer_state, dict):
+            state = {k: v for k, v in state.items() if k != "_trainer"}
+        super().__setstate__(state)
+        if isinstance(trainer_state, dict):
+            generator = torch.Generator(device=self.rbm_.weight.device)
+            self._trainer = self._new_trainer(self.rbm_, generator)
+            self._load_trainer_state(trainer_state)
+            self.history_ = self._trainer.state.history
+
+
+@torch.no_grad()
+def _pseudo_likelihood(rbm: RBMModule, v: torch.Tensor) -> torch.Tensor:
+    """``sum_i log sigmoid(F(v with v_i -> 1 - v_i) - F(v))`` per sample: (n_samples,).
+
+    Changing ``v_i`` by ``s_i = 1 - 2 v_i`` moves the hidden input by ``s_i W_i`` and the
+    visible term by ``-a_i s_i``, so each feature costs one hidden log-partition; the work is
+    blocked over samples and features to bound the temporaries.
+    """
+    W, a = rbm.weight, rbm.visible_bias
+    n, d = v.shape
+    n_h = W.shape[1]
+    rows = max(1, min(n, _PL_BLOCK_ELEMENTS // max(1, d * n_h)))
+    cols = max(1, min(d, _PL_BLOCK_ELEMENTS // max(1, rows * n_h)))
+    out = torch.empty(n, dtype=v.dtype, device=v.device)
+    for r0 in range(0, n, rows):
+        block = v[r0 : r0 + rows]
+        field = rbm.hidden_field(block)  # (m, n_h)
+        log_part = rbm.hidden.log_partition(field)  # (m,)
+        sign = 1.0 - 2.0 * block
+        total = torch.zeros(block.shape[0], dtype=v.dtype, device=v.device)
+        for c0 in range(0, d, cols):
+            s = sign[:, c0 : c0 + cols]  # (m, k)
+            moved = field.unsqueeze(1) + s.unsqueeze(2) * W[c0 : c0 + cols].unsqueeze(0)
+            gap = -a[c0 : c0 + cols] * s - (rbm.hidden.log_partition(moved) - log_part[:, None])
+            total += F.logsigmoid(gap).sum(1)
+        out[r0 : r0 + rows] = total
+    return out

@@ -1,0 +1,162 @@
+"""The digits demo over five seeds: accuracy and fit time of a 64-256-256-10 ReLU DBN.
+
+scikit-learn's 8x8 digits scaled to [0, 1] (``deepbelief.datasets.load_digits``), split
+80/20 with ``random_state=0``; ``DBNClassifier(**DEMO_PARAMS, random_state=seed)`` for
+seeds 0..4. ``DEMO_PARAMS`` is the single source of the demo's settings.
+
+    python benchmarks/digits.py [--quick] [--device cpu|cuda] [--threads N]
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from _common import (
+    parse_args,
+    print_machine_info,
+    print_table,
+    quick_banner,
+    timer,
+    warm_up,
+    write_json,
+)
+from sklearn.model_selection import train_test_split
+
+import deepbelief
+from deepbelief.datasets import load_digits
+
+#: The digits demo's settings (the library's demo uses the same values).
+DEMO_PARAMS: dict[str, Any] = {
+    "hidden_layer_sizes": (256, 256),
+    "hidden_units": "relu",
+    "pretrain_learning_rate": 0.01,
+    "pretrain_epochs": 10,
+    "batch_size": 32,
+    "dropout": 0.2,
+    "solver": "sgd",
+    "learning_rate_init": 0.05,
+    "max_iter": 100,
+}
+SEEDS = (0, 1, 2, 3, 4)
+#: --quick: tiny layers and one epoch of each phase (a smoke test of the script).
+QUICK_OVERRIDES: dict[str, Any] = {
+    "hidden_layer_sizes": (32, 32),
+    "pretrain_epochs": 1,
+    "max_iter": 1,
+}
+
+
+def library_demo_params_match() -> bool | None:
+    """Whether ``deepbelief.demo.DEMO_PARAMS`` equals ours (None if there is none)."""
+    try:
+        from deepbelief.demo import DEMO_PARAMS as library_params
+    except Exception:  # no demo module, or its optional imports (plotting) fail
+        return None
+    return dict(library_params) == DEMO_PARAMS
+
+
+def main() -> int:
+    args = parse_args(__doc__.splitlines()[0])
+    machine = print_machine_info()
+    quick_banner(args)
+    warmup_s = warm_up()
+
+    X, y = load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
+    params = {**DEMO_PARAMS, **(QUICK_OVERRIDES if args.quick else {})}
+
+    runs = []
+    for seed in SEEDS:
+        clf = deepbelief.DBNClassifier(**params, random_state=seed, device=args.device)
+        with timer(args.device) as t:
+            clf.fit(X_train, y_train)
+        runs.append(
+            {
+                "seed": seed,
+                "accuracy": clf.score(X_test, y_test),
+                "fit_s": t.seconds,
+                "pretrain_s": clf.pretrain_time_,
+                "finetune_s": clf.finetune_time_,
+                "finetune_epochs": clf.n_iter_,
+            }
+        )
+    effective = {k: v for k, v in clf.get_params().items() if k not in ("verbose", "random_state")}
+
+    print_table(
+        "Digits demo parameters (DEMO_PARAMS"
+        + (" + quick overrides" if args.quick else "")
+        + "; others at their defaults)",
+        ("parameter", "value"),
+        [(k, repr(v)) for k, v in effective.items()],
+    )
+    print_table(
+        f"Digits demo, {len(X_train)} train / {len(X_test)} test, device {args.device}",
+        ("seed", "accuracy", "fit s", "pretrain s", "fine-tune s", "fine-tune epochs"),
+        [
+            (
+                r["seed"],
+                f"{r['accuracy']:.4f}",
+                r["fit_s"],
+                r["pretrain_s"],
+                r["finetune_s"],
+                r["finetune_epochs"],
+            )
+            for r in runs
+        ],
+    )
+    acc = [r["accuracy"] for r in runs]
+    fit = [r["fit_s"] for r in runs]
+    summary = {
+        "accuracy_mean": statistics.fmean(acc),
+        "accuracy_std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
+        "accuracy_min": min(acc),
+        "accuracy_max": max(acc),
+        "fit_s_mean": statistics.fmean(fit),
+        "fit_s_min": min(fit),
+        "fit_s_max": max(fit),
+    }
+    print_table(
+        f"Digits demo summary over seeds {SEEDS[0]}..{SEEDS[-1]}",
+        ("figure", "mean", "std", "min", "max"),
+        [
+            (
+                "test accuracy",
+                f"{summary['accuracy_mean']:.4f}",
+                f"{summary['accuracy_std']:.4f}",
+                f"{summary['accuracy_min']:.4f}",
+                f"{summary['accuracy_max']:.4f}",
+            ),
+            (
+                "fit wall time, s",
+                summary["fit_s_mean"],
+                statistics.stdev(fit) if len(fit) > 1 else 0.0,
+                summary["fit_s_min"],
+                summary["fit_s_max"],
+            ),
+        ],
+    )
+    match = library_demo_params_match()
+    print(
+        "DEMO_PARAMS equal deepbelief.demo.DEMO_PARAMS: "
+        + {True: "yes", False: "NO (they differ)", None: "n/a (no deepbelief.demo)"}[match]
+    )
+    print(f"(one-time torch.optim import before timing, not counted: {warmup_s:.3g} s)")
+    write_json(
+        args.json,
+        "digits",
+        args,
+        machine,
+        {
+            "params": effective,
+            "runs": runs,
+            "summary": summary,
+            "demo_params_match_library": match,
+            "warm_up_s": warmup_s,
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,230 @@
+"""Unit types against exact answers: log-partitions by enumeration or quadrature, means as
+derivatives of the log-partition, samplers against their means, numerical stability."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from deepbelief.units import Bernoulli, Gaussian, ReLU, Softmax, UnitType, unit_type
+
+torch.set_num_threads(1)
+
+F64 = torch.float64
+
+
+def _binary_states(n: int) -> torch.Tensor:
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)), dtype=F64)
+
+
+def _fields(seed: int, shape: tuple[int, ...], scale: float = 2.0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=g, dtype=F64) * scale
+
+
+def _log_sum_over_states(field: torch.Tensor, unit: UnitType, states: torch.Tensor) -> torch.Tensor:
+    """log sum_x exp(-phi(x) + f·x) over the given discrete states, one value per field row."""
+    out = []
+    for f in field:
+        terms = [float(-unit.base_energy(x[None])[0] + f @ x) for x in states]
+        m = max(terms)
+        out.append(m + math.log(sum(math.exp(t - m) for t in terms)))
+    return torch.tensor(out, dtype=F64)
+
+
+# -- base energies -------------------------------------------------------------------------
+
+
+def test_base_energies_by_hand():
+    x = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]], dtype=F64)
+    torch.testing.assert_close(Bernoulli().base_energy(x), torch.zeros(2, dtype=F64))
+    torch.testing.assert_close(Softmax().base_energy(x), torch.zeros(2, dtype=F64))
+    r = torch.tensor([[0.5, -2.0, 3.0], [1.0, 0.0, 4.0]], dtype=F64)
+    expect = torch.tensor([0.5 * (0.25 + 4 + 9), 0.5 * (1 + 16)], dtype=F64)
+    torch.testing.assert_close(Gaussian().base_energy(r), expect)
+    torch.testing.assert_close(ReLU().base_energy(r.abs()), expect)
+
+
+# -- log-partition: brute force ---------------------------------------------------------------
+
+
+def test_bernoulli_log_partition_is_log_sum_over_all_binary_vectors():
+    field = _fields(0, (5, 4))
+    brute = _log_sum_over_states(field, Bernoulli(), _binary_states(4))
+    torch.testing.assert_close(Bernoulli().log_partition(field), brute, rtol=1e-12, atol=1e-12)
+
+
+def test_softmax_log_partition_is_log_sum_over_one_hot_states():
+    field = _fields(1, (6, 5), scale=3.0)
+    brute = _log_sum_over_states(field, Softmax(), torch.eye(5, dtype=F64))
+    torch.testing.assert_close(Softmax().log_partition(field), brute, rtol=1e-12, atol=1e-12)
+
+
+def test_gaussian_log_partition_is_log_integral_by_quadrature():
+    unit = Gaussian()
+    field = torch.tensor([[-3.0, 0.0, 0.7], [2.5, -0.4, 1.3]], dtype=F64)
+    x = torch.linspace(-40.0, 40.0, 80_001, dtype=F64)
+    phi = unit.base_energy(x[:, None])  # phi(x) for each grid point, one unit
+    brute = torch.zeros(field.shape[0], dtype=F64)
+    for row in range(field.shape[0]):
+        for f in field[row]:
+            log_integrand = -phi + f * x
+            m = log_integrand.max()
+            brute[row] += m + torch.log(torch.trapezoid(torch.exp(log_integrand - m), x))
+    torch.testing.assert_close(unit.log_partition(field), brute, rtol=1e-10, atol=1e-10)
+
+
+RELU_FIELDS = [-30.0, 0.0, 0.3, 0.5, 1.0, 7.5, 50.0, 300.0]
+
+
+@pytest.mark.parametrize("f", RELU_FIELDS)
+def test_relu_log_partition_is_the_stepped_sigmoid_sum(f):
+    i = torch.arange(1, 2001, dtype=F64)
+    direct = F.softplus(f - i + 0.5).sum()
+    got = ReLU().log_partition(torch.tensor([[f]], dtype=F64))[0]
+    assert got.dtype == F64
+    assert abs(float(got) - float(direct)) <= 1e-6 * abs(float(direct))
+
+
+def test_relu_log_partition_sums_over_units_and_batch_rows():
+    field = torch.tensor([RELU_FIELDS, RELU_FIELDS[::-1]], dtype=F64)
+    i = torch.arange(1, 2001, dtype=F64)
+    direct = F.softplus(field[..., None] - i + 0.5).sum((-1, -2))
+    torch.testing.assert_close(ReLU().log_partition(field), direct, rtol=1e-9, atol=0.0)
+
+
+def test_relu_log_partition_derivative_is_sum_of_sigmoids():
+    # dA/df = sum_i sigmoid(f - i + 0.5): the closed form must not break the gradient.
+    field = torch.tensor([[-3.0, 0.0, 0.49, 0.51, 2.2, 40.0]], dtype=F64, requires_grad=True)
+    (grad,) = torch.autograd.grad(ReLU().log_partition(field).sum(), field)
+    i = torch.arange(1, 2001, dtype=F64)
+    expect = torch.sigmoid(field.detach()[..., None] - i + 0.5).sum(-1)
+    torch.testing.assert_close(grad, expect, rtol=1e-9, atol=1e-9)
+
+
+# -- mean = dA/df ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unit", [Bernoulli(), Gaussian(), Softmax()], ids=repr)
+def test_mean_is_gradient_of_log_partition(unit):
+    field = _fields(2, (4, 5), scale=3.0).requires_grad_(True)
+    (grad,) = torch.autograd.grad(unit.log_partition(field).sum(), field)
+    torch.testing.assert_close(unit.mean(field.detach()), grad, rtol=1e-12, atol=1e-12)
+
+
+# -- samplers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unit", [Bernoulli(), Gaussian(), Softmax()], ids=repr)
+def test_sample_mean_matches_mean(unit):
+    n = 200_000
+    field = torch.tensor([[-1.5, 0.0, 0.4, 2.0]], dtype=F64).expand(n, 4)
+    g = torch.Generator().manual_seed(123)
+    x = unit.sample(field, g)
+    assert x.shape == field.shape and x.dtype == F64
+    mu = unit.mean(field[:1])[0]
+    var = torch.ones_like(mu) if isinstance(unit, Gaussian) else mu * (1 - mu)
+    tol = 5.0 * (var / n).sqrt()  # five standard errors per coordinate: fixed seed, not flaky
+    assert ((x.mean(0) - mu).abs() <= tol).all(), (x.mean(0), mu, tol)
+    if isinstance(unit, Gaussian):
+        torch.testing.assert_close(x.var(0), torch.ones(4, dtype=F64), atol=0.02, rtol=0)
+    else:
+        assert set(x.unique().tolist()) <= {0.0, 1.0}
+    if isinstance(unit, Softmax):
+        assert (x.sum(-1) == 1).all()
+
+
+@pytest.mark.parametrize("unit", [Bernoulli(), Gaussian(), ReLU(), Softmax()], ids=repr)
+def test_sample_uses_the_generator(unit):
+    field = _fields(3, (64, 6))
+    a = unit.sample(field, torch.Generator().manual_seed(5))
+    b = unit.sample(field, torch.Generator().manual_seed(5))
+    c = unit.sample(field, torch.Generator().manual_seed(6))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_relu_samples_are_nonnegative_and_follow_the_nrelu_noise():
+    n = 200_000
+    f = 1.3
+    x = ReLU().sample(torch.full((n, 1), f, dtype=F64), torch.Generator().manual_seed(0))
+    assert (x >= 0).all()
+    # max(0, f + N(0, sigmoid(f))): mean = f Phi(f/s) + s phi(f/s) with s = sqrt(sigmoid(f)).
+    s = math.sqrt(1 / (1 + math.exp(-f)))
+    z = f / s
+    expect = f * 0.5 * (1 + math.erf(z / math.sqrt(2))) + s * math.exp(-z * z / 2) / math.sqrt(
+        2 * math.pi
+    )
+    assert abs(float(x.mean()) - expect) < 5 * s / math.sqrt(n)
+
+
+# -- numerical stability -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unit", [Bernoulli(), Gaussian(), ReLU(), Softmax()], ids=repr)
+def test_extreme_fields_stay_finite_in_float32(unit):
+    field = torch.tensor([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, -1e4, -1e4]])
+    g = torch.Generator().manual_seed(0)
+    for out in (unit.mean(field), unit.sample(field, g), unit.log_partition(field)):
+        assert out.dtype == torch.float32
+        assert torch.isfinite(out).all(), (unit, out)
+
+
+def test_extreme_field_values_are_right():
+    big = torch.tensor([[1e4, -1e4]])
+    assert Bernoulli().mean(big).tolist() == [[1.0, 0.0]]
+    assert float(Bernoulli().log_partition(big)[0]) == pytest.approx(1e4, rel=1e-6)
+    assert float(Softmax().log_partition(big)[0]) == pytest.approx(1e4, rel=1e-6)
+    assert Softmax().mean(big).tolist() == [[1.0, 0.0]]
+    # ReLU: m = 10000 copies on, A ≈ m f - m²/2 = 5e7.
+    assert float(ReLU().log_partition(big)[0]) == pytest.approx(5e7, rel=1e-6)
+
+
+# -- registry and domains --------------------------------------------------------------------------
+
+
+def test_unit_type_registry():
+    assert unit_type("bernoulli") == Bernoulli()
+    assert unit_type("GAUSSIAN") == Gaussian()
+    assert isinstance(unit_type("relu"), ReLU)
+    assert isinstance(unit_type("softmax"), Softmax)
+    instance = Softmax()
+    assert unit_type(instance) is instance
+    assert Bernoulli() != Gaussian()
+    assert hash(Bernoulli()) == hash(Bernoulli())
+
+
+def test_unit_type_rejects_unknown_names():
+    with pytest.raises(ValueError, match="nope") as info:
+        unit_type("nope")
+    assert "bernoulli" in str(info.value)
+
+
+def test_bernoulli_domain_message_suggests_rescaling():
+    unit = Bernoulli()
+    assert unit.check_domain(torch.tensor([[0.0, 1.0], [0.25, 0.75]])) is None
+    message = unit.check_domain(torch.tensor([[-0.5, 1.0], [0.2, 2.0]]))
+    assert message is not None
+    assert "rescale" in message.lower()
+    assert "MinMaxScaler" in message
+    assert "[-0.5, 2]" in message
+
+
+def test_softmax_domain():
+    unit = Softmax()
+    assert unit.check_domain(torch.eye(4, dtype=F64)) is None
+    assert unit.check_domain(torch.eye(4)) is None
+    probs = torch.softmax(_fields(4, (3, 4)), -1)
+    assert unit.check_domain(probs) is None
+    assert "one-hot" in unit.check_domain(2 * torch.eye(3, dtype=F64))
+    assert unit.check_domain(torch.tensor([[1.5, -0.5]], dtype=F64)) is not None
+
+
+def test_relu_and_gaussian_domains():
+    assert ReLU().check_domain(torch.tensor([[0.0, 3.0]])) is None
+    assert ">= 0" in ReLU().check_domain(torch.tensor([[0.0, -3.0]]))
+    assert Gaussian().check_domain(torch.tensor([[-1e3, 1e3]])) is None
