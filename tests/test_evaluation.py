@@ -312,8 +312,8 @@ def test_pseudo_likelihood_matches_brute_force(hidden, monkeypatch):
 def test_pseudo_likelihood_errors():
     with pytest.raises(ValueError, match="Bernoulli visible"):
         pseudo_likelihood(RBMModule(3, 2, "gaussian"), torch.zeros(2, 3))
-    with pytest.raises(ValueError, match="binary"):
-        pseudo_likelihood(RBMModule(3, 2), torch.full((2, 3), 0.5))
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        pseudo_likelihood(RBMModule(3, 2), torch.full((2, 3), 1.5))
     with pytest.raises(ValueError, match="shape"):
         pseudo_likelihood(RBMModule(3, 2), torch.zeros(2, 4))
 

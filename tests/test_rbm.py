@@ -109,6 +109,18 @@ def test_free_energy_hidden_is_minus_log_sum_over_visible_states(vkind, hkind):
     torch.testing.assert_close(rbm.free_energy_hidden(h), brute, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(("vkind", "hkind"), [("bernoulli", "gaussian"), ("softmax", "relu"),
+                                            ("bernoulli", "relu")])
+def test_free_energy_hidden_of_real_valued_hidden_states(vkind, hkind):
+    # F(h) = -log sum_v exp(-E(v, h)) holds for any h, so real-valued hidden vectors
+    # (with their base energy phi(h) = |h|²/2) can be checked by enumerating v.
+    rbm = _random_rbm(4, 3, vkind, hkind, seed=15)
+    v = _states(vkind, 4)
+    h = torch.randn(7, 3, generator=torch.Generator().manual_seed(16), dtype=F64).abs() * 2
+    brute = -torch.logsumexp(-_hand_energy(rbm, v, h, vkind, hkind), dim=0)
+    torch.testing.assert_close(rbm.free_energy_hidden(h), brute, rtol=1e-12, atol=1e-12)
+
+
 def test_free_energy_hidden_of_gaussian_visibles_by_quadrature():
     rbm = _random_rbm(2, 3, "gaussian", "bernoulli", seed=5)
     grid, cell = _gaussian_grid(2)
@@ -235,3 +247,14 @@ def test_reset_parameters_sets_visible_bias_to_data_log_odds():
     torch.testing.assert_close(rbm.visible_bias.detach(), torch.log(p / (1 - p)))
     assert torch.equal(rbm.hidden_bias.detach(), torch.zeros(2, dtype=F64))
     assert 0 < float(rbm.weight.detach().abs().max()) < 0.1
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "relu"])
+def test_reset_parameters_sets_real_visible_bias_to_the_data_mean(kind):
+    rbm = RBMModule(3, 2, kind, dtype=F64)
+    mean = torch.tensor([-0.5, 0.25, 2.0], dtype=F64)
+    rbm.reset_parameters(torch.Generator().manual_seed(0), data_mean=mean)
+    assert torch.equal(rbm.visible_bias.detach(), mean)
+    # the visible means start at the data mean when the weights are negligible
+    torch.testing.assert_close(rbm.visible_mean(torch.zeros(1, 2, dtype=F64))[0],
+                               rbm.visible.mean(mean))

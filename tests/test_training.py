@@ -189,9 +189,6 @@ def test_learning_rate_schedule_values():
         learning_rate_schedule(0.2, "cosine", 4)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: learning_rate_schedule('linear') goes negative after `epochs` epochs (e.g. "
-    "RBM.partial_fit beyond n_iter), turning SGD into gradient ascent."))
 def test_linear_schedule_never_goes_negative():
     linear = learning_rate_schedule(0.2, "linear", 4)
     assert all(linear(e) >= 0.0 for e in range(12))
@@ -332,6 +329,16 @@ def test_giant_learning_rate_diverges():
     with pytest.raises(DivergenceError, match="learning rate"):
         fit_epochs(RBMObjective(rbm, make_rule("cd")), (x,), optimizer, epochs=5,
                    batch_size=4, generator=g)
+
+
+def test_dead_layer_raises_divergence_error():
+    rbm = RBMModule(8, 3)
+    with torch.no_grad():
+        rbm.hidden_bias.fill_(60.0)  # every hidden mean saturates at exactly 1 for every input
+    optimizer = make_optimizer(rbm, "sgd", 0.0)
+    with pytest.raises(DivergenceError, match="dead"):
+        fit_epochs(RBMObjective(rbm, make_rule("cd")), (DATA,), optimizer, epochs=2,
+                   batch_size=8, generator=torch.Generator().manual_seed(0))
 
 
 def test_divergence_epoch_counts_from_the_continued_state():

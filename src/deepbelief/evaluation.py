@@ -542,10 +542,10 @@ def _check_binary_visible(rbm: RBMModule, X: torch.Tensor, what: str) -> None:
             f"{what} is defined for Bernoulli visible units, but this RBM has "
             f"visible={rbm.visible!r}."
         )
-    if bool(((X != 0) & (X != 1)).any()):
+    if bool(((X < 0) | (X > 1)).any()):
         raise ValueError(
-            f"{what} needs binary data (0/1) for Bernoulli visible units; threshold or "
-            "sample probabilities first, e.g. (X > 0.5)."
+            f"{what} needs data in [0, 1] for Bernoulli visible units; rescale it first "
+            "(e.g. X / X.max())."
         )
 
 
@@ -554,8 +554,9 @@ def pseudo_likelihood(rbm: RBMModule, X: Array, *, per_feature: bool = False) ->
     """Exact, deterministic pseudo-log-likelihood of binary data (Besag, 1975).
 
     ``PL(v) = sum_i log p(v_i | v_-i) = sum_i log σ(F(v ⊕ e_i) - F(v))`` over *all* features
-    ``i``, where ``v ⊕ e_i`` flips bit ``i``. Flipping bit ``i`` moves the hidden input by
-    ``(1 - 2 v_i) W_i``, so each term costs one hidden log-partition; the work is blocked over
+    ``i``, where ``v ⊕ e_i`` flips bit ``i`` (``v_i -> 1 - v_i``; for data in [0, 1] that is
+    not binary this is the same flip scikit-learn's BernoulliRBM scores). Flipping bit ``i``
+    moves the hidden input by ``(1 - 2 v_i) W_i``, so each term costs one hidden log-partition; the work is blocked over
     samples and features so no temporary exceeds ~4M elements. Unlike the one-random-bit
     estimate often printed during training, this is exact and needs no random state.
 
@@ -564,7 +565,7 @@ def pseudo_likelihood(rbm: RBMModule, X: Array, *, per_feature: bool = False) ->
     rbm : RBMModule
         With Bernoulli visible units (any hidden unit type).
     X : array-like of shape (n_samples, n_visible)
-        Binary data.
+        Binary data (or data in [0, 1], see above).
     per_feature : bool, default False
         Divide by ``n_visible``.
 

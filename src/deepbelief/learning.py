@@ -25,6 +25,10 @@ from .rbm import RBMModule
 __all__ = ["ContrastiveDivergence", "PersistentContrastiveDivergence", "RBMObjective", "make_rule"]
 
 
+def _clone(t: torch.Tensor | None) -> torch.Tensor | None:
+    return None if t is None else t.clone()
+
+
 class ContrastiveDivergence:
     """CD-k: the negative chain starts at the hidden sample of the data.
 
@@ -95,10 +99,10 @@ class PersistentContrastiveDivergence:
         return v, rbm.hidden_mean(v)
 
     def state_dict(self) -> dict:
-        return {"chains": self.chains}
+        return {"chains": _clone(self.chains)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.chains = state.get("chains")
+        self.chains = _clone(state.get("chains"))
 
 
 def make_rule(method: str, k: int = 1):
@@ -133,13 +137,13 @@ class RBMObjective:
         self.sparsity_cost = sparsity_cost
         self.sparsity_decay = sparsity_decay
         self._q: torch.Tensor | None = None
-        for p in rbm.parameters():
-            if p.grad is None:
-                p.grad = torch.zeros_like(p)
 
     @torch.no_grad()
     def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> None:
         rbm = self.module
+        if rbm.weight.grad is None:  # first step, or after unpickling (grads don't travel)
+            for p in rbm.parameters():
+                p.grad = torch.zeros_like(p)
         v_pos = batch[0]
         h_pos, h_pos_sample = rbm.sample_hidden(v_pos, generator)
         v_neg, h_neg = self.rule.negative_phase(rbm, v_pos, h_pos_sample, generator)
@@ -153,7 +157,7 @@ class RBMObjective:
         if self.sparsity_target is not None and self.sparsity_cost > 0:
             if self._q is None:
                 self._q = h_pos_mean.clone()
-            self._q.mul_(self.sparsity_decay).add_(h_pos_mean, alpha=1 - self.sparsity_decay)
+            self._q = self._q * self.sparsity_decay + h_pos_mean * (1 - self.sparsity_decay)
             penalty = (self._q - self.sparsity_target) * self.sparsity_cost
             rbm.hidden_bias.grad.add_(penalty)
             rbm.weight.grad.addr_(v_pos.mean(0), penalty)
@@ -185,8 +189,9 @@ class RBMObjective:
         )
 
     def state_dict(self) -> dict:
-        return {"rule": self.rule.state_dict(), "q": self._q}
+        """A snapshot (cloned tensors) of the rule's chains and the sparsity running mean."""
+        return {"rule": self.rule.state_dict(), "q": _clone(self._q)}
 
     def load_state_dict(self, state: dict) -> None:
         self.rule.load_state_dict(state.get("rule", {}))
-        self._q = state.get("q")
+        self._q = _clone(state.get("q"))

@@ -9,7 +9,6 @@ A linear head on top gives logits (classification) or outputs (regression).
 from __future__ import annotations
 
 import itertools
-
 from collections.abc import Sequence
 
 import torch

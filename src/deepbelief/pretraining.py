@@ -69,6 +69,24 @@ class RBMTrainer:
         )
         self.state = LoopState()
 
+    def state_dict(self) -> dict:
+        """Everything besides the RBM's weights that training depends on: optimizer,
+        persistent chains, sparsity statistics, random stream and loop position."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "objective": self.objective.state_dict(),
+            "generator": self.generator.get_state() if self.generator is not None else None,
+            "epoch": self.state.epoch,
+            "history": list(self.state.history),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.objective.load_state_dict(state["objective"])
+        if state["generator"] is not None:
+            self.generator.set_state(state["generator"])
+        self.state = LoopState(epoch=state["epoch"], history=list(state["history"]))
+
     def run(
         self, data: torch.Tensor, epochs: int | None = None, *, callbacks: Sequence = (),
         progress=None, name: str = "RBM",

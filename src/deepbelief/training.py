@@ -46,22 +46,64 @@ class EpochSchedule:
                 group["momentum"] = self.momentum(epoch)
 
 
+@dataclass(frozen=True)
+class Constant:
+    """The same value every epoch."""
+
+    value: float
+
+    def __call__(self, epoch: int) -> float:
+        return self.value
+
+
+@dataclass(frozen=True)
+class ClassicMomentum:
+    """0.5 for the first five epochs, then 0.9 (Hinton 2010, §9)."""
+
+    def __call__(self, epoch: int) -> float:
+        return 0.5 if epoch < 5 else 0.9
+
+
+@dataclass(frozen=True)
+class LinearDecay:
+    """``base`` decaying linearly to zero at ``epochs``, then staying at zero."""
+
+    base: float
+    epochs: int
+
+    def __call__(self, epoch: int) -> float:
+        # Clamped: partial_fit may continue past the planned epochs.
+        return self.base * max(0.0, 1.0 - epoch / max(self.epochs, 1))
+
+
+@dataclass(frozen=True)
+class InverseDecay:
+    """``base / (1 + epoch)``."""
+
+    base: float
+
+    def __call__(self, epoch: int) -> float:
+        return self.base / (1.0 + epoch)
+
+
 def momentum_schedule(momentum: float | str) -> Callable[[int], float]:
     """A constant momentum, or ``'classic'``: 0.5 for five epochs, then 0.9 (Hinton 2010)."""
     if momentum == "classic":
-        return lambda epoch: 0.5 if epoch < 5 else 0.9
-    value = float(momentum)
-    return lambda epoch: value
+        return ClassicMomentum()
+    return Constant(float(momentum))
 
 
 def learning_rate_schedule(base: float, kind: str, epochs: int) -> Callable[[int], float]:
-    """``'constant'``, ``'linear'`` (to zero at the last epoch) or ``'inverse'`` (base/(1+t))."""
+    """``'constant'``, ``'linear'`` (to zero at the last epoch) or ``'inverse'`` (base/(1+t)).
+
+    The schedules are small picklable objects, so trainers holding them pickle too.
+    """
     if kind == "constant":
-        return lambda epoch: base
+        return Constant(base)
     if kind == "linear":
-        return lambda epoch: base * (1.0 - epoch / max(epochs, 1))
+        return LinearDecay(base, epochs)
     if kind == "inverse":
-        return lambda epoch: base / (1.0 + epoch)
+        return InverseDecay(base)
     raise ValueError(f"Unknown learning-rate schedule {kind!r}; use constant, linear or inverse.")
 
 

@@ -57,8 +57,8 @@ def per_layer(value, n_layers: int, name: str) -> list:
     """Broadcast a scalar setting to every layer, or check a per-layer sequence."""
     if isinstance(value, (list, tuple)):
         if len(value) != n_layers:
-            raise ValueError(f"{name} has {len(value)} entries but there are {n_layers} "
-                             "hidden layers; give one value, or one per layer.")
+            raise ValueError(f"{name} has {len(value)} entries but hidden_layer_sizes has "
+                             f"{n_layers}; give one value, or one per hidden layer.")
         return list(value)
     return [value] * n_layers
 
@@ -149,6 +149,20 @@ class EpochLogger:
 def epoch_logger(verbose: int, prefix: str) -> EpochLogger:
     """A callback printing one line per epoch when ``verbose`` (to stdout, like sklearn)."""
     return EpochLogger(verbose, prefix)
+
+
+def fitted_input_state(estimator) -> dict:
+    """``n_features_in_`` and ``feature_names_in_`` as JSON data, for saving."""
+    names = getattr(estimator, "feature_names_in_", None)
+    return {"n_features_in": estimator.n_features_in_,
+            "feature_names_in": None if names is None else [str(n) for n in names]}
+
+
+def set_fitted_input_state(estimator, state: dict) -> None:
+    """The inverse of :func:`fitted_input_state`."""
+    estimator.n_features_in_ = state["n_features_in"]
+    if state.get("feature_names_in") is not None:
+        estimator.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
 
 
 def _json_param(name: str, value):

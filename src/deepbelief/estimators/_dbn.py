@@ -31,10 +31,12 @@ from ._base import (
     check_per_layer,
     check_X,
     epoch_logger,
+    fitted_input_state,
     make_generator,
     output_dtype,
     per_layer,
     resolve_device,
+    set_fitted_input_state,
     to_numpy,
 )
 
@@ -149,8 +151,10 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
     def _layer_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not sizes or any(not isinstance(s, Integral) or s < 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got "
+        if not sizes or any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1
+                            for s in sizes):
+            raise ValueError("hidden_layer_sizes must be a positive integer or a non-empty "
+                             "sequence of positive integers (units per hidden layer), got "
                              f"{self.hidden_layer_sizes!r}.")
         return [int(s) for s in sizes]
 
@@ -200,8 +204,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
     def _rbm_state(self) -> tuple[dict, dict]:
         config = {
             "rbm_units": [[r.visible.name, r.hidden.name] for r in self.rbms_],
-            "n_features_in": self.n_features_in_,
-            "feature_names_in": getattr(self, "feature_names_in_", None),
+            **fitted_input_state(self),
             "history": self.history_,
         }
         tensors = {
@@ -219,9 +222,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
                 k[len(f"rbm.{i}."):]: v for k, v in tensors.items() if k.startswith(f"rbm.{i}.")
             })
             self.rbms_.append(rbm)
-        self.n_features_in_ = config["n_features_in"]
-        if config.get("feature_names_in") is not None:
-            self.feature_names_in_ = np.asarray(config["feature_names_in"], dtype=object)
+        set_fitted_input_state(self, config)
         self.history_ = config["history"]
         return device
 
@@ -361,7 +362,8 @@ class _SupervisedDBN(_BaseDBN):
     def _fit_supervised(self, X, y):
         configs, device, generator = self._setup()
         X, y = check_X(self, X, reset=True, units=self.visible_units, y=y,
-                       multi_output=self._multi_output, y_numeric=self._multi_output)
+                       multi_output=self._multi_output,  # regression: numeric, 1 or more
+                       y_numeric=self._multi_output)
         targets, n_outputs, target_attributes = self._encode_targets(y)
         data = as_tensor(X, device)
         targets = targets.to(device)
@@ -545,7 +547,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         classes, encoded = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
-                f"The data has only one class ({classes[0]!r}); a classifier needs "
+                f"The data has only one class ({classes.tolist()[0]!r}); a classifier needs "
                 "samples of at least 2 classes."
             )
         return (torch.from_numpy(encoded.astype(np.int64)), len(classes),

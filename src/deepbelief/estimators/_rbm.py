@@ -9,11 +9,11 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..evaluation import pseudo_likelihood
 from ..exceptions import DivergenceError
 from ..pretraining import RBMConfig, RBMTrainer, new_rbm
 from ..rbm import RBMModule
@@ -24,14 +24,15 @@ from ._base import (
     as_tensor,
     check_X,
     epoch_logger,
+    fitted_input_state,
     make_generator,
     output_dtype,
     resolve_device,
+    set_fitted_input_state,
     to_numpy,
 )
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
-_PL_BLOCK_ELEMENTS = 1 << 22  # largest temporary of score_samples, in elements
 
 
 class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, BaseEstimator):
@@ -189,24 +190,6 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     def _new_trainer(self, rbm: RBMModule, generator: torch.Generator) -> RBMTrainer:
         return RBMTrainer(rbm, self._config(), generator)
 
-    def _trainer_state(self) -> dict:
-        """The training state beyond the weights: optimizer, chains, generator, loop."""
-        trainer = self._trainer
-        return {
-            "optimizer": trainer.optimizer.state_dict(),
-            "objective": trainer.objective.state_dict(),
-            "generator": trainer.generator.get_state(),
-            "epoch": trainer.state.epoch,
-            "history": trainer.state.history,
-        }
-
-    def _load_trainer_state(self, state: dict) -> None:
-        trainer = self._trainer
-        trainer.optimizer.load_state_dict(state["optimizer"])
-        trainer.objective.load_state_dict(state["objective"])
-        trainer.generator.set_state(state["generator"])
-        trainer.state = LoopState(epoch=state["epoch"], history=state["history"])
-
     def _fit(self, X, incremental: bool):
         first = not (incremental and hasattr(self, "rbm_"))
         if first:
@@ -222,7 +205,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         else:
             rbm, trainer = self.rbm_, self._trainer
             data = as_tensor(X, rbm.weight.device)
-            backup = copy.deepcopy((rbm.state_dict(), self._trainer_state()))
+            backup = copy.deepcopy((rbm.state_dict(), self._trainer.state_dict()))
         start = time.perf_counter()
         try:
             trainer.run(
@@ -232,7 +215,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         except DivergenceError:
             if backup is not None:  # never leave NaN weights behind
                 rbm.load_state_dict(backup[0])
-                self._load_trainer_state(backup[1])
+                trainer.load_state_dict(backup[1])
+                self.history_ = trainer.state.history
             raise
         self.rbm_, self._trainer = rbm, trainer
         self.history_ = trainer.state.history
@@ -295,7 +279,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         x = self._tensor(X)
         if not isinstance(self.rbm_.visible, Bernoulli):
             return to_numpy(-self.rbm_.free_energy(x), np.float64)
-        return to_numpy(_pseudo_likelihood(self.rbm_, x), np.float64)
+        return to_numpy(pseudo_likelihood(self.rbm_, x), np.float64)
 
     @torch.no_grad()
     def free_energy(self, X) -> np.ndarray:
@@ -310,8 +294,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
 
     @torch.no_grad()
     def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None) -> np.ndarray:
-        """Draw ``n_samples`` visible samples after ``n_gibbs`` Gibbs steps from noise."""
+        """Draw ``n_samples`` visible samples after ``n_gibbs`` Gibbs steps from noise.
+
+        Returns an array of shape (n_samples, n_features); ``random_state`` seeds the
+        chains (None: fresh entropy; no global RNG is used).
+        """
         check_is_fitted(self, "rbm_")
+        for name, value in (("n_samples", n_samples), ("n_gibbs", n_gibbs)):
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
         device = self.rbm_.weight.device
         generator = make_generator(random_state, device)
         v = torch.rand((n_samples, self.rbm_.n_visible), generator=generator, device=device)
@@ -347,8 +338,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     # -- saving ---------------------------------------------------------------------------------
     def _get_state(self):
         state = {
-            "n_features_in": self.n_features_in_,
-            "feature_names_in": getattr(self, "feature_names_in_", None),
+            **fitted_input_state(self),
             "history": self.history_,
             "n_iter": self.n_iter_,
         }
@@ -361,58 +351,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         self.rbm_ = RBMModule(n_visible, n_hidden, self.visible_units, self.hidden_units,
                               device=device)
         self.rbm_.load_state_dict({k[4:]: v for k, v in tensors.items()})
-        self.n_features_in_ = state["n_features_in"]
-        if state.get("feature_names_in") is not None:
-            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        set_fitted_input_state(self, state)
         self.history_ = state["history"]
         self.n_iter_ = state["n_iter"]
         self._trainer = self._new_trainer(self.rbm_, make_generator(self.random_state, device))
         self._trainer.state = LoopState(epoch=self.n_iter_, history=self.history_)
-
-    # -- pickling: the trainer holds closures, so it travels as its state -------------------
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        if "_trainer" in state:
-            state = dict(state)
-            state["_trainer"] = self._trainer_state()
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        trainer_state = state.get("_trainer")
-        if isinstance(trainer_state, dict):
-            state = {k: v for k, v in state.items() if k != "_trainer"}
-        super().__setstate__(state)
-        if isinstance(trainer_state, dict):
-            generator = torch.Generator(device=self.rbm_.weight.device)
-            self._trainer = self._new_trainer(self.rbm_, generator)
-            self._load_trainer_state(trainer_state)
-            self.history_ = self._trainer.state.history
-
-
-@torch.no_grad()
-def _pseudo_likelihood(rbm: RBMModule, v: torch.Tensor) -> torch.Tensor:
-    """``sum_i log sigmoid(F(v with v_i -> 1 - v_i) - F(v))`` per sample: (n_samples,).
-
-    Changing ``v_i`` by ``s_i = 1 - 2 v_i`` moves the hidden input by ``s_i W_i`` and the
-    visible term by ``-a_i s_i``, so each feature costs one hidden log-partition; the work is
-    blocked over samples and features to bound the temporaries.
-    """
-    W, a = rbm.weight, rbm.visible_bias
-    n, d = v.shape
-    n_h = W.shape[1]
-    rows = max(1, min(n, _PL_BLOCK_ELEMENTS // max(1, d * n_h)))
-    cols = max(1, min(d, _PL_BLOCK_ELEMENTS // max(1, rows * n_h)))
-    out = torch.empty(n, dtype=v.dtype, device=v.device)
-    for r0 in range(0, n, rows):
-        block = v[r0 : r0 + rows]
-        field = rbm.hidden_field(block)  # (m, n_h)
-        log_part = rbm.hidden.log_partition(field)  # (m,)
-        sign = 1.0 - 2.0 * block
-        total = torch.zeros(block.shape[0], dtype=v.dtype, device=v.device)
-        for c0 in range(0, d, cols):
-            s = sign[:, c0 : c0 + cols]  # (m, k)
-            moved = field.unsqueeze(1) + s.unsqueeze(2) * W[c0 : c0 + cols].unsqueeze(0)
-            gap = -a[c0 : c0 + cols] * s - (rbm.hidden.log_partition(moved) - log_part[:, None])
-            total += F.logsigmoid(gap).sum(1)
-        out[r0 : r0 + rows] = total
-    return out
