@@ -108,13 +108,11 @@ class RBMModule(nn.Module):
 
     def sample_hidden(self, v: torch.Tensor, generator: torch.Generator | None = None):
         """Return ``(mean, sample)`` of ``h | v``."""
-        field = self.hidden_field(v)
-        return self.hidden.mean(field), self.hidden.sample(field, generator)
+        return self.hidden.mean_and_sample(self.hidden_field(v), generator)
 
     def sample_visible(self, h: torch.Tensor, generator: torch.Generator | None = None):
         """Return ``(mean, sample)`` of ``v | h``."""
-        field = self.visible_field(h)
-        return self.visible.mean(field), self.visible.sample(field, generator)
+        return self.visible.mean_and_sample(self.visible_field(h), generator)
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         """Deterministic up-pass: ``E[h | v]``."""

@@ -49,6 +49,12 @@ class UnitType:
         """A sample of ``x | f``."""
         raise NotImplementedError
 
+    def mean_and_sample(
+        self, field: torch.Tensor, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both ``E[x | f]`` and a sample; unit types override it to share work."""
+        return self.mean(field), self.sample(field, generator)
+
     def base_energy(self, x: torch.Tensor) -> torch.Tensor:
         """``phi(x)`` summed over units: shape ``(batch,)``."""
         raise NotImplementedError
@@ -89,7 +95,11 @@ class Bernoulli(UnitType):
         return torch.sigmoid(field)
 
     def sample(self, field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        return (_uniform(field, generator) < torch.sigmoid(field)).to(field.dtype)
+        return self.mean_and_sample(field, generator)[1]
+
+    def mean_and_sample(self, field, generator):
+        p = torch.sigmoid(field)  # one sigmoid for both: this sits in the training hot loop
+        return p, (_uniform(field, generator) < p).to(field.dtype)
 
     def base_energy(self, x: torch.Tensor) -> torch.Tensor:
         return x.new_zeros(x.shape[:-1])
