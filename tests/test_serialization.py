@@ -15,7 +15,13 @@ import torch
 
 from deepbelief import serialization
 from deepbelief.exceptions import ModelFileError
-from deepbelief.serialization import FORMAT_VERSION, describe, load_file, save_file
+from deepbelief.serialization import (
+    FORMAT_VERSION,
+    describe,
+    load_file,
+    metadata_sha256,
+    save_file,
+)
 
 PICKLE_PHRASE = "deepbelief never unpickles files"
 _REAL_PICKLE_LOADS = pickle.loads
@@ -59,11 +65,17 @@ def _join(path: Path, header: dict, payload: bytes) -> None:
     path.write_bytes(struct.pack("<Q", len(text)) + text + payload)
 
 
-def _edit_document(path: Path, edit) -> None:
-    """Apply ``edit`` to the deepbelief metadata document of a file, keeping it valid JSON."""
+def _edit_document(path: Path, edit, *, rehash: bool = False) -> None:
+    """Apply ``edit`` to the deepbelief metadata document of a file, keeping it valid JSON.
+
+    ``rehash=True`` also recomputes ``metadata_sha256``, as a deliberate tamperer would, to
+    reach the checks behind the metadata checksum.
+    """
     header, payload = _split(path)
     document = json.loads(header["__metadata__"]["deepbelief"])
     edit(document, header)
+    if rehash:
+        document["metadata_sha256"] = metadata_sha256(document)
     header["__metadata__"]["deepbelief"] = json.dumps(document)
     _join(path, header, payload)
 
@@ -135,6 +147,7 @@ def test_file_is_plain_safetensors_with_one_metadata_key(model: Path):
         "config",
         "tensors",
         "payload_sha256",
+        "metadata_sha256",
     }
     plain = safetensors.torch.load(model.read_bytes())
     assert torch.equal(plain["W"], _tensors()["W"])
@@ -346,15 +359,19 @@ def test_overlapping_offsets(model: Path):
         load_file(model)
 
 
-def test_declared_shape_edited(model: Path):
+def test_declared_shape_edited(model: Path, tmp_path: Path):
     def edit(document, header):
         document["tensors"]["W"]["shape"] = [4, 3]
 
     _edit_document(model, edit)
-    with pytest.raises(ModelFileError, match=r"modified or corrupted.*'W'"):
+    with pytest.raises(ModelFileError, match=r"modified or corrupted.*metadata_sha256"):
         load_file(model)
     with pytest.raises(ModelFileError, match="modified or corrupted"):
         describe(model)
+    other = _save(tmp_path / "other.st")
+    _edit_document(other, edit, rehash=True)
+    with pytest.raises(ModelFileError, match=r"modified or corrupted.*'W'"):
+        load_file(other)
 
 
 def test_stored_shape_edited(model: Path):
@@ -371,7 +388,7 @@ def test_shape_edited_consistently_is_caught_by_checksum(model: Path):
         document["tensors"]["W"]["shape"] = [6, 2]
         header["W"]["shape"] = [6, 2]
 
-    _edit_document(model, edit)
+    _edit_document(model, edit, rehash=True)
     with pytest.raises(ModelFileError, match=r"modified or corrupted.*payload_sha256"):
         load_file(model)
 
@@ -380,7 +397,7 @@ def test_declared_dtype_or_names_edited(model: Path, tmp_path: Path):
     def dtype(document, header):
         document["tensors"]["counts"]["dtype"] = "float64"
 
-    _edit_document(model, dtype)
+    _edit_document(model, dtype, rehash=True)
     with pytest.raises(ModelFileError, match=r"modified or corrupted.*'counts'"):
         load_file(model)
 
@@ -389,7 +406,7 @@ def test_declared_dtype_or_names_edited(model: Path, tmp_path: Path):
     def drop(document, header):
         del document["tensors"]["mask"]
 
-    _edit_document(other, drop)
+    _edit_document(other, drop, rehash=True)
     with pytest.raises(ModelFileError, match="stored but not declared: \\['mask'\\]"):
         load_file(other)
 
@@ -403,15 +420,22 @@ def test_checksum_field_edited(model: Path):
         load_file(model)
 
 
-def test_model_type_edited_is_caught_by_expected_type(model: Path):
-    """The checksum covers the tensors only; ``expected_type`` guards the model type."""
-
+def test_model_type_or_config_edited_is_caught_by_metadata_checksum(model: Path, tmp_path):
     def edit(document, header):
         document["model_type"] = "RBMTransformer"
 
     _edit_document(model, edit)
+    with pytest.raises(ModelFileError, match=r"modified or corrupted.*metadata_sha256"):
+        load_file(model)
+    config = _save(tmp_path / "config.st")
+    _edit_document(config, lambda document, header: document["config"].update(n_hidden=99))
+    with pytest.raises(ModelFileError, match=r"modified or corrupted.*metadata_sha256"):
+        load_file(config)
+    # Re-hashed by a deliberate tamperer: expected_type still guards the model type.
+    retyped = _save(tmp_path / "retyped.st")
+    _edit_document(retyped, edit, rehash=True)
     with pytest.raises(ModelFileError, match=r"'RBMTransformer'.*'DBNClassifier'"):
-        load_file(model, expected_type="DBNClassifier")
+        load_file(retyped, expected_type="DBNClassifier")
 
 
 @pytest.mark.parametrize("expected", ["RBMTransformer", ["RBMTransformer", "DBNRegressor"]])

@@ -32,7 +32,8 @@ deepbelief metadata
       "model_type": "DBNClassifier",
       "config": {...},
       "tensors": {"name": {"shape": [3, 4], "dtype": "float32"}, ...},
-      "payload_sha256": "<64 lowercase hex digits>"
+      "payload_sha256": "<64 lowercase hex digits>",
+      "metadata_sha256": "<64 lowercase hex digits>"
     }
 
 ``format``
@@ -53,11 +54,15 @@ deepbelief metadata
     ``torch.`` prefix (``"float32"``, ``"int64"``, ``"bool"``, ...). It must agree exactly
     with the safetensors header.
 ``payload_sha256``
-    The SHA-256 of the tensors, as defined in :func:`payload_sha256`. It detects a
-    modified or corrupted file. It covers the tensor names, dtypes, shapes and values, not
-    the other metadata fields (``model_type``, ``config``, ...), which are checked for
-    structure only; pass ``expected_type`` to :func:`load_file` to check the model type.
-    The checksum guards against accidents, not against an attacker, who can recompute it.
+    The SHA-256 of the tensors, as defined in :func:`payload_sha256`: their names,
+    dtypes, shapes and values.
+``metadata_sha256``
+    The SHA-256 of every other field of this document, as defined in
+    :func:`metadata_sha256` (canonical JSON), so an edited ``model_type`` or ``config`` is
+    detected as well as an edited tensor.
+
+The two checksums detect modified or corrupted files; they guard against accidents, not
+against an attacker, who can recompute them.
 
 Writing is atomic: the file is written in full to a temporary file in the target folder,
 flushed to disk, and then renamed over the target, so an interrupted save leaves any
@@ -103,6 +108,7 @@ __all__ = [
     "METADATA_KEY",
     "describe",
     "load_file",
+    "metadata_sha256",
     "payload_sha256",
     "save_file",
 ]
@@ -154,6 +160,7 @@ _HEADER_KEYS = (
     "config",
     "tensors",
     "payload_sha256",
+    "metadata_sha256",
 )
 _U64 = struct.Struct("<Q")
 
@@ -178,6 +185,21 @@ def _le_bytes(tensor: torch.Tensor) -> memoryview:
         half = itemsize // 2
         raw = np.ascontiguousarray(raw.reshape(-1, 2, half)[:, :, ::-1]).reshape(-1)
     return memoryview(raw).cast("B")
+
+
+def metadata_sha256(document: Mapping[str, Any]) -> str:
+    """The checksum stored as ``metadata_sha256``, in lowercase hex.
+
+    SHA-256 of the UTF-8 canonical JSON (sorted keys, no spaces, no ASCII escaping) of the
+    document without its ``metadata_sha256`` field.
+
+    >>> metadata_sha256({"a": 1, "metadata_sha256": "ignored"}) == metadata_sha256({"a": 1})
+    True
+    """
+    body = {k: v for k, v in document.items() if k != "metadata_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def payload_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
@@ -441,6 +463,7 @@ def save_file(
         },
         "payload_sha256": payload_sha256(cpu_tensors),
     }
+    document["metadata_sha256"] = metadata_sha256(document)
     metadata = {METADATA_KEY: json.dumps(document, ensure_ascii=False, allow_nan=False)}
     data = safetensors.torch.save(cpu_tensors, metadata=metadata)
     _write_atomic(path, data)
@@ -667,6 +690,7 @@ def _parse_document(
         ("config", dict),
         ("tensors", dict),
         ("payload_sha256", str),
+        ("metadata_sha256", str),
     ):
         if not isinstance(document[key], kind):
             raise _fail(
@@ -676,9 +700,16 @@ def _parse_document(
             )
     if not document["model_type"]:
         raise _fail(path, "corrupted file: model_type is empty.")
-    digest = document["payload_sha256"]
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise _fail(path, f"corrupted file: payload_sha256 {digest!r} is not a SHA-256 digest.")
+    for key in ("payload_sha256", "metadata_sha256"):
+        digest = document[key]
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise _fail(path, f"corrupted file: {key} {digest!r} is not a SHA-256 digest.")
+    if metadata_sha256(document) != document["metadata_sha256"]:
+        raise _fail(
+            path,
+            "the file was modified or corrupted: the checksum of its metadata "
+            "(metadata_sha256: model type, settings, declared tensors) does not match.",
+        )
 
     declared = document["tensors"]
     if set(declared) != set(actual):
