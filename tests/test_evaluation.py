@@ -8,11 +8,13 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from deepbelief import evaluation
 from deepbelief.evaluation import (
     AISResult,
     ais_log_partition,
+    dbn_log_likelihood_bound,
     default_betas,
     exact_log_partition,
     free_energy_gap,
@@ -358,3 +360,62 @@ def test_free_energy_gap_by_hand():
     expected = free_energy(0.0) - (2 * free_energy(1.0) + free_energy(0.0)) / 3
     assert free_energy_gap(rbm, X_train, X_valid) == pytest.approx(expected)
     assert free_energy_gap(rbm, X_train, X_train) == pytest.approx(0.0, abs=1e-7)
+
+
+# -- the DBN variational bound -------------------------------------------------------------
+
+
+def _tiny_dbn(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    rbms = [RBMModule(5, 3, dtype=torch.float64), RBMModule(3, 4, dtype=torch.float64)]
+    with torch.no_grad():
+        for rbm in rbms:
+            for p in rbm.parameters():
+                p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
+    return rbms
+
+
+def _exact_dbn(rbms, v):
+    """Exact log p(v) and the exact bound, by enumerating h1 (2-layer DBN, tiny)."""
+    lower, top = rbms
+    log_z = exact_log_partition(top)
+    h1 = _binary_states(lower.n_hidden).double()
+    log_joint = []  # log p(v | h1) + log p(h1), (n_v, n_h1 states)
+    for state in h1:
+        field = lower.visible_field(state.expand(len(v), -1))
+        log_pv = (v * F.logsigmoid(field) + (1 - v) * F.logsigmoid(-field)).sum(-1)
+        log_joint.append(log_pv - top.free_energy(state[None]) - log_z)
+    log_joint = torch.stack(log_joint, 1)
+    q = lower.hidden_mean(v)
+    log_q = (h1[None] * torch.log(q[:, None]) + (1 - h1[None]) * torch.log1p(-q[:, None])).sum(-1)
+    bound = (log_q.exp() * (log_joint - log_q)).sum(1)
+    return torch.logsumexp(log_joint, 1), bound
+
+
+def test_dbn_bound_matches_its_exact_value_and_stays_below_the_likelihood():
+    rbms = _tiny_dbn()
+    v = _binary_states(5)[[0, 7, 19, 31]].double()
+    exact, exact_bound = _exact_dbn(rbms, v)
+    assert (exact_bound <= exact + 1e-12).all()
+    estimate = dbn_log_likelihood_bound(rbms, v, exact_log_partition(rbms[1]),
+                                        n_samples=20000, random_state=0)
+    torch.testing.assert_close(estimate, exact_bound, atol=0.05, rtol=0)
+    again = dbn_log_likelihood_bound(rbms, v, exact_log_partition(rbms[1]),
+                                     n_samples=20000, random_state=0)
+    assert torch.equal(estimate, again)
+
+
+def test_dbn_bound_of_a_single_rbm_is_its_log_likelihood():
+    rbm = _tiny_dbn()[0]
+    v = _binary_states(5)[:6].double()
+    log_z = exact_log_partition(rbm)
+    torch.testing.assert_close(dbn_log_likelihood_bound([rbm], v, log_z, n_samples=3),
+                               log_likelihood(rbm, v, log_z))
+
+
+def test_dbn_bound_rejects_layers_it_cannot_bound():
+    lower = RBMModule(5, 3, hidden="relu")
+    with pytest.raises(ValueError, match="Bernoulli hidden units"):
+        dbn_log_likelihood_bound([lower, RBMModule(3, 2)], torch.zeros(1, 5), 0.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        dbn_log_likelihood_bound([RBMModule(5, 3)], torch.zeros(1, 5), 0.0, n_samples=0)
