@@ -228,3 +228,38 @@ def test_relu_and_gaussian_domains():
     assert ReLU().check_domain(torch.tensor([[0.0, 3.0]])) is None
     assert ">= 0" in ReLU().check_domain(torch.tensor([[0.0, -3.0]]))
     assert Gaussian().check_domain(torch.tensor([[-1e3, 1e3]])) is None
+
+
+# -- joined layers (e.g. pixels' hidden features + softmax labels) ---------------------------
+
+
+def test_joined_units_act_blockwise_and_match_the_exact_partition():
+    from deepbelief.rbm import RBMModule
+    from deepbelief.units import Bernoulli, Joined, Softmax
+
+    joined = Joined([(Bernoulli(), 3), (Softmax(), 4)])
+    g = torch.Generator().manual_seed(0)
+    field = torch.randn((5, 7), generator=g, dtype=torch.float64)
+    torch.testing.assert_close(joined.mean(field)[:, :3], torch.sigmoid(field[:, :3]))
+    torch.testing.assert_close(joined.mean(field)[:, 3:], torch.softmax(field[:, 3:], -1))
+    mean, sample = joined.mean_and_sample(field, g)
+    torch.testing.assert_close(mean, joined.mean(field))
+    assert set(sample[:, :3].unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(sample[:, 3:].sum(-1), torch.ones(5, dtype=torch.float64))
+    assert joined.check_domain(sample) is None
+    assert "one-hot" in joined.check_domain(torch.zeros((1, 7), dtype=torch.float64))
+    # log-partition over all 2^3 * 4 states of the joined layer, by brute force
+    states = torch.tensor([[*bits, *(k == j for j in range(4))]
+                           for bits in itertools.product([0, 1], repeat=3) for k in range(4)],
+                          dtype=torch.float64)
+    brute = torch.logsumexp(field @ states.T, dim=1)
+    torch.testing.assert_close(joined.log_partition(field), brute)
+    # and as the visible layer of an RBM: free energy over the hidden side is consistent
+    rbm = RBMModule(7, 2, joined, "bernoulli", dtype=torch.float64)
+    with torch.no_grad():
+        rbm.weight.copy_(torch.randn((7, 2), generator=g, dtype=torch.float64))
+    h = torch.tensor([[0.0, 1.0]], dtype=torch.float64)
+    energies = torch.stack([rbm.energy(s[None], h) for s in states])
+    torch.testing.assert_close(rbm.free_energy_hidden(h), -torch.logsumexp(-energies, 0))
+    with pytest.raises(ValueError, match="expected 7 units"):
+        joined.mean(torch.zeros(1, 6))

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 __all__ = [
     "Bernoulli",
     "Gaussian",
+    "Joined",
     "ReLU",
     "Softmax",
     "UnitType",
@@ -204,6 +205,62 @@ class Softmax(UnitType):
         if float(x.min()) < 0.0 or not torch.allclose(x.sum(-1), x.new_ones(())):
             return "softmax units take one-hot (or probability) vectors whose rows sum to 1."
         return None
+
+
+class Joined(UnitType):
+    """A layer made of consecutive blocks of other unit types, e.g. the top RBM's visible
+    layer of Hinton et al. (2006): 500 Bernoulli units joined with 10 softmax label units::
+
+        Joined([(Bernoulli(), 500), (Softmax(), 10)])
+
+    Every method applies each block's unit type to its slice of the last dimension.
+    """
+
+    name = "joined"
+
+    def __init__(self, blocks) -> None:
+        self.blocks = [(unit_type(u), int(n)) for u, n in blocks]
+        if not self.blocks or any(n < 1 for _, n in self.blocks):
+            raise ValueError("Joined needs at least one block, each with >= 1 unit.")
+        self.size = sum(n for _, n in self.blocks)
+
+    def _split(self, x: torch.Tensor):
+        if x.shape[-1] != self.size:
+            raise ValueError(f"expected {self.size} units, got {x.shape[-1]}.")
+        return zip((u for u, _ in self.blocks),
+                   torch.split(x, [n for _, n in self.blocks], dim=-1), strict=True)
+
+    def mean(self, field):
+        return torch.cat([u.mean(f) for u, f in self._split(field)], dim=-1)
+
+    def sample(self, field, generator):
+        return torch.cat([u.sample(f, generator) for u, f in self._split(field)], dim=-1)
+
+    def mean_and_sample(self, field, generator):
+        pairs = [u.mean_and_sample(f, generator) for u, f in self._split(field)]
+        return torch.cat([m for m, _ in pairs], -1), torch.cat([s for _, s in pairs], -1)
+
+    def base_energy(self, x):
+        return sum(u.base_energy(part) for u, part in self._split(x))
+
+    def log_partition(self, field):
+        return sum(u.log_partition(f) for u, f in self._split(field))
+
+    def check_domain(self, x):
+        for u, part in self._split(x):
+            message = u.check_domain(part)
+            if message:
+                return message
+        return None
+
+    def __repr__(self) -> str:
+        return f"Joined({[(u, n) for u, n in self.blocks]!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Joined) and self.blocks == other.blocks
+
+    def __hash__(self) -> int:
+        return hash(tuple((type(u), n) for u, n in self.blocks))
 
 
 _REGISTRY: dict[str, type[UnitType]] = {
