@@ -2,7 +2,8 @@
 
 scikit-learn's 8x8 digits scaled to [0, 1] (``deepbelief.datasets.load_digits``), split
 80/20 with ``random_state=0``; ``DBNClassifier(**DEMO_PARAMS, random_state=seed)`` for
-seeds 0..4. ``DEMO_PARAMS`` is the single source of the demo's settings.
+seeds 0..4, with ``DEMO_PARAMS`` imported from ``deepbelief.demo`` (the one source of
+the demo's settings).
 
     python benchmarks/digits.py [--quick] [--device cpu|cuda] [--threads N]
 """
@@ -25,19 +26,8 @@ from sklearn.model_selection import train_test_split
 
 import deepbelief
 from deepbelief.datasets import load_digits
+from deepbelief.demo import DEMO_PARAMS
 
-#: The digits demo's settings (the library's demo uses the same values).
-DEMO_PARAMS: dict[str, Any] = {
-    "hidden_layer_sizes": (256, 256),
-    "hidden_units": "relu",
-    "pretrain_learning_rate": 0.01,
-    "pretrain_epochs": 10,
-    "batch_size": 32,
-    "dropout": 0.2,
-    "solver": "sgd",
-    "learning_rate_init": 0.05,
-    "max_iter": 100,
-}
 SEEDS = (0, 1, 2, 3, 4)
 #: --quick: tiny layers and one epoch of each phase (a smoke test of the script).
 QUICK_OVERRIDES: dict[str, Any] = {
@@ -45,15 +35,6 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "pretrain_epochs": 1,
     "max_iter": 1,
 }
-
-
-def library_demo_params_match() -> bool | None:
-    """Whether ``deepbelief.demo.DEMO_PARAMS`` equals ours (None if there is none)."""
-    try:
-        from deepbelief.demo import DEMO_PARAMS as library_params
-    except Exception:  # no demo module, or its optional imports (plotting) fail
-        return None
-    return dict(library_params) == DEMO_PARAMS
 
 
 def main() -> int:
@@ -136,11 +117,6 @@ def main() -> int:
             ),
         ],
     )
-    match = library_demo_params_match()
-    print(
-        "DEMO_PARAMS equal deepbelief.demo.DEMO_PARAMS: "
-        + {True: "yes", False: "NO (they differ)", None: "n/a (no deepbelief.demo)"}[match]
-    )
     print(f"(one-time torch.optim import before timing, not counted: {warmup_s:.3g} s)")
     write_json(
         args.json,
@@ -151,7 +127,6 @@ def main() -> int:
             "params": effective,
             "runs": runs,
             "summary": summary,
-            "demo_params_match_library": match,
             "warm_up_s": warmup_s,
         },
     )
