@@ -35,6 +35,7 @@ from deepbelief import (
 from deepbelief.datasets import load_digits
 from deepbelief.estimators import _dbn
 from deepbelief.evaluation import pseudo_likelihood
+from deepbelief.serialization import metadata_sha256
 
 # Small settings shared by the DBN estimators below.
 SMALL = {"hidden_layer_sizes": (16,), "pretrain_epochs": 2, "device": "cpu", "random_state": 0}
@@ -552,13 +553,16 @@ def test_loaded_rbm_can_continue_training(small, tmp_path):
     assert not np.array_equal(loaded.components_, rbm.components_)
 
 
-def _set_model_type(path: Path, model_type: str) -> None:
-    """Rewrite the model type in a model file's metadata (it is not under the checksum)."""
+def _set_model_type(path: Path, model_type: str, *, rehash: bool = False) -> None:
+    """Rewrite the model type in a model file's metadata; ``rehash`` also recomputes the
+    metadata checksum, as a deliberate tamperer would."""
     data = path.read_bytes()
     (length,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + length])
     document = json.loads(header["__metadata__"]["deepbelief"])
     document["model_type"] = model_type
+    if rehash:
+        document["metadata_sha256"] = metadata_sha256(document)
     header["__metadata__"]["deepbelief"] = json.dumps(document)
     text = json.dumps(header).encode("utf-8")
     path.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + length :])
@@ -571,6 +575,9 @@ def test_load_rejects_a_file_whose_model_type_was_changed(small, tmp_path, index
     estimator = _fit(_all_estimators()[index], X, y)
     path = estimator.save(tmp_path / "model.safetensors")
     _set_model_type(path, other)
+    with pytest.raises(ModelFileError, match="metadata_sha256"):
+        load(path)
+    _set_model_type(path, other, rehash=True)  # past the checksum, the contents still disagree
     with pytest.raises(ModelFileError, match=f"does not fit a {other} model"):
         load(path)
 

@@ -76,7 +76,7 @@ def test_rbm_fits_any_valid_shape_and_dtype(n, d, dtype, seed):
 def test_non_finite_values_are_always_rejected_clearly(X, where, bad):
     X = X.copy()
     X.flat[where % X.size] = bad
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
         RBM(n_components=2, n_iter=1, visible_units="gaussian", device="cpu").fit(X)
 
 

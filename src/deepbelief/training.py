@@ -9,22 +9,36 @@ An *objective* owns a module and knows how to write gradients for a mini-batch::
 The loop shuffles with a ``torch.Generator``, slices mini-batches on the data's device,
 lets a ``torch.optim`` optimizer take each step, and synchronises with the host only once
 per epoch (metrics, divergence check, callbacks).
+
+Callbacks are plain functions ``(epoch, record) -> bool | None`` or objects with any of the
+hooks ``on_train_begin(context)``, ``on_epoch_begin(context)``, ``on_epoch_end(context)``
+and ``on_train_end(context)`` (see :mod:`deepbelief.callbacks`), which receive a
+:class:`TrainingContext`. A true value returned from ``on_epoch_end`` (or from a function)
+stops the loop after that epoch.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
 from .exceptions import DivergenceError
 
-__all__ = ["EpochSchedule", "fit_epochs", "make_optimizer", "momentum_schedule"]
+__all__ = [
+    "EpochSchedule",
+    "TrainingContext",
+    "fit_epochs",
+    "make_optimizer",
+    "momentum_schedule",
+]
 
-#: Called after each epoch with ``(epoch, record)``; returning True stops training.
+#: A plain callback: called after each epoch with ``(epoch, record)``; True stops training.
+#: Objects with ``on_epoch_end(context)`` etc. are accepted too (:mod:`deepbelief.callbacks`).
 Callback = Callable[[int, dict], bool | None]
 
 
@@ -145,6 +159,108 @@ class LoopState:
     history: list[dict] = field(default_factory=list)
 
 
+@dataclass(eq=False)
+class TrainingContext:
+    """What a callback object sees: one context per call to :func:`fit_epochs` (a *phase*).
+
+    :func:`fit_epochs` fills the fields it knows; the estimators add where the loop stands
+    in the model (``phase``, ``layer``, ``estimator``, ...). The same object is handed to
+    every hook of that phase, so a callback may keep per-phase data on it or on itself.
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+        The module being trained (an :class:`~deepbelief.rbm.RBMModule` in pretraining,
+        the :class:`~deepbelief.network.FeedForwardDBN` in fine-tuning).
+    optimizer : torch.optim.Optimizer
+        Its optimizer (a learning-rate scheduler may change its ``param_groups``).
+    data : tuple of torch.Tensor
+        The training tensors of this phase, on the module's device (``(X,)`` or ``(X, y)``).
+    n_epochs : int
+        Epochs planned for this call (training may stop earlier).
+    history : list of dict
+        The records of the epochs trained so far (all calls, for ``partial_fit``).
+    epoch : int
+        The current epoch, 0-based (the ``epoch`` a plain callback receives).
+    record : dict or None
+        The current epoch's record in ``on_epoch_end`` (None before it exists). It is the
+        dict stored in ``history``: a callback may add metrics to it (numbers; tensors and
+        numpy scalars are converted to float).
+    generator : torch.Generator or None
+        The training run's random stream (use it only to *draw*, to stay repeatable).
+    name : str
+        What is trained, for messages (``'layer 1 (RBM)'``).
+    phase : {'pretrain', 'finetune'} or None
+        ``'pretrain'``: training of an RBM (a DBN layer, or an ``RBM`` estimator);
+        ``'finetune'``: backpropagation through a DBN. None outside the estimators.
+    layer : int or None
+        0-based index of the DBN layer being pretrained; None otherwise.
+    n_layers : int or None
+        Number of layers of the DBN being pretrained; None otherwise.
+    lower_layers : list of RBMModule
+        The trained layers below ``layer`` (bottom first): map raw input to this layer's
+        input with :func:`deepbelief.pretraining.transform_stack`.
+    estimator : object or None
+        The estimator being fitted (its fitted attributes are not set yet).
+    label : str or None
+        A short human-readable name of the phase, e.g. ``'DBNClassifier fine-tuning'``.
+    error : BaseException or None
+        In ``on_train_end``: the exception that ended training, None on success.
+    """
+
+    module: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    data: tuple[torch.Tensor, ...]
+    n_epochs: int
+    history: list[dict]
+    epoch: int = 0
+    record: dict | None = None
+    generator: torch.Generator | None = None
+    name: str = "layer"
+    phase: str | None = None
+    layer: int | None = None
+    n_layers: int | None = None
+    lower_layers: list = field(default_factory=list)
+    estimator: Any = None
+    label: str | None = None
+    error: BaseException | None = None
+
+
+def _notify(callbacks: Sequence, hook: str, context: TrainingContext) -> None:
+    for callback in callbacks:
+        method = getattr(callback, hook, None)
+        if method is not None:
+            method(context)
+
+
+def _as_float(value):
+    """Callback-added metrics as plain numbers, so histories stay JSON data."""
+    if isinstance(value, torch.Tensor):
+        return float(value.detach())
+    if hasattr(value, "dtype") and getattr(value, "shape", None) == ():  # numpy scalar
+        return value.item()
+    return value
+
+
+def _epoch_end(callbacks: Sequence, context: TrainingContext) -> bool:
+    """Run every callback on the finished epoch; True if one of them asks to stop."""
+    record = context.record
+    stop = False
+    for callback in callbacks:
+        method = getattr(callback, "on_epoch_end", None)
+        if method is not None:
+            result = method(context)
+        elif callable(callback):
+            result = callback(context.epoch, record)
+        else:
+            raise TypeError(f"{callback!r} is not a callback: give a function "
+                            "(epoch, record) or a deepbelief.callbacks.Callback.")
+        stop = bool(result) or stop
+        for key, value in record.items():
+            record[key] = _as_float(value)
+    return stop
+
+
 def _check_health(objective, monitor_data, name: str, epoch: int, loss: float | None) -> None:
     """Raise :class:`DivergenceError` when parameters or loss are not finite, or when the
     objective reports a failure (e.g. a dead layer)."""
@@ -178,6 +294,7 @@ def fit_epochs(
     monitor_size: int = 2048,
     name: str = "layer",
     progress=None,
+    context: Mapping[str, Any] | None = None,
 ) -> LoopState:
     """Train ``objective.module`` for ``epochs`` more epochs over ``data``.
 
@@ -190,10 +307,16 @@ def fit_epochs(
     epochs, batch_size : int
     generator : torch.Generator on the data's device, for shuffling and sampling.
     schedule : optional per-epoch learning rate / momentum.
-    callbacks : called after each epoch with ``(epoch, record)``; True stops training.
+    callbacks : functions called after each epoch with ``(epoch, record)``, or callback
+        objects whose hooks receive a :class:`TrainingContext` (see
+        :mod:`deepbelief.callbacks`); a true return value stops training after the epoch.
+        ``on_train_end`` runs even when training fails (with ``context.error`` set).
     state : loop position and history to continue from.
     monitor_size : number of leading samples used for per-epoch monitoring metrics.
-    progress : optional object with ``update(n)`` and ``set_postfix(dict)`` (e.g. tqdm).
+    progress : optional object with ``update(n)`` and ``set_postfix(dict)`` (e.g. tqdm),
+        updated once per epoch after the callbacks.
+    context : optional initial values of :class:`TrainingContext` fields (``phase``,
+        ``layer``, ``estimator``, ...).
 
     Returns
     -------
@@ -203,38 +326,52 @@ def fit_epochs(
     n = data[0].shape[0]
     device = data[0].device
     monitor_data = tuple(t[:monitor_size] for t in data)
-    for _ in range(epochs):
-        epoch = state.epoch
-        if schedule is not None:
-            schedule.apply(optimizer, epoch)
-        start = time.perf_counter()
-        order = torch.randperm(n, generator=generator, device=device)
-        loss_sum = torch.zeros((), device=device)
-        has_loss = False
-        for lo in range(0, n, batch_size):
-            index = order[lo : lo + batch_size]
-            batch = tuple(t.index_select(0, index) for t in data)
-            loss = objective.gradients_(batch, generator)
-            optimizer.step()
-            if loss is not None:
-                loss_sum += loss * index.shape[0]
-                has_loss = True
-        record: dict = {"epoch": epoch + 1}
-        if has_loss:
-            record["loss"] = float(loss_sum) / n
-        if hasattr(objective, "monitor"):
-            metrics = objective.monitor(monitor_data, generator)
-            record.update({k: float(v) for k, v in metrics.items()})
-        record["time"] = time.perf_counter() - start
-        _check_health(objective, monitor_data, name, epoch, record.get("loss"))
-        state.history.append(record)
-        state.epoch += 1
-        if progress is not None:
-            progress.update(1)
-            progress.set_postfix({k: v for k, v in record.items() if k not in ("epoch", "time")})
-        stop = False
-        for callback in callbacks:
-            stop = bool(callback(epoch, record)) or stop
-        if stop:
-            break
+    ctx = TrainingContext(
+        module=objective.module, optimizer=optimizer, data=tuple(data), n_epochs=epochs,
+        history=state.history, epoch=state.epoch, generator=generator, name=name,
+        **(context or {}),
+    )
+    try:
+        _notify(callbacks, "on_train_begin", ctx)
+        for _ in range(epochs):
+            epoch = state.epoch
+            if schedule is not None:
+                schedule.apply(optimizer, epoch)
+            ctx.epoch, ctx.record = epoch, None
+            _notify(callbacks, "on_epoch_begin", ctx)
+            start = time.perf_counter()
+            order = torch.randperm(n, generator=generator, device=device)
+            loss_sum = torch.zeros((), device=device)
+            has_loss = False
+            for lo in range(0, n, batch_size):
+                index = order[lo : lo + batch_size]
+                batch = tuple(t.index_select(0, index) for t in data)
+                loss = objective.gradients_(batch, generator)
+                optimizer.step()
+                if loss is not None:
+                    loss_sum += loss * index.shape[0]
+                    has_loss = True
+            record: dict = {"epoch": epoch + 1}
+            if has_loss:
+                record["loss"] = float(loss_sum) / n
+            if hasattr(objective, "monitor"):
+                metrics = objective.monitor(monitor_data, generator)
+                record.update({k: float(v) for k, v in metrics.items()})
+            record["time"] = time.perf_counter() - start
+            _check_health(objective, monitor_data, name, epoch, record.get("loss"))
+            state.history.append(record)
+            state.epoch += 1
+            ctx.record = record
+            stop = _epoch_end(callbacks, ctx)
+            if progress is not None:
+                progress.update(1)
+                progress.set_postfix({k: v for k, v in record.items()
+                                      if k not in ("epoch", "time")})
+            if stop:
+                break
+    except BaseException as exc:
+        ctx.error = exc
+        raise
+    finally:
+        _notify(callbacks, "on_train_end", ctx)
     return state

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import numbers
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +11,12 @@ import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import serialization
+from ..callbacks import PhaseCallbacks, ProgressBar
 from ..exceptions import ModelFileError
 from ..units import unit_type
 
 log = logging.getLogger("deepbelief")
+log.addHandler(logging.NullHandler())  # a library logs; the application shows (or not)
 
 _MODEL_TYPES: dict[str, type] = {}
 
@@ -121,34 +122,17 @@ def to_numpy(t: torch.Tensor, dtype=np.float32) -> np.ndarray:
     return t.detach().cpu().numpy().astype(dtype, copy=False)
 
 
-class EpochLogger:
-    """Training callback printing one line per epoch to stdout when ``verbose`` is positive.
-
-    For greedy pretraining, :meth:`start_layer` (given to ``pretrain_stack`` as its
-    ``progress_factory``) makes the lines name the layer being trained.
-    """
-
-    def __init__(self, verbose: int, prefix: str) -> None:
-        self.verbose = verbose
-        self.prefix = prefix
-        self.layer: int | None = None
-
-    def start_layer(self, index: int, config=None) -> None:
-        """Called before layer ``index`` (0-based) is trained; returns no progress bar."""
-        self.layer = index
-
-    def __call__(self, epoch: int, record: dict) -> None:
-        if not self.verbose:
-            return
-        parts = ", ".join(f"{k} = {v:.4g}" for k, v in record.items() if k != "epoch")
-        where = f"layer {self.layer + 1}, " if self.layer is not None else ""
-        print(f"[{self.prefix}] {where}epoch {record['epoch']}, {parts}", file=sys.stdout,
-              flush=True)
-
-
-def epoch_logger(verbose: int, prefix: str) -> EpochLogger:
-    """A callback printing one line per epoch when ``verbose`` (to stdout, like sklearn)."""
-    return EpochLogger(verbose, prefix)
+def phase_callbacks(estimator, callbacks: list, *, phase: str, label: str,
+                    internal: list | tuple = (), n_layers: int | None = None
+                    ) -> PhaseCallbacks:
+    """The callbacks of one training phase: the estimator's own (``internal``, e.g. early
+    stopping) first, then the user's, then a :class:`ProgressBar` when ``verbose`` is
+    positive and the user gave none."""
+    every = [*internal, *callbacks]
+    if estimator.verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
+        every.append(ProgressBar(estimator.verbose))
+    return PhaseCallbacks(every, phase=phase, estimator=estimator, label=label,
+                          n_layers=n_layers)
 
 
 def fitted_input_state(estimator) -> dict:
@@ -167,6 +151,8 @@ def set_fitted_input_state(estimator, state: dict) -> None:
 
 def _json_param(name: str, value):
     """A parameter value as JSON-friendly data (the file format checks the rest)."""
+    if name == "callbacks":
+        return None  # code, not data: a loaded model has no callbacks
     if isinstance(value, torch.device):
         return str(value)
     if name == "random_state" and isinstance(value, np.random.RandomState):
@@ -210,8 +196,8 @@ class SaveLoadMixin:
         params = {k: _json_param(k, v) for k, v in raw.items()}
         return serialization.save_file(
             path, model_type=type(self).__name__,
-            config={"params": params, "tuple_params": sorted(k for k, v in raw.items()
-                                                             if isinstance(v, tuple)),
+            config={"params": params, "tuple_params": sorted(
+                        k for k, v in raw.items() if isinstance(v, tuple) and k != "callbacks"),
                     "state": config},
             tensors=tensors,
         )

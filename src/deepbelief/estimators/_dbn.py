@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import time
 from numbers import Integral, Real
 from typing import ClassVar
@@ -21,6 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ..callbacks import Callback, EarlyStopping, copy_callbacks
 from ..network import FeedForwardDBN, SupervisedObjective
 from ..pretraining import RBMConfig, pretrain_stack, transform_stack
 from ..rbm import RBMModule
@@ -30,11 +30,11 @@ from ._base import (
     as_tensor,
     check_per_layer,
     check_X,
-    epoch_logger,
     fitted_input_state,
     make_generator,
     output_dtype,
     per_layer,
+    phase_callbacks,
     resolve_device,
     set_fitted_input_state,
     to_numpy,
@@ -70,9 +70,15 @@ _PRETRAIN_DOC = """
     random_state : int, RandomState or None, default None
         Seeds everything (a private ``torch.Generator``; no global RNG is used or changed).
     verbose : int, default 0
-        Print one line per epoch when positive.
+        Show progress when positive: a progress bar per phase on a terminal, else one line
+        per epoch on stdout (see :class:`deepbelief.callbacks.ProgressBar`).
     device : str, default 'auto'
         'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
+    callbacks : list or None, default None
+        Functions ``(epoch, record)`` or :class:`deepbelief.callbacks.Callback` objects
+        called after every epoch of every phase (each pretrained layer, then fine-tuning);
+        one returning True stops that phase. They are copied by ``fit`` (see
+        ``callbacks_``) and not saved with the model.
 """
 
 _FINETUNE_DOC = """
@@ -114,6 +120,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str, torch.device],
+        "callbacks": [list, tuple, None],
     }
 
     def __init__(
@@ -132,6 +139,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         random_state=None,
         verbose: int = 0,
         device: str = "auto",
+        callbacks: list | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible_units = visible_units
@@ -146,6 +154,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.callbacks = callbacks
 
     # -- pretraining -----------------------------------------------------------------------
     def _layer_sizes(self) -> list[int]:
@@ -183,17 +192,19 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         ]
 
     def _setup(self):
-        """Validate parameters, pick the device and the random stream."""
+        """Validate parameters, pick the device and the random stream; copy the callbacks."""
         self._validate_params()
         configs = self._rbm_configs()
         device = resolve_device(self.device)
-        return configs, device, make_generator(self.random_state, device)
+        callbacks = copy_callbacks(self.callbacks)
+        return configs, device, make_generator(self.random_state, device), callbacks
 
-    def _pretrain(self, data: torch.Tensor, configs, generator):
+    def _pretrain(self, data: torch.Tensor, configs, generator, callbacks: list):
         """Greedy layer-wise training; returns the RBMs and their per-layer histories."""
-        logger = epoch_logger(self.verbose, f"{type(self).__name__} pretraining")
-        return pretrain_stack(data, configs, generator, callbacks=[logger],
-                              progress_factory=logger.start_layer)
+        phase = phase_callbacks(self, callbacks, phase="pretrain",
+                                label=f"{type(self).__name__} pretraining",
+                                n_layers=len(configs))
+        return pretrain_stack(data, configs, generator, callbacks=[phase])
 
     def _input(self, X) -> tuple[torch.Tensor, type]:
         """``X`` checked against the fitted model, as a tensor, and the output dtype."""
@@ -242,7 +253,11 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has feature names that are all strings.
     history_ : dict
-        ``{{"pretrain": [per-layer list of per-epoch records]}}``.
+        ``{{"pretrain": [per-layer list of per-epoch records]}}``; a record holds
+        ``epoch`` (1-based), ``reconstruction_error``, ``time`` (seconds) and what callbacks
+        add (e.g. ``free_energy_gap``).
+    callbacks_ : list
+        The callbacks used by the last fit, with their state (copies of ``callbacks``).
     pretrain_time_ : float
         Seconds spent pretraining.
 
@@ -258,13 +273,14 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
     def fit(self, X, y=None) -> DBNTransformer:
         """Greedy layer-wise pretraining on ``X`` (n_samples, n_features); ``y`` is ignored."""
-        configs, device, generator = self._setup()
+        configs, device, generator, callbacks = self._setup()
         X = check_X(self, X, reset=True, units=self.visible_units)
         start = time.perf_counter()
-        rbms, histories = self._pretrain(as_tensor(X, device), configs, generator)
+        rbms, histories = self._pretrain(as_tensor(X, device), configs, generator, callbacks)
         self.rbms_ = rbms
         self.history_ = {"pretrain": histories}
         self.pretrain_time_ = time.perf_counter() - start
+        self.callbacks_ = callbacks
         return self
 
     @torch.no_grad()
@@ -276,6 +292,72 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         check_is_fitted(self, "rbms_")
         x, dtype = self._input(X)
         return to_numpy(transform_stack(self.rbms_, x), dtype)
+
+    @torch.no_grad()
+    def reconstruct(self, X) -> np.ndarray:
+        """Deterministic up-down pass: ``X`` up the stack by hidden means, then back down by
+        visible means; shape (n_samples, n_features).
+
+        Examples
+        --------
+        >>> from deepbelief import DBNTransformer
+        >>> from deepbelief.datasets import load_digits
+        >>> X, _ = load_digits()
+        >>> dbn = DBNTransformer((32, 16), pretrain_epochs=2, random_state=0,
+        ...                      device="cpu").fit(X)
+        >>> dbn.reconstruct(X[:5]).shape
+        (5, 64)
+        """
+        check_is_fitted(self, "rbms_")
+        x, dtype = self._input(X)
+        return to_numpy(_down_pass(self.rbms_, transform_stack(self.rbms_, x)), dtype)
+
+    @torch.no_grad()
+    def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None) -> np.ndarray:
+        """Draw ``n_samples`` inputs from the DBN's generative model.
+
+        ``n_gibbs`` steps of block Gibbs sampling in the top RBM (the DBN's undirected top
+        level), started from noise, then a deterministic top-down pass: the top RBM's
+        visible means, and each lower RBM's visible means in turn (Hinton, Osindero & Teh,
+        2006).
+
+        Parameters
+        ----------
+        n_samples : int
+            Independent chains.
+        n_gibbs : int, default 1000
+            Gibbs steps in the top RBM.
+        random_state : int, RandomState or None, default None
+            Seeds the chains (no global RNG is used).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_in_)
+            Visible means (grey levels for Bernoulli input units).
+
+        Examples
+        --------
+        >>> from deepbelief import DBNTransformer
+        >>> from deepbelief.datasets import load_digits
+        >>> X, _ = load_digits()
+        >>> dbn = DBNTransformer((32, 16), pretrain_epochs=2, random_state=0,
+        ...                      device="cpu").fit(X)
+        >>> dbn.sample(3, n_gibbs=20, random_state=0).shape
+        (3, 64)
+        """
+        check_is_fitted(self, "rbms_")
+        for name, value in (("n_samples", n_samples), ("n_gibbs", n_gibbs)):
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
+        top = self.rbms_[-1]
+        device = top.weight.device
+        generator = make_generator(random_state, device)
+        v = torch.rand((n_samples, top.n_visible), generator=generator, device=device)
+        if top.visible.name == "bernoulli":
+            v = (v < 0.5).float()
+        v = top.gibbs(v, max(n_gibbs - 1, 0), generator)
+        _, h = top.sample_hidden(v, generator)
+        return to_numpy(_down_pass(self.rbms_, h))
 
     @property
     def _n_features_out(self) -> int:
@@ -291,6 +373,13 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
     def _set_state(self, config, tensors) -> None:
         self._set_rbm_state(config, tensors)
+
+
+def _down_pass(rbms, h: torch.Tensor) -> torch.Tensor:
+    """Top-down deterministic pass: visible means from the top RBM down to the input."""
+    for rbm in reversed(rbms):
+        h = rbm.visible_mean(h)
+    return h
 
 
 class _SupervisedDBN(_BaseDBN):
@@ -336,13 +425,14 @@ class _SupervisedDBN(_BaseDBN):
         random_state=None,
         verbose: int = 0,
         device: str = "auto",
+        callbacks: list | None = None,
     ) -> None:
         super().__init__(
             hidden_layer_sizes, visible_units=visible_units, hidden_units=hidden_units,
             pretrain_epochs=pretrain_epochs, pretrain_learning_rate=pretrain_learning_rate,
             pretrain_method=pretrain_method, k=k, pretrain_momentum=pretrain_momentum,
             pretrain_weight_decay=pretrain_weight_decay, batch_size=batch_size,
-            random_state=random_state, verbose=verbose, device=device,
+            random_state=random_state, verbose=verbose, device=device, callbacks=callbacks,
         )
         self.max_iter = max_iter
         self.solver = solver
@@ -360,7 +450,7 @@ class _SupervisedDBN(_BaseDBN):
     # _stratify(y).
 
     def _fit_supervised(self, X, y):
-        configs, device, generator = self._setup()
+        configs, device, generator, callbacks = self._setup()
         X, y = check_X(self, X, reset=True, units=self.visible_units, y=y,
                        multi_output=self._multi_output,  # regression: numeric, 1 or more
                        y_numeric=self._multi_output)
@@ -368,7 +458,7 @@ class _SupervisedDBN(_BaseDBN):
         data = as_tensor(X, device)
         targets = targets.to(device)
         start = time.perf_counter()
-        rbms, pretrain_history = self._pretrain(data, configs, generator)
+        rbms, pretrain_history = self._pretrain(data, configs, generator, callbacks)
         pretrain_time = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -384,16 +474,24 @@ class _SupervisedDBN(_BaseDBN):
             idx_valid = torch.as_tensor(idx_valid, device=device)
             train = (data[idx_train], targets[idx_train])
             valid = (data[idx_valid], targets[idx_valid])
-        stopper = _EarlyStopping(self, net, valid)
+        # sklearn MLP semantics: stop after n_iter_no_change epochs without a tol
+        # improvement of the validation score (keeping the best weights) or of the loss.
+        internal: list = [EarlyStopping(
+            "loss" if valid is None else "validation_score",
+            mode="min" if valid is None else "max",
+            patience=self.n_iter_no_change, tol=self.tol, restore_best=valid is not None,
+        )]
+        if valid is not None:
+            internal.insert(0, _ValidationScore(self, valid))
         optimizer = make_optimizer(net, self.solver, self.learning_rate_init, self.momentum,
                                    self.alpha)
+        phase = phase_callbacks(self, callbacks, phase="finetune", internal=internal,
+                                label=f"{type(self).__name__} fine-tuning")
         state = fit_epochs(
             SupervisedObjective(net, self._loss()), train, optimizer,
             epochs=self.max_iter, batch_size=self.batch_size, generator=generator,
-            callbacks=[stopper, epoch_logger(self.verbose, f"{type(self).__name__} fine-tuning")],
-            name="the fine-tuned network",
+            callbacks=[phase], name="the fine-tuned network",
         )
-        stopper.restore_best()
         net.eval()
 
         # Every fitted attribute is set here, once training has succeeded.
@@ -401,6 +499,7 @@ class _SupervisedDBN(_BaseDBN):
             setattr(self, name, value)
         self.rbms_ = rbms
         self.network_ = net
+        self.callbacks_ = callbacks
         self.pretrain_time_ = pretrain_time
         self.finetune_time_ = time.perf_counter() - start
         self._set_curves({"pretrain": pretrain_history, "finetune": state.history})
@@ -451,38 +550,18 @@ class _SupervisedDBN(_BaseDBN):
         self._set_target_state(config)
 
 
-class _EarlyStopping:
-    """sklearn MLP semantics: stop after ``n_iter_no_change`` epochs without a ``tol``
-    improvement of the validation score (keeping the best weights) or of the training loss."""
+class _ValidationScore(Callback):
+    """Adds ``validation_score`` (the estimator's score on held-out data: accuracy, R²) to
+    every fine-tuning record."""
 
-    def __init__(self, estimator: _SupervisedDBN, net: torch.nn.Module, valid) -> None:
-        self.estimator, self.net, self.valid = estimator, net, valid
-        self.best = -np.inf
-        self.best_state = None
-        self.stale = 0
+    def __init__(self, estimator: _SupervisedDBN, valid) -> None:
+        self.estimator, self.valid = estimator, valid
 
-    def __call__(self, epoch: int, record: dict) -> bool:
-        est = self.estimator
-        if self.valid is not None:
-            with torch.no_grad():
-                self.net.eval()
-                score = est._validation_score(self.net, *self.valid)
-            record["validation_score"] = score
-        else:
-            score = -record["loss"]
-        if score > self.best + est.tol:
-            self.stale = 0
-        else:
-            self.stale += 1
-        if score > self.best:
-            self.best = score
-            if self.valid is not None:
-                self.best_state = copy.deepcopy(self.net.state_dict())
-        return self.stale >= est.n_iter_no_change
-
-    def restore_best(self) -> None:
-        if self.best_state is not None:
-            self.net.load_state_dict(self.best_state)
+    @torch.no_grad()
+    def on_epoch_end(self, context) -> None:
+        context.module.eval()
+        context.record["validation_score"] = self.estimator._validation_score(
+            context.module, *self.valid)
 
 
 class DBNClassifier(ClassifierMixin, _SupervisedDBN):
@@ -515,7 +594,12 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         The best validation accuracy, whose weights were kept (only with
         ``early_stopping=True``).
     history_ : dict
-        ``{{"pretrain": [...per layer...], "finetune": [...per epoch...]}}``.
+        ``{{"pretrain": [...per layer...], "finetune": [...per epoch...]}}``: per-epoch
+        records with ``epoch`` (1-based), ``time`` (seconds), ``reconstruction_error``
+        (pretraining), ``loss`` and ``validation_score`` (fine-tuning), and what callbacks
+        add.
+    callbacks_ : list
+        The callbacks used by the last fit, with their state (copies of ``callbacks``).
     pretrain_time_, finetune_time_ : float
         Seconds spent in each phase of the last fit.
 
@@ -612,7 +696,10 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     best_validation_score_ : float
         Only with ``early_stopping=True``.
     history_ : dict
-        ``{{"pretrain": [...per layer...], "finetune": [...per epoch...]}}``.
+        ``{{"pretrain": [...per layer...], "finetune": [...per epoch...]}}``, as for
+        :class:`DBNClassifier`.
+    callbacks_ : list
+        The callbacks used by the last fit, with their state.
     pretrain_time_, finetune_time_ : float
 
     Examples

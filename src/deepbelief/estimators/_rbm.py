@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..callbacks import copy_callbacks
 from ..evaluation import pseudo_likelihood
 from ..exceptions import DivergenceError
 from ..pretraining import RBMConfig, RBMTrainer, new_rbm
@@ -23,16 +24,21 @@ from ._base import (
     SaveLoadMixin,
     as_tensor,
     check_X,
-    epoch_logger,
     fitted_input_state,
     make_generator,
     output_dtype,
+    phase_callbacks,
     resolve_device,
     set_fitted_input_state,
     to_numpy,
 )
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
+
+
+def _check_count(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
 
 
 class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, BaseEstimator):
@@ -54,7 +60,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     n_iter : int, default 10
         Epochs over the training data.
     verbose : int, default 0
-        Print one line per epoch when positive.
+        Show progress when positive: a progress bar on a terminal, else one line per epoch
+        on stdout (see :class:`deepbelief.callbacks.ProgressBar`).
     random_state : int, RandomState or None, default None
         Seeds weights, shuffling and sampling (a private ``torch.Generator``; no global RNG).
     visible_units, hidden_units : {'bernoulli', 'gaussian', 'relu'}, default 'bernoulli'
@@ -77,6 +84,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     sparsity_cost : float, default 0.0
     device : str, default 'auto'
         'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
+    callbacks : list or None, default None
+        Functions ``(epoch, record)`` or :class:`deepbelief.callbacks.Callback` objects
+        called after every epoch (phase ``'pretrain'``); one returning True stops training.
+        They are copied by ``fit`` (see ``callbacks_``) and not saved with the model.
 
     Attributes
     ----------
@@ -90,7 +101,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has feature names that are all strings.
     history_ : list of dict
-        One record per epoch: reconstruction error, time.
+        One record per epoch: ``epoch`` (1-based), ``reconstruction_error``, ``time``
+        (seconds), and what callbacks add (e.g. ``free_energy_gap``).
+    callbacks_ : list
+        The callbacks used by the last fit, with their state (copies of ``callbacks``).
     n_iter_ : int
         Epochs trained so far.
     fit_time_ : float
@@ -135,6 +149,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         "sparsity_target": [Interval(Real, 0, 1, closed="neither"), None],
         "sparsity_cost": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
+        "callbacks": [list, tuple, None],
     }
 
     def __init__(
@@ -157,6 +172,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         sparsity_target: float | None = None,
         sparsity_cost: float = 0.0,
         device: str = "auto",
+        callbacks: list | None = None,
     ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -175,6 +191,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
         self.device = device
+        self.callbacks = callbacks
 
     # -- training ----------------------------------------------------------------------
     def _config(self) -> RBMConfig:
@@ -194,6 +211,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         first = not (incremental and hasattr(self, "rbm_"))
         if first:
             self._validate_params()
+            callbacks = copy_callbacks(self.callbacks)
+        else:  # partial_fit continues with the same callbacks (and their state)
+            callbacks = getattr(self, "callbacks_", None)
+            if callbacks is None:
+                callbacks = copy_callbacks(self.callbacks)
         X = check_X(self, X, reset=first, units=self.visible_units)
         if first:
             device = resolve_device(self.device)
@@ -210,7 +232,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         try:
             trainer.run(
                 data, epochs=1 if incremental else self.n_iter,
-                callbacks=[epoch_logger(self.verbose, type(self).__name__)],
+                callbacks=[phase_callbacks(self, callbacks, phase="pretrain",
+                                           label=type(self).__name__)],
             )
         except DivergenceError:
             if backup is not None:  # never leave NaN weights behind
@@ -219,6 +242,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
                 self.history_ = trainer.state.history
             raise
         self.rbm_, self._trainer = rbm, trainer
+        self.callbacks_ = callbacks
         self.history_ = trainer.state.history
         self.n_iter_ = trainer.state.epoch
         self.fit_time_ = time.perf_counter() - start
@@ -293,22 +317,106 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         return to_numpy(self.rbm_.visible_mean(self.rbm_.hidden_mean(x)), dtype)
 
     @torch.no_grad()
-    def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None) -> np.ndarray:
+    def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None, *,
+               mean: bool = False) -> np.ndarray:
         """Draw ``n_samples`` visible samples after ``n_gibbs`` Gibbs steps from noise.
 
-        Returns an array of shape (n_samples, n_features); ``random_state`` seeds the
-        chains (None: fresh entropy; no global RNG is used).
+        Parameters
+        ----------
+        n_samples : int
+            Independent chains, started from uniform noise (fair coins for Bernoulli units).
+        n_gibbs : int, default 1000
+            Gibbs steps ``v -> h -> v`` per chain.
+        random_state : int, RandomState or None, default None
+            Seeds the chains (None: fresh entropy; no global RNG is used).
+        mean : bool, default False
+            Return the last step's means ``E[v | h]`` (grey levels, smoother pictures)
+            instead of its samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+
+        Examples
+        --------
+        >>> from deepbelief import RBM
+        >>> from deepbelief.datasets import load_digits
+        >>> X, _ = load_digits()
+        >>> rbm = RBM(n_components=16, n_iter=2, device="cpu", random_state=0).fit(X)
+        >>> rbm.sample(4, n_gibbs=10, random_state=0).shape
+        (4, 64)
         """
         check_is_fitted(self, "rbm_")
-        for name, value in (("n_samples", n_samples), ("n_gibbs", n_gibbs)):
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
+        _check_count("n_samples", n_samples)
+        _check_count("n_gibbs", n_gibbs)
         device = self.rbm_.weight.device
         generator = make_generator(random_state, device)
         v = torch.rand((n_samples, self.rbm_.n_visible), generator=generator, device=device)
         if self.visible_units == "bernoulli":
             v = (v < 0.5).float()
-        return to_numpy(self.rbm_.gibbs(v, n_gibbs, generator))
+        if not mean or n_gibbs == 0:
+            return to_numpy(self.rbm_.gibbs(v, n_gibbs, generator))
+        v = self.rbm_.gibbs(v, n_gibbs - 1, generator)
+        _, h = self.rbm_.sample_hidden(v, generator)
+        return to_numpy(self.rbm_.visible_mean(h))
+
+    @torch.no_grad()
+    def complete(self, X, mask, n_iter: int = 100, random_state=None) -> np.ndarray:
+        """Fill in the unknown features of ``X`` by Gibbs sampling with the known ones clamped.
+
+        Each step samples ``h ~ p(h | v)`` and then ``v ~ p(v | h)``, and puts the known
+        values back: ``v = where(mask, X, v)``. The unknown features start as noise; the
+        result holds the known values and, for the unknown ones, the means ``E[v | h]`` of
+        the last step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data; values where ``mask`` is False are ignored.
+        mask : array-like of bool, shape (n_samples, n_features) or (n_features,)
+            True where a value is known.
+        n_iter : int, default 100
+            Gibbs steps.
+        random_state : int, RandomState or None, default None
+            Seeds the sampling (no global RNG is used).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from deepbelief import RBM
+        >>> from deepbelief.datasets import load_digits
+        >>> X, _ = load_digits()
+        >>> rbm = RBM(n_components=32, n_iter=5, device="cpu", random_state=0).fit(X)
+        >>> top_half = np.arange(64) < 32                # the top four rows of each 8x8 digit
+        >>> filled = rbm.complete(X[:3], top_half, n_iter=20, random_state=0)
+        >>> bool((filled[:, :32] == X[:3, :32]).all()), filled.shape
+        (True, (3, 64))
+        """
+        x, dtype = self._validated(X)
+        _check_count("n_iter", n_iter)
+        known = torch.tensor(np.asarray(mask), device=x.device)  # a copy
+        if known.dtype != torch.bool:
+            raise ValueError(f"mask must be boolean (True where a value is known), got "
+                             f"dtype {known.dtype}.")
+        if known.shape not in (x.shape, x.shape[1:]):
+            raise ValueError(f"mask has shape {tuple(known.shape)}; it must be "
+                             f"{tuple(x.shape)} or ({x.shape[1]},).")
+        known = known.expand_as(x)
+        generator = make_generator(random_state, x.device)
+        noise = torch.rand(x.shape, generator=generator, device=x.device)
+        if self.visible_units == "bernoulli":
+            noise = (noise < 0.5).float()
+        v = torch.where(known, x, noise)
+        v_mean = v
+        for _ in range(n_iter):
+            _, h = self.rbm_.sample_hidden(v, generator)
+            v_mean, v_sample = self.rbm_.sample_visible(h, generator)
+            v = torch.where(known, x, v_sample)
+        return to_numpy(torch.where(known, x, v_mean), dtype)
 
     # -- scikit-learn conventions ------------------------------------------------------------
     @property

@@ -1,0 +1,348 @@
+"""Input and output of the command line: its errors, data sources, tables and histories.
+
+Used by :mod:`deepbelief.cli`; :func:`load_data` is public there.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("deepbelief")
+
+DATASETS = ("digits", "mnist", "fashion-mnist")
+_LABEL_NAMES = ("label", "labels", "y", "target", "class")
+_DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+class UsageError(Exception):
+    """The command line is wrong (exit status 2)."""
+
+    def __init__(self, message: str, prog: str = "deepbelief") -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class CommandError(Exception):
+    """The command cannot be carried out (exit status 1)."""
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, KeyError):
+        text = f"missing {text}"
+    return text or type(exc).__name__
+
+
+# -- data --------------------------------------------------------------------------------------
+@dataclass
+class Data:
+    """Loaded data: features, labels (or None) and a description for messages."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    name: str
+
+
+def _parse_number_or_str(values: list[str]) -> np.ndarray:
+    """A column as integers, floats, or (failing both) strings."""
+    try:
+        numbers = np.asarray([float(v) for v in values])
+    except ValueError:
+        return np.asarray(values, dtype=str)
+    if np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)):
+        return numbers.astype(np.int64)
+    return numbers
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_header(first: list[str], second: list[str] | None) -> bool:
+    """A first row is a header when all its cells are text, or when it has text above a
+    number (a label column of names, like ``cat``, is not a header)."""
+    if not any(_is_number(v) for v in first):
+        return True
+    return second is not None and any(not _is_number(a) and _is_number(b)
+                                      for a, b in zip(first, second, strict=False))
+
+
+def _read_table(path: Path, label_column: str | None, n_features: int | None,
+                want_labels: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
+    if not rows:
+        raise CommandError(f"{path} is empty.")
+    header = None
+    if _is_header(rows[0], rows[1] if len(rows) > 1 else None):
+        header, rows = [h.strip() for h in rows[0]], rows[1:]
+    if not rows:
+        raise CommandError(f"{path} has a header but no data rows.")
+    width = len(rows[0])
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise CommandError(f"{path}: row {i + 1 + (header is not None)} has {len(row)} "
+                               f"values, the first row {width}.")
+    columns = list(zip(*rows, strict=True))
+    index = _label_index(path, header, width, label_column, n_features, want_labels)
+    y = None if index is None else _parse_number_or_str(
+        [v.strip() for v in columns[index]])
+    features = [c for i, c in enumerate(columns) if i != index]
+    try:
+        X = np.asarray(features, dtype=np.float64).T
+    except ValueError:
+        raise CommandError(f"{path}: the feature columns must hold numbers only (is the "
+                           "label column another than --label-column says?).") from None
+    return X, y
+
+
+def _label_index(path: Path, header: list[str] | None, width: int, label_column: str | None,
+                 n_features: int | None, want_labels: bool) -> int | None:
+    """Which column of a table holds the labels (None: no labels)."""
+    if label_column is not None:
+        if label_column.lower() == "none":
+            return None
+        if header is not None and label_column in header:
+            return header.index(label_column)
+        try:
+            index = int(label_column)
+        except ValueError:
+            where = f"its columns are {header}" if header else "it has no header row"
+            raise CommandError(f"{path} has no column {label_column!r} ({where}).") from None
+        if not -width <= index < width:
+            raise CommandError(f"{path} has {width} columns; --label-column {index} is out of "
+                               "range.")
+        return index % width
+    if header is not None:
+        for i, name in enumerate(header):
+            if name.lower() in _LABEL_NAMES:
+                return i
+    if n_features is not None:
+        if width == n_features:
+            return None
+        if width == n_features + 1:
+            return width - 1
+        raise CommandError(f"{path} has {width} columns but the model takes {n_features} "
+                           "features.")
+    return width - 1 if want_labels else None
+
+
+def _read_file(path: Path, label_column: str | None, n_features: int | None,
+               want_labels: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            keys = set(archive.files)
+            x_key = next((k for k in ("X", "x", "data") if k in keys), None)
+            if x_key is None:
+                raise CommandError(f"{path} holds no array named 'X' (it holds "
+                                   f"{sorted(keys)}); save it with np.savez(path, X=X, y=y).")
+            y_key = next((k for k in ("y", "Y", "labels", "target") if k in keys), None)
+            return archive[x_key], None if y_key is None else archive[y_key]
+    if suffix == ".npy":
+        return np.load(path, allow_pickle=False), None
+    if suffix in (".csv", ".tsv", ".txt"):
+        return _read_table(path, label_column, n_features, want_labels)
+    raise CommandError(f"cannot read {path}: use a .npz file (arrays X and y), a .npy file "
+                       "(X), or a .csv/.tsv file (with a label column).")
+
+
+def _split(X, y, split: str):
+    from sklearn.model_selection import train_test_split
+
+    if split == "all":
+        return X, y
+    parts = train_test_split(X, y, test_size=0.2, random_state=0)
+    return (parts[0], parts[2]) if split == "train" else (parts[1], parts[3])
+
+
+def _load_idx(source: str, folder: Path | None, split: str):
+    from .datasets import load_fashion_mnist, load_mnist
+
+    loader = load_fashion_mnist if source == "fashion-mnist" else load_mnist
+    if (folder is None and source == "fashion-mnist" and not os.environ.get("DEEPBELIEF_DATA")
+            and _DEBIAN_FASHION_MNIST.is_dir()):
+        folder = _DEBIAN_FASHION_MNIST
+    kinds = ("train", "test") if split == "all" else (split,)
+    parts = [loader(folder, kind=kind) for kind in kinds]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def load_data(
+    source: str,
+    *,
+    split: str | None = None,
+    data_dir: str | Path | None = None,
+    label_column: str | None = None,
+    limit: int | None = None,
+    n_features: int | None = None,
+    want_labels: bool = False,
+) -> Data:
+    """Load data for a command: a built-in data set or a file.
+
+    Parameters
+    ----------
+    source : str
+        ``'digits'`` (scikit-learn's 8x8 digits scaled to [0, 1]; ``'train'`` and ``'test'``
+        are the reference example's 80/20 split with ``random_state=0``), ``'mnist'`` or
+        ``'fashion-mnist'`` (IDX files in ``data_dir``, else ``$DEEPBELIEF_DATA``), a folder
+        holding such IDX files, or a file: ``.npz`` (arrays ``X`` and optionally ``y``),
+        ``.npy`` (``X``), ``.csv``/``.tsv`` (features and optionally a label column).
+    split : {'train', 'test', 'all'}, optional
+        The part of a built-in data set (default 'train'); not for files.
+    data_dir : path, optional
+        Folder of the MNIST or Fashion-MNIST files.
+    label_column : str, optional
+        Name or 0-based index of a table's label column, or ``'none'``. By default a column
+        named label, y, target or class; else the last column when ``want_labels`` or when
+        the table has one column more than ``n_features``.
+    limit : int, optional
+        Keep the first ``limit`` samples.
+    n_features : int, optional
+        The number of features the model takes (to tell a label column apart).
+    want_labels : bool, default False
+        Whether the caller needs labels (then a table's last column is the label).
+
+    Returns
+    -------
+    Data
+
+    Examples
+    --------
+    >>> data = load_data("digits", split="test")
+    >>> data.X.shape, data.y.shape, data.name
+    ((360, 64), (360,), 'digits (test split)')
+    """
+    builtin = source in DATASETS
+    path = Path(source)
+    if not builtin and not path.exists():
+        raise CommandError(f"data not found: {source} is neither a built-in data set "
+                           f"({', '.join(DATASETS)}) nor an existing file or folder.")
+    if split is not None and not (builtin or path.is_dir()):
+        raise UsageError("--split applies to the built-in data sets and IDX folders, not "
+                         f"to a file like {source}.")
+    split = split or "train"
+    if source == "digits":
+        from .datasets import load_digits
+
+        X, y = _split(*load_digits(), split)
+        name = f"digits ({split} split)" if split != "all" else "digits"
+    elif builtin or path.is_dir():
+        try:
+            X, y = _load_idx(source if builtin else "mnist",
+                             Path(data_dir) if data_dir else (None if builtin else path), split)
+        except FileNotFoundError as exc:
+            first = str(exc).splitlines()[0]
+            raise CommandError(f"{first} Give the folder with --data-dir or set "
+                               "DEEPBELIEF_DATA.") from None
+        name = f"{source if builtin else path} ({split})"
+    else:
+        X, y = _read_file(path, label_column, n_features, want_labels)
+        name = str(path)
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise CommandError(f"{name}: the features must be numbers, got dtype {X.dtype}.")
+    if X.ndim != 2:
+        raise CommandError(f"{name}: the features must be a 2-D array (samples, features), "
+                           f"got shape {X.shape}.")
+    if y is not None and len(y) != len(X):
+        raise CommandError(f"{name}: {len(X)} samples but {len(y)} labels.")
+    if limit is not None:
+        X = X[:limit]
+        y = None if y is None else y[:limit]
+    if len(X) == 0:
+        raise CommandError(f"{name} holds no samples.")
+    return Data(np.ascontiguousarray(X, dtype=np.float32), y, name)
+
+
+# -- output ------------------------------------------------------------------------------------
+def write_table(path: str | None, header: list[str], rows) -> None:
+    """CSV to ``path``, or to stdout when ``path`` is None or '-'."""
+    if path in (None, "-"):
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    log.info("wrote %s", target)
+
+
+def csv_number(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.7g}"
+    return str(value)
+
+
+def _history_rows(history) -> tuple[list[str], list[list]]:
+    """A history as flat rows: phase, layer, then every metric."""
+    entries: list[tuple[str, Any, dict]] = []
+    if isinstance(history, dict):
+        for i, records in enumerate(history.get("pretrain") or []):
+            entries += [("pretrain", i + 1, r) for r in records]
+        entries += [("finetune", "", r) for r in history.get("finetune") or []]
+    else:
+        entries = [("pretrain", "", r) for r in history]
+    keys = list(dict.fromkeys(k for _, _, r in entries for k in r))
+    if "epoch" in keys:
+        keys.remove("epoch")
+    header = ["phase", "layer", "epoch", *keys]
+    rows = [[phase, layer, r.get("epoch", ""), *(csv_number(r.get(k, "")) for k in keys)]
+            for phase, layer, r in entries]
+    return header, rows
+
+
+def write_history(model, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".csv":
+        header, rows = _history_rows(model.history_)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+    else:
+        path.write_text(json.dumps(model.history_, indent=1) + "\n", encoding="utf-8")
+
+
+def read_history(path: Path):
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"{path} is not a valid JSON history ({exc}).") from None
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    pretrain: dict[int, list] = {}
+    finetune: list = []
+    flat: list = []
+    for row in rows:
+        record = {k: float(v) if k != "epoch" else int(v) for k, v in row.items()
+                  if k not in ("phase", "layer") and v not in ("", None)}
+        if row.get("phase") == "finetune":
+            finetune.append(record)
+        elif row.get("layer"):
+            pretrain.setdefault(int(row["layer"]), []).append(record)
+        else:
+            flat.append(record)
+    if flat:
+        return flat
+    return {"pretrain": [pretrain[k] for k in sorted(pretrain)], "finetune": finetune}

@@ -1,0 +1,365 @@
+"""Callbacks: the protocol (plain functions and Callback objects), the context they see,
+history records, early stopping, learning-rate schedules, progress bars and the
+estimators' ``callbacks`` parameter."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from deepbelief import RBM, DBNClassifier, DBNRegressor, DBNTransformer, DivergenceError, load
+from deepbelief.callbacks import (
+    Callback,
+    EarlyStopping,
+    FreeEnergyGap,
+    LambdaCallback,
+    LearningRateScheduler,
+    ProgressBar,
+)
+from deepbelief.datasets import load_digits
+from deepbelief.learning import RBMObjective, make_rule
+from deepbelief.rbm import RBMModule
+from deepbelief.training import TrainingContext, fit_epochs, make_optimizer
+
+torch.set_num_threads(1)
+
+X_DIGITS, Y_DIGITS = load_digits()
+X, Y = X_DIGITS[:300], Y_DIGITS[:300]
+SMALL = {"device": "cpu", "random_state": 0}
+
+
+class Recorder(Callback):
+    """Keeps what every hook saw."""
+
+    def __init__(self):
+        self.events = []
+
+    def on_train_begin(self, context):
+        self.events.append(("begin", context.phase, context.layer, context.n_layers,
+                            len(context.lower_layers), type(context.module).__name__,
+                            context.estimator, context.n_epochs, context.label))
+
+    def on_epoch_begin(self, context):
+        self.events.append(("epoch_begin", context.epoch, context.record))
+
+    def on_epoch_end(self, context):
+        assert context.record is context.history[-1]
+        self.events.append(("epoch_end", context.epoch, context.record["epoch"]))
+
+    def on_train_end(self, context):
+        self.events.append(("end", context.error))
+
+
+# -- the protocol ------------------------------------------------------------------------------
+
+
+def test_context_tells_phase_layer_module_and_estimator():
+    recorder = Recorder()
+    clf = DBNClassifier((8, 4), pretrain_epochs=(1, 2), max_iter=2, callbacks=[recorder],
+                        **SMALL).fit(X, Y)
+    events = clf.callbacks_[0].events
+    begins = [e for e in events if e[0] == "begin"]
+    assert begins == [
+        ("begin", "pretrain", 0, 2, 0, "RBMModule", clf, 1, "DBNClassifier pretraining"),
+        ("begin", "pretrain", 1, 2, 1, "RBMModule", clf, 2, "DBNClassifier pretraining"),
+        ("begin", "finetune", None, None, 0, "FeedForwardDBN", clf, 2,
+         "DBNClassifier fine-tuning"),
+    ]
+    # hooks in order, epochs 0-based per phase, record None before the epoch ran
+    assert events[:4] == [begins[0], ("epoch_begin", 0, None), ("epoch_end", 0, 1),
+                          ("end", None)]
+    assert [e for e in events if e[0] == "epoch_end"] == [
+        ("epoch_end", 0, 1), ("epoch_end", 0, 1), ("epoch_end", 1, 2), ("epoch_end", 0, 1),
+        ("epoch_end", 1, 2)]
+
+
+def test_rbm_estimator_is_one_pretrain_phase_without_layer():
+    recorder = Recorder()
+    rbm = RBM(n_components=4, n_iter=2, callbacks=[recorder], **SMALL).fit(X)
+    begin = rbm.callbacks_[0].events[0]
+    assert begin[:5] == ("begin", "pretrain", None, None, 0) and begin[6] is rbm
+    assert begin[8] == "RBM"
+
+
+def test_plain_functions_get_epoch_and_record_and_can_stop():
+    calls = []
+
+    def stop_after_two(epoch, record):
+        calls.append((epoch, record["epoch"], sorted(record)))
+        return epoch == 1
+
+    rbm = RBM(n_components=4, n_iter=10, callbacks=[stop_after_two], **SMALL).fit(X)
+    assert rbm.n_iter_ == 2 and len(rbm.history_) == 2
+    assert calls == [(0, 1, ["epoch", "reconstruction_error", "time"]),
+                     (1, 2, ["epoch", "reconstruction_error", "time"])]
+    assert rbm.callbacks_[0] is stop_after_two  # functions are not copied
+
+
+def test_returning_true_stops_only_that_phase():
+    stop_pretraining = LambdaCallback(on_epoch_end=lambda c: c.phase == "pretrain")
+    clf = DBNClassifier((8, 4), pretrain_epochs=5, max_iter=3, callbacks=[stop_pretraining],
+                        **SMALL).fit(X, Y)
+    assert [len(h) for h in clf.history_["pretrain"]] == [1, 1]
+    assert len(clf.history_["finetune"]) == 3
+
+
+def test_callbacks_may_add_metrics_which_are_kept_as_floats(tmp_path):
+    def add(epoch, record):
+        record["double_epoch"] = torch.tensor(2.0 * record["epoch"])
+        record["numpy"] = np.float32(0.5)
+
+    dbn = DBNTransformer((8,), pretrain_epochs=2, callbacks=[add], **SMALL).fit(X)
+    records = dbn.history_["pretrain"][0]
+    assert [r["double_epoch"] for r in records] == [2.0, 4.0]
+    assert all(type(r["double_epoch"]) is float and type(r["numpy"]) is float for r in records)
+    loaded = load(dbn.save(tmp_path / "m.safetensors"))
+    assert loaded.history_ == dbn.history_
+    assert loaded.callbacks is None  # callbacks are code: never saved
+
+
+def test_on_train_end_runs_when_training_fails():
+    ended = []
+    clf = DBNClassifier((8,), visible_units="gaussian", hidden_units="relu",
+                        pretrain_learning_rate=1e6, pretrain_epochs=3, max_iter=2,
+                        callbacks=[LambdaCallback(on_train_end=lambda c: ended.append(c.error))],
+                        **SMALL)
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((100, 5)).astype(np.float32)
+    with pytest.raises(DivergenceError):
+        clf.fit(data, data[:, 0] > 0)
+    assert len(ended) == 1 and isinstance(ended[0], DivergenceError)
+
+
+def test_fit_epochs_accepts_callback_objects_and_initial_context():
+    rbm = RBMModule(8, 3)
+    rbm.reset_parameters(torch.Generator().manual_seed(0))
+    data = (torch.rand(40, 8, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+    recorder = Recorder()
+    state = fit_epochs(RBMObjective(rbm, make_rule("cd")), (data,),
+                       make_optimizer(rbm, "sgd", 0.1), epochs=3, batch_size=10,
+                       generator=torch.Generator().manual_seed(0),
+                       callbacks=[recorder, lambda e, r: None],
+                       context={"phase": "pretrain", "label": "mine"})
+    assert len(state.history) == 3
+    assert recorder.events[0][1] == "pretrain" and recorder.events[0][-1] == "mine"
+    assert recorder.events[-1] == ("end", None)
+    with pytest.raises(TypeError, match="not a callback"):
+        fit_epochs(RBMObjective(rbm, make_rule("cd")), (data,), make_optimizer(rbm, "sgd", 0.1),
+                   epochs=1, batch_size=10, generator=None, callbacks=[42])
+
+
+def test_context_fields_have_defaults():
+    module = torch.nn.Linear(2, 1)
+    context = TrainingContext(module, torch.optim.SGD(module.parameters(), lr=0.1), (), 1, [])
+    assert context.phase is None and context.layer is None and context.lower_layers == []
+
+
+# -- the callbacks parameter -------------------------------------------------------------------
+
+
+def test_callbacks_parameter_follows_sklearn_conventions():
+    stopper = EarlyStopping("reconstruction_error", patience=1, tol=100.0)
+    given = [stopper]
+    rbm = RBM(n_components=4, n_iter=5, callbacks=given, **SMALL)
+    assert rbm.get_params()["callbacks"] is given
+    rbm.fit(X)
+    assert rbm.callbacks is given and given == [stopper]
+    assert not hasattr(stopper, "stopped_epoch_")  # the estimator used a copy
+    assert rbm.callbacks_[0] is not stopper and rbm.callbacks_[0].stopped_epoch_ == 2
+    copy = clone(rbm)
+    assert copy.callbacks is not given and isinstance(copy.callbacks[0], EarlyStopping)
+    assert copy.fit(X).n_iter_ == rbm.n_iter_
+
+
+@pytest.mark.parametrize("bad", [[1], ["print"]])
+def test_bad_callbacks_are_rejected(bad):
+    with pytest.raises(ValueError, match="not a callback"):
+        RBM(n_components=4, n_iter=1, callbacks=bad, **SMALL).fit(X)
+
+
+def test_callbacks_must_be_a_list():
+    with pytest.raises(ValueError, match="callbacks"):
+        DBNTransformer((4,), pretrain_epochs=1, callbacks=print, **SMALL).fit(X)
+
+
+def test_partial_fit_keeps_the_callbacks_state():
+    seen = Recorder()
+    rbm = RBM(n_components=4, callbacks=[seen], **SMALL)
+    rbm.partial_fit(X)
+    first = rbm.callbacks_[0]
+    rbm.partial_fit(X)
+    assert rbm.callbacks_[0] is first
+    assert [e[1:] for e in first.events if e[0] == "epoch_end"] == [(0, 1), (1, 2)]
+
+
+# -- early stopping ----------------------------------------------------------------------------
+
+
+def test_early_stopping_callback_matches_the_estimators_own():
+    own = DBNClassifier((16,), pretrain_epochs=1, max_iter=50, tol=10.0, n_iter_no_change=2,
+                        **SMALL).fit(X, Y)
+    assert own.n_iter_ == 3
+    theirs = DBNClassifier((16,), pretrain_epochs=1, max_iter=50, n_iter_no_change=50,
+                           callbacks=[EarlyStopping("loss", patience=2, tol=10.0)],
+                           **SMALL).fit(X, Y)
+    assert theirs.loss_curve_ == own.loss_curve_
+    stopper = theirs.callbacks_[0]
+    assert stopper.stopped_epoch_ == 3 and stopper.best_epoch_ == 3
+    assert stopper.best_ == min(own.loss_curve_)
+
+
+def test_early_stopping_restores_the_best_weights():
+    snapshots = []
+
+    def keep(epoch, record):
+        record["index"] = epoch
+
+    def snapshot(context):
+        snapshots.append({k: v.clone() for k, v in context.module.state_dict().items()})
+
+    stopper = EarlyStopping("noisy", mode="max", patience=3, restore_best=True)
+    scores = iter([0.1, 0.5, 0.2, 0.3, 0.4, 0.45, 0.0, 0.0])
+
+    def noisy(epoch, record):
+        record["noisy"] = next(scores)
+
+    rbm = RBM(n_components=4, n_iter=8, **SMALL,
+              callbacks=[keep, noisy, stopper, LambdaCallback(on_epoch_end=snapshot)]).fit(X)
+    assert rbm.n_iter_ == 5  # epoch 2 was the best; 3, 4 and 5 did not beat it
+    best = snapshots[1]
+    for name, value in rbm.rbm_.state_dict().items():
+        assert torch.equal(value, best[name])
+    assert not torch.equal(snapshots[-1]["weight"], best["weight"])
+
+
+def test_early_stopping_ignores_phases_without_its_metric(caplog):
+    clf = DBNClassifier((8,), pretrain_epochs=3, max_iter=4, **SMALL,
+                        callbacks=[EarlyStopping("reconstruction_error", patience=1,
+                                                 tol=1e9)])
+    with caplog.at_level(logging.INFO, logger="deepbelief"):
+        clf.fit(X, Y)
+    assert len(clf.history_["pretrain"][0]) == 2 and clf.n_iter_ == 4
+    assert "pretraining, layer 1 stopped after epoch 2" in caplog.text
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"mode": "best"}, "mode"), ({"patience": 0}, "patience"), ({"tol": -1.0}, "tol"),
+    ({"phase": "warmup"}, "phase")])
+def test_early_stopping_checks_its_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        EarlyStopping(**kwargs)
+
+
+# -- learning-rate schedules -------------------------------------------------------------------
+
+
+def _rates_seen(phase):
+    rates = []
+    return rates, LambdaCallback(on_epoch_begin=lambda c: rates.append(
+        c.optimizer.param_groups[0]["lr"]) if c.phase == phase else None)
+
+
+def test_learning_rate_function_sets_each_epochs_rate():
+    rates, spy = _rates_seen("pretrain")
+    rbm = RBM(n_components=4, n_iter=4, **SMALL,
+              callbacks=[LearningRateScheduler(lambda epoch: 0.1 / (1 + epoch)), spy]).fit(X)
+    assert rates == pytest.approx([0.1, 0.05, 0.1 / 3, 0.025])
+    assert rbm.callbacks_[0].learning_rates_ == rates
+
+
+def test_torch_scheduler_class_and_factory_for_fine_tuning_only():
+    pre, spy_pre = _rates_seen("pretrain")
+    fine, spy_fine = _rates_seen("finetune")
+    step = LearningRateScheduler(scheduler=torch.optim.lr_scheduler.StepLR, step_size=2,
+                                 gamma=0.1, phase="finetune")
+    DBNClassifier((8,), pretrain_epochs=2, max_iter=5, solver="sgd", learning_rate_init=0.5,
+                  pretrain_learning_rate=0.05, callbacks=[step, spy_pre, spy_fine],
+                  **SMALL).fit(X, Y)
+    assert pre == [0.05, 0.05]
+    assert fine == pytest.approx([0.5, 0.5, 0.05, 0.05, 0.005])
+    fine.clear()
+    factory = LearningRateScheduler(
+        scheduler=lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, factor=0.5, patience=0, threshold=10.0), phase="finetune")
+    DBNRegressor((8,), pretrain_epochs=1, max_iter=3, solver="sgd", learning_rate_init=0.2,
+                 callbacks=[factory, spy_fine], **SMALL).fit(X, X[:, 10])
+    assert fine == pytest.approx([0.2, 0.1, 0.05])  # no 10-fold improvement: halve
+
+
+def test_learning_rate_scheduler_checks_its_arguments():
+    with pytest.raises(ValueError, match="either"):
+        LearningRateScheduler()
+    with pytest.raises(ValueError, match="either"):
+        LearningRateScheduler(lambda e: 0.1, scheduler=torch.optim.lr_scheduler.StepLR)
+    with pytest.raises(ValueError, match=">= 0"):
+        RBM(n_components=4, n_iter=1, callbacks=[LearningRateScheduler(lambda e: -1.0)],
+            **SMALL).fit(X)
+
+
+# -- monitors ----------------------------------------------------------------------------------
+
+
+def test_free_energy_gap_is_recorded_for_every_layer():
+    dbn = DBNTransformer((16, 8), pretrain_epochs=2, **SMALL,
+                         callbacks=[FreeEnergyGap(X_DIGITS[1500:])]).fit(X_DIGITS[:1500])
+    for records in dbn.history_["pretrain"]:
+        assert all(np.isfinite(r["free_energy_gap"]) for r in records)
+    clf = DBNClassifier((8,), pretrain_epochs=1, max_iter=2, **SMALL,
+                        callbacks=[FreeEnergyGap(X_DIGITS[1500:])]).fit(X, Y)
+    assert "free_energy_gap" not in clf.history_["finetune"][0]
+    with pytest.raises(ValueError, match="features"):
+        RBM(n_components=4, n_iter=1, callbacks=[FreeEnergyGap(X[:, :10])], **SMALL).fit(X)
+
+
+# -- progress ----------------------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_lines_go_to_the_sink_one_per_epoch():
+    lines = []
+    DBNClassifier((8, 4), pretrain_epochs=2, max_iter=2, **SMALL,
+                  callbacks=[ProgressBar(sink=lines.append)]).fit(X, Y)
+    assert len(lines) == 6
+    assert lines[0].startswith("[DBNClassifier pretraining] layer 1, epoch 1, "
+                               "reconstruction_error = ")
+    assert lines[-1].startswith("[DBNClassifier fine-tuning] epoch 2, loss = ")
+
+
+def test_progress_bar_on_a_terminal(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    terminal = _Terminal()
+    lines = []
+    DBNClassifier((8, 4), pretrain_epochs=2, max_iter=3, **SMALL,
+                  callbacks=[ProgressBar(file=terminal, sink=lines.append)]).fit(X, Y)
+    text = terminal.getvalue()
+    assert lines == []
+    assert "DBNClassifier pretraining layer 1/2" in text and "layer 2/2" in text
+    assert "DBNClassifier fine-tuning" in text and "3/3" in text and "loss=" in text
+
+
+def test_no_bar_in_ci_and_nothing_when_not_verbose(monkeypatch, capsys):
+    monkeypatch.setenv("CI", "true")
+    terminal = _Terminal()
+    lines = []
+    RBM(n_components=4, n_iter=2, **SMALL,
+        callbacks=[ProgressBar(file=terminal, sink=lines.append)]).fit(X)
+    assert terminal.getvalue() == "" and len(lines) == 2
+    RBM(n_components=4, n_iter=2, **SMALL, callbacks=[ProgressBar(verbose=0)]).fit(X)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_verbose_estimator_adds_no_second_progress_bar(capsys):
+    lines = []
+    RBM(n_components=4, n_iter=2, verbose=1, **SMALL,
+        callbacks=[ProgressBar(bar=False, sink=lines.append)]).fit(X)
+    assert len(lines) == 2 and capsys.readouterr().out == ""
