@@ -510,6 +510,7 @@ def test_download_rejects_bad_checksum(tmp_path: Path, monkeypatch: pytest.Monke
         for stem in sha
     }
     _fake_mirror(monkeypatch, served, [])
+    monkeypatch.delenv("DEEPBELIEF_DATA", raising=False)  # CI sets it: no local copy here
     cache = tmp_path / "cache"
     with pytest.raises(OSError, match="could not download MNIST file") as excinfo:
         load_mnist(kind="train", download=True, cache_dir=cache)
