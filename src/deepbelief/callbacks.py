@@ -23,6 +23,12 @@ and shown by the progress bar. Estimators copy the callbacks they are given at t
 ``fit`` (their parameters are never changed) and keep the copies, with their state, as
 ``callbacks_``.
 
+A callback whose state carries over from epoch to epoch may also define ``state_dict()``
+(a tree of numbers, strings, lists, dicts and tensors) and ``load_state_dict(state)``: a
+checkpoint (``fit(..., checkpoint=path)``) then saves that state, and a resumed fit puts it
+back right after the callback's ``on_train_begin``, so the callback goes on as if training
+had never stopped. :class:`EarlyStopping` and :class:`LearningRateScheduler` do.
+
 Examples
 --------
 >>> from deepbelief import RBM
@@ -259,6 +265,18 @@ class EarlyStopping(Callback):
             context.module.load_state_dict(self._best_state)
         self._best_state = None  # no stale copy of the weights in callbacks_
 
+    def state_dict(self) -> dict:
+        """The phase's progress (best value, counters, best weights), for checkpoints."""
+        return {"best": float(self.best_), "best_epoch": self.best_epoch_,
+                "stopped_epoch": self.stopped_epoch_, "stale": self._stale,
+                "best_state": self._best_state}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue a phase from :meth:`state_dict` (after ``on_train_begin``)."""
+        self.best_, self.best_epoch_ = state["best"], state["best_epoch"]
+        self.stopped_epoch_, self._stale = state["stopped_epoch"], state["stale"]
+        self._best_state = state["best_state"]
+
 
 # -- learning-rate schedules ---------------------------------------------------------------
 class LearningRateScheduler(Callback):
@@ -357,6 +375,21 @@ class LearningRateScheduler(Callback):
 
     def on_train_end(self, context: TrainingContext) -> None:
         self._torch = None  # schedulers hold the optimizer: don't keep it in callbacks_
+
+    def state_dict(self) -> dict:
+        """The rates so far and the torch scheduler's state, for checkpoints."""
+        return {"learning_rates": list(getattr(self, "learning_rates_", [])),
+                "rates": list(getattr(self, "_rates", [])),
+                "scheduler": None if getattr(self, "_torch", None) is None
+                else self._torch.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue a phase from :meth:`state_dict` (after ``on_train_begin``)."""
+        self.learning_rates_ = list(state["learning_rates"])
+        if state["rates"]:
+            self._rates = list(state["rates"])
+        if getattr(self, "_torch", None) is not None and state["scheduler"] is not None:
+            self._torch.load_state_dict(state["scheduler"])
 
 
 # -- user hooks -----------------------------------------------------------------------------
@@ -585,17 +618,19 @@ class PhaseCallbacks(Callback):
 
     :func:`deepbelief.pretraining.pretrain_stack` and :func:`~deepbelief.training.fit_epochs`
     know the module and the epoch; this adds the phase, the layer (counting the phases it
-    sees), the layers below, the estimator and a label, then calls each callback in turn.
+    sees, after the ``lower_layers`` already trained, e.g. by a run resumed from a
+    checkpoint), the layers below, the estimator and a label, then calls each callback in
+    turn.
     """
 
     def __init__(self, callbacks: list, *, phase: str, estimator, label: str,
-                 n_layers: int | None = None) -> None:
+                 n_layers: int | None = None, lower_layers: Iterable = ()) -> None:
         self.callbacks = callbacks
         self.phase = phase
         self.estimator = estimator
         self.label = label
         self.n_layers = n_layers
-        self._modules: list = []
+        self._modules: list = list(lower_layers)
 
     def on_train_begin(self, context: TrainingContext) -> None:
         context.phase, context.estimator, context.label = self.phase, self.estimator, self.label

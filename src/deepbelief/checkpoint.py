@@ -7,6 +7,10 @@ stored in the model file format of :mod:`deepbelief.serialization` (safetensors 
 checksummed, written atomically), with model type ``"checkpoint:<kind>"``, so a crash
 during a save never destroys the previous checkpoint, and loading executes nothing.
 
+The estimators' ``fit(..., checkpoint=path, resume=True)`` build on this with
+:class:`TrainingCheckpoint` (what a file holds, and the checks before resuming) and
+:class:`CheckpointCallback` (the saves during a phase); see ``docs/checkpoints.md``.
+
 >>> import tempfile, pathlib, torch
 >>> folder = tempfile.TemporaryDirectory()
 >>> path = pathlib.Path(folder.name) / "run.ckpt"
@@ -20,8 +24,13 @@ during a save never destroys the previous checkpoint, and loading executes nothi
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import hashlib
+import json
 import math
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +38,26 @@ import numpy as np
 import torch
 
 from . import serialization
+from .callbacks import Callback, PhaseCallbacks
 from .exceptions import ModelFileError
+from .training import TrainingContext
 
-__all__ = ["flatten_state", "load_checkpoint", "save_checkpoint", "unflatten_state"]
+__all__ = [
+    "CheckpointCallback",
+    "TrainingCheckpoint",
+    "callback_states",
+    "data_digest",
+    "epoch_end_state",
+    "flatten_state",
+    "load_callback_states",
+    "load_checkpoint",
+    "remaining_epochs",
+    "save_checkpoint",
+    "unflatten_state",
+]
+
+#: The layout of an estimator's training checkpoint (see :class:`TrainingCheckpoint`).
+LAYOUT_VERSION = 1
 
 _TAG = "__deepbelief__"
 
@@ -116,3 +142,225 @@ def load_checkpoint(path: str | os.PathLike[str], *, kind: str) -> Any:
         return unflatten_state(header["config"]["state"], tensors)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: corrupted checkpoint ({exc}).") from exc
+
+
+# -- estimators' training checkpoints -------------------------------------------------------
+def data_digest(*arrays: np.ndarray, extra: Any = None) -> str:
+    """SHA-256 of the arrays' dtypes, shapes and bytes, and of ``extra`` (JSON data).
+
+    A checkpoint records the digest of the data it was trained on, so that a run resumed on
+    other data is refused. Object arrays have no stable bytes: pass them in ``extra``.
+    """
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        if array.dtype.kind == "O":
+            raise TypeError("data_digest: give object arrays as extra (their bytes are "
+                            "addresses, not values).")
+        digest.update(json.dumps([array.dtype.str, list(array.shape)]).encode())
+        digest.update(array.reshape(-1).view(np.uint8))
+    digest.update(json.dumps(extra, sort_keys=True, default=repr).encode())
+    return digest.hexdigest()
+
+
+def callback_states(callbacks: Iterable) -> list:
+    """``state_dict()`` of every callback that has one (None for the others), by position."""
+    states: list = []
+    for callback in callbacks:
+        method = getattr(callback, "state_dict", None)
+        if callable(method) and callable(getattr(callback, "load_state_dict", None)):
+            states.append({"type": type(callback).__qualname__, "state": method()})
+        else:
+            states.append(None)
+    return states
+
+
+def load_callback_states(callbacks: Iterable, states: Iterable) -> None:
+    """Inverse of :func:`callback_states`: a saved state goes back to the callback at the
+    same position when it is of the same type (other callbacks start afresh)."""
+    for callback, saved in zip(callbacks, states, strict=False):
+        if saved is not None and type(callback).__qualname__ == saved["type"]:
+            callback.load_state_dict(saved["state"])
+
+
+def epoch_end_state(context: TrainingContext, *, stopped: bool, callbacks: Iterable = ()
+                    ) -> dict:
+    """The state of a training loop after an epoch (in ``on_epoch_end``).
+
+    ``module`` (weights), ``optimizer``, ``objective`` (e.g. persistent chains, sparsity
+    statistics), ``generator``, ``epoch`` (epochs done), ``history``, ``stopped`` (a
+    callback asked the loop to stop) and ``callbacks`` (their states): the keys of
+    :meth:`deepbelief.pretraining.RBMTrainer.state_dict` and a few more.
+    """
+    objective, generator = context.objective, context.generator
+    return {
+        "module": context.module.state_dict(),
+        "optimizer": context.optimizer.state_dict(),
+        "objective": objective.state_dict() if hasattr(objective, "state_dict") else {},
+        "generator": None if generator is None else generator.get_state(),
+        "epoch": context.epoch + 1,
+        "history": list(context.history),
+        "stopped": bool(stopped),
+        "callbacks": callback_states(callbacks),
+    }
+
+
+class TrainingCheckpoint:
+    """The checkpoint file of one ``fit``: what it holds, and the checks before resuming.
+
+    Every save writes the whole state, atomically (:func:`save_checkpoint`, kind = the
+    estimator's class name)::
+
+        layout        LAYOUT_VERSION
+        params        the estimator's parameters (JSON data), to be repeated on resume
+        data_sha256   data_digest() of the training data
+        **position    set by the estimator: stage ('pretrain', 'finetune', 'finished'),
+                      trained layers, histories, ...
+        current       the loop in progress (epoch_end_state()), or None at a boundary
+        generator     the random stream's state at the time of the save
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    kind : str
+        The estimator's class name.
+    params : dict
+        JSON-able parameters; a resumed fit must give the same.
+    data_sha256 : str
+        :func:`data_digest` of the training data; a resumed fit must give the same.
+    generator : torch.Generator or None
+        The training run's random stream.
+    every : int, default 1
+        Save after every ``every`` epochs of a phase (see :class:`CheckpointCallback`).
+
+    Attributes
+    ----------
+    position : dict
+        Where training stands, saved with every checkpoint; the estimator updates it at
+        each phase boundary.
+    resumed : dict or None
+        The state read by :meth:`read`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, kind: str, params: dict,
+                 data_sha256: str, generator: torch.Generator | None, every: int = 1) -> None:
+        self.path = Path(path)
+        self.kind = kind
+        self.params = params
+        self.data_sha256 = data_sha256
+        self.generator = generator
+        self.every = every
+        self.position: dict = {}
+        self.resumed: dict | None = None
+
+    def _refuse(self, problem: str, error: type[Exception] = ValueError) -> Exception:
+        return error(f"Cannot resume from the checkpoint {self.path}: {problem}. Delete it, "
+                     "or pass resume=False to train from the start (the checkpoint is then "
+                     "overwritten).")
+
+    def read(self) -> dict | None:
+        """Load and check the file; None when there is none (training starts afresh).
+
+        Raises
+        ------
+        ModelFileError
+            The file is not a checkpoint of this estimator type (another estimator's, a
+            model file), or it is corrupted.
+        ValueError
+            It was written with other parameters (they are named) or on other data.
+        """
+        if not self.path.exists():
+            return None
+        try:
+            state = load_checkpoint(self.path, kind=self.kind)
+        except ModelFileError as exc:
+            problem = str(exc).removeprefix(f"{self.path}: ").rstrip(".")
+            raise self._refuse(problem, ModelFileError) from exc
+        if not isinstance(state, dict) or state.get("layout") != LAYOUT_VERSION:
+            raise self._refuse(f"it has an unknown layout ({state.get('layout')!r} instead "
+                               f"of {LAYOUT_VERSION})" if isinstance(state, dict) else
+                               "it is not a training checkpoint", ModelFileError)
+        saved = state.get("params", {})
+        differ = [f"{name}={saved.get(name)!r} in the checkpoint, {self.params.get(name)!r} "
+                  "now" for name in sorted(set(saved) | set(self.params))
+                  if saved.get(name) != self.params.get(name)]
+        if differ:
+            raise self._refuse("it was written with other parameters ("
+                               + "; ".join(differ) + "); give the same parameters to resume")
+        if state.get("data_sha256") != self.data_sha256:
+            raise self._refuse("it was trained on other data (the SHA-256 of X and y, "
+                               "their values and shapes, does not match); give the same "
+                               "data to resume")
+        self.resumed = state
+        return state
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete the temporary files of saves that never finished (a process killed while
+        writing leaves one next to the checkpoint); returns their paths."""
+        removed = []
+        for path in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+        return removed
+
+    def save(self, current: dict | None = None) -> Path:
+        """Write the header, :attr:`position`, ``current`` and the generator's state."""
+        state = {
+            "layout": LAYOUT_VERSION, "params": self.params, "data_sha256": self.data_sha256,
+            **self.position, "current": current,
+            "generator": None if self.generator is None else self.generator.get_state(),
+        }
+        try:
+            return save_checkpoint(self.path, state, kind=self.kind)
+        except TypeError as exc:
+            raise TypeError(f"{exc} A callback's state_dict() may hold only tensors, "
+                            "numbers, strings, lists and dicts.") from exc
+
+
+class CheckpointCallback(Callback):
+    """Runs a phase's callbacks and saves a checkpoint after every ``every`` epochs.
+
+    It wraps the :class:`~deepbelief.callbacks.PhaseCallbacks` of an estimator's phase, so
+    that each save sees the epoch as the callbacks left it (their metrics in the record,
+    early stopping's counters, whether one of them stopped the phase).
+
+    Parameters
+    ----------
+    checkpoint : TrainingCheckpoint
+    callbacks : PhaseCallbacks
+    restore : list or None
+        The callbacks' saved states (``current["callbacks"]``) when the phase resumes:
+        put back right after their ``on_train_begin``, in the first phase only.
+    """
+
+    def __init__(self, checkpoint: TrainingCheckpoint, callbacks: PhaseCallbacks,
+                 restore: list | None = None) -> None:
+        self.checkpoint = checkpoint
+        self.callbacks = callbacks
+        self.restore = restore
+
+    def on_train_begin(self, context: TrainingContext) -> None:
+        self.callbacks.on_train_begin(context)
+        if self.restore is not None:
+            load_callback_states(self.callbacks.callbacks, self.restore)
+            self.restore = None
+
+    def on_epoch_begin(self, context: TrainingContext) -> None:
+        self.callbacks.on_epoch_begin(context)
+
+    def on_epoch_end(self, context: TrainingContext) -> bool:
+        stop = bool(self.callbacks.on_epoch_end(context))
+        if (context.epoch + 1) % self.checkpoint.every == 0:
+            self.checkpoint.save(epoch_end_state(context, stopped=stop,
+                                                 callbacks=self.callbacks.callbacks))
+        return stop
+
+    def on_train_end(self, context: TrainingContext) -> None:
+        self.callbacks.on_train_end(context)
+
+
+def remaining_epochs(current: Mapping[str, Any], planned: int) -> int:
+    """Epochs left of a phase resumed from ``current`` (none if a callback stopped it)."""
+    return 0 if current.get("stopped") else max(planned - int(current["epoch"]), 0)

@@ -81,8 +81,10 @@ class RBMTrainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Continue from :meth:`state_dict` (e.g. read from a checkpoint on the CPU: the
+        objective's tensors move to the RBM's device)."""
         self.optimizer.load_state_dict(state["optimizer"])
-        self.objective.load_state_dict(state["objective"])
+        self.objective.load_state_dict(_to_device(state["objective"], self.rbm.weight.device))
         if state["generator"] is not None:
             self.generator.set_state(state["generator"])
         self.state = LoopState(epoch=state["epoch"], history=list(state["history"]))
@@ -99,6 +101,17 @@ class RBMTrainer:
             schedule=self.schedule, callbacks=callbacks, state=self.state,
             name=name, progress=progress,
         )
+
+
+def _to_device(tree, device: torch.device):
+    """The tensors of a tree of dicts and lists on ``device`` (the rest as it is)."""
+    if isinstance(tree, torch.Tensor):
+        return tree.to(device)
+    if isinstance(tree, dict):
+        return {k: _to_device(v, device) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_to_device(v, device) for v in tree]
+    return tree
 
 
 def new_rbm(n_visible: int, config: RBMConfig, data: torch.Tensor,
@@ -132,29 +145,59 @@ def pretrain_stack(
     *,
     callbacks: Sequence = (),
     progress_factory: Callable | None = None,
+    trained: Sequence[RBMModule] = (),
+    histories: Sequence[list[dict]] = (),
+    resume: dict | None = None,
+    on_layer_end: Callable[[list[RBMModule], list[list[dict]]], None] | None = None,
 ) -> tuple[list[RBMModule], list[list[dict]]]:
     """Greedy layer-wise training of a stack of RBMs on ``data`` (n_samples, n_features).
 
     The visible unit type of every layer above the first is the hidden type of the layer
     below. Returns the RBMs (bottom first) and one epoch history per layer.
+
+    Training may continue a stack in progress (e.g. from a checkpoint): ``trained`` are
+    the layers already trained, bottom first, with their ``histories``; training goes on
+    with layer ``len(trained)``, on ``data`` passed up through them. ``resume`` is that
+    layer's interrupted state: its weights (``"module"``), the keys of
+    :meth:`RBMTrainer.state_dict` and ``"stopped"`` (a callback had stopped it), as
+    :func:`deepbelief.checkpoint.epoch_end_state` saves them. ``on_layer_end(rbms,
+    histories)`` is called after each layer trained here.
     """
-    rbms: list[RBMModule] = []
-    histories: list[list[dict]] = []
+    rbms: list[RBMModule] = list(trained)
+    histories = [list(h) for h in histories]
+    if len(histories) != len(rbms):
+        raise ValueError(f"{len(rbms)} trained layers but {len(histories)} histories.")
     x = data
-    for i, config in enumerate(configs):
+    if len(rbms) < len(configs):
+        for rbm in rbms:  # the same passes as below, so the data is bit-identical
+            x = transform_stack([rbm], x)
+    for i in range(len(rbms), len(configs)):
+        config = configs[i]
         if i > 0:
             config = replace(config, visible_units=configs[i - 1].hidden_units)
-        rbm = new_rbm(x.shape[1], config, x, generator)
+        epochs = None
+        if resume is not None and i == len(trained):
+            rbm = RBMModule(x.shape[1], config.n_hidden, config.visible_units,
+                            config.hidden_units, device=x.device, dtype=x.dtype)
+            rbm.load_state_dict(resume["module"])
+            trainer = RBMTrainer(rbm, config, generator)
+            trainer.load_state_dict(resume)
+            epochs = 0 if resume.get("stopped") else max(config.epochs - trainer.state.epoch, 0)
+        else:
+            rbm = new_rbm(x.shape[1], config, x, generator)
+            trainer = RBMTrainer(rbm, config, generator)
         progress = progress_factory(i, config) if progress_factory else None
         try:
-            state = RBMTrainer(rbm, config, generator).run(
-                x, callbacks=callbacks, progress=progress, name=f"layer {i + 1} (RBM)"
+            state = trainer.run(
+                x, epochs, callbacks=callbacks, progress=progress, name=f"layer {i + 1} (RBM)"
             )
         finally:
             if progress is not None:
                 progress.close()
         rbms.append(rbm)
         histories.append(state.history)
+        if on_layer_end is not None:
+            on_layer_end(rbms, histories)
         if i + 1 < len(configs):
             x = transform_stack([rbm], x)
     return rbms, histories

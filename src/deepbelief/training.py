@@ -206,6 +206,10 @@ class TrainingContext:
         A short human-readable name of the phase, e.g. ``'DBNClassifier fine-tuning'``.
     error : BaseException or None
         In ``on_train_end``: the exception that ended training, None on success.
+    objective : object or None
+        The objective being trained (see the module docstring); with ``module``,
+        ``optimizer`` and ``generator`` it is the state a checkpoint saves
+        (:mod:`deepbelief.checkpoint`).
     """
 
     module: torch.nn.Module
@@ -224,6 +228,7 @@ class TrainingContext:
     estimator: Any = None
     label: str | None = None
     error: BaseException | None = None
+    objective: Any = None
 
 
 def _notify(callbacks: Sequence, hook: str, context: TrainingContext) -> None:
@@ -329,7 +334,7 @@ def fit_epochs(
     ctx = TrainingContext(
         module=objective.module, optimizer=optimizer, data=tuple(data), n_epochs=epochs,
         history=state.history, epoch=state.epoch, generator=generator, name=name,
-        **(context or {}),
+        objective=objective, **(context or {}),
     )
     try:
         _notify(callbacks, "on_train_begin", ctx)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import numbers
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import serialization
 from ..callbacks import PhaseCallbacks, ProgressBar
+from ..checkpoint import TrainingCheckpoint, data_digest
 from ..exceptions import ModelFileError
 from ..units import unit_type
 
@@ -123,8 +126,8 @@ def to_numpy(t: torch.Tensor, dtype=np.float32) -> np.ndarray:
 
 
 def phase_callbacks(estimator, callbacks: list, *, phase: str, label: str,
-                    internal: list | tuple = (), n_layers: int | None = None
-                    ) -> PhaseCallbacks:
+                    internal: list | tuple = (), n_layers: int | None = None,
+                    lower_layers: list | tuple = ()) -> PhaseCallbacks:
     """The callbacks of one training phase: the estimator's own (``internal``, e.g. early
     stopping) first, then the user's, then a :class:`ProgressBar` when ``verbose`` is
     positive and the user gave none."""
@@ -132,7 +135,98 @@ def phase_callbacks(estimator, callbacks: list, *, phase: str, label: str,
     if estimator.verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
         every.append(ProgressBar(estimator.verbose))
     return PhaseCallbacks(every, phase=phase, estimator=estimator, label=label,
-                          n_layers=n_layers)
+                          n_layers=n_layers, lower_layers=lower_layers)
+
+
+#: Parameters that do not change the trained model: a resumed fit may give others.
+_NOT_CHECKPOINTED = ("callbacks", "verbose")
+
+
+#: What :func:`_plain` returns for a value JSON cannot hold.
+_NOT_JSON = object()
+
+
+def _plain(value):
+    """A parameter as plain JSON data (tuples as lists, numpy scalars as numbers), or
+    ``_NOT_JSON`` when JSON cannot hold it (e.g. a callable optimizer)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (list, tuple)):
+        items = [_plain(v) for v in value]
+        return _NOT_JSON if any(v is _NOT_JSON for v in items) else items
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return _NOT_JSON
+    return value
+
+
+def checkpoint_params(estimator) -> dict:
+    """The parameters a checkpoint records, that a resumed fit must repeat: all those that
+    JSON can hold, except ``verbose`` and ``callbacks``."""
+    params = {}
+    for name, value in estimator.get_params(deep=False).items():
+        plain = _plain(_json_param(name, value))
+        if name not in _NOT_CHECKPOINTED and plain is not _NOT_JSON:
+            params[name] = plain
+    return params
+
+
+def check_checkpoint_args(checkpoint, checkpoint_every, resume) -> None:
+    """Check ``fit``'s ``checkpoint``, ``checkpoint_every`` and ``resume``."""
+    if (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, numbers.Integral)
+            or checkpoint_every < 1):
+        raise ValueError(f"checkpoint_every must be a positive integer (epochs), got "
+                         f"{checkpoint_every!r}.")
+    if not isinstance(resume, (bool, np.bool_)):
+        raise ValueError(f"resume must be True or False, got {resume!r}.")
+    if checkpoint is None:
+        if resume:
+            raise ValueError("resume=True needs checkpoint=<path>, the file to resume from.")
+        return
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise ValueError(f"checkpoint must be a path (str or os.PathLike), got {checkpoint!r}.")
+    path = Path(checkpoint)
+    if path.is_dir():
+        raise ValueError(f"checkpoint={str(checkpoint)!r} is a folder; give a file path.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"the folder of checkpoint={str(checkpoint)!r} does not "
+                                "exist; create it first.")
+
+
+def open_checkpoint(estimator, checkpoint, *, every: int, resume: bool,
+                    generator: torch.Generator, X: np.ndarray, y=None
+                    ) -> TrainingCheckpoint | None:
+    """The checkpoint of a fit (None without ``checkpoint``), after the checks.
+
+    With ``resume`` and an existing file, the file is read and checked against the
+    estimator's parameters and the digest of ``X`` (as the float32 array training uses)
+    and ``y``; ``generator`` then continues from its saved state, and the saved state is
+    the checkpoint's ``resumed``. Without a file, training starts afresh.
+    """
+    if checkpoint is None:
+        return None
+    arrays = [np.ascontiguousarray(X, dtype=np.float32)]
+    extra = None
+    if y is not None:
+        y = np.asarray(y)
+        if y.dtype.kind == "O":  # labels of any type: their values, not their addresses
+            extra = [y.shape, y.tolist()]
+        else:
+            arrays.append(y)
+    ckpt = TrainingCheckpoint(
+        checkpoint, kind=type(estimator).__name__, params=checkpoint_params(estimator),
+        data_sha256=data_digest(*arrays, extra=extra), generator=generator, every=every,
+    )
+    ckpt.remove_stale_temporaries()
+    if resume:
+        saved = ckpt.read()
+        if saved is None:
+            log.info("No checkpoint at %s: training starts from the beginning.", checkpoint)
+        else:
+            generator.set_state(saved["generator"])
+            log.info("Resuming from the checkpoint %s (%s).", checkpoint, saved["stage"])
+    return ckpt
 
 
 def fitted_input_state(estimator) -> dict:

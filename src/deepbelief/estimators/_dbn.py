@@ -21,17 +21,20 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..callbacks import Callback, EarlyStopping, copy_callbacks
+from ..checkpoint import CheckpointCallback, TrainingCheckpoint, remaining_epochs
 from ..network import FeedForwardDBN, SupervisedObjective
 from ..pretraining import RBMConfig, pretrain_stack, transform_stack
 from ..rbm import RBMModule
-from ..training import fit_epochs, make_optimizer
+from ..training import LoopState, fit_epochs, make_optimizer
 from ._base import (
     SaveLoadMixin,
     as_tensor,
+    check_checkpoint_args,
     check_per_layer,
     check_X,
     fitted_input_state,
     make_generator,
+    open_checkpoint,
     output_dtype,
     per_layer,
     phase_callbacks,
@@ -80,6 +83,55 @@ _PRETRAIN_DOC = """
         one returning True stops that phase. They are copied by ``fit`` (see
         ``callbacks_``) and not saved with the model.
 """
+
+_FIT_DOC = """
+        Optionally saves checkpoints during training, or resumes from one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.{y}
+        checkpoint : str, path-like or None, default None
+            A file to which the whole training state is written, atomically: the trained
+            layers and the state of the phase in progress (weights, optimizer, persistent
+            chains, random stream, epoch, history, the callbacks' states such as early
+            stopping's).{extra}
+            It is saved every ``checkpoint_every`` epochs of each phase and at the end of
+            each phase; its folder must exist. None: no checkpoints (and no overhead).
+        checkpoint_every : int, default 1
+            Epochs between two checkpoints, in every phase.
+        resume : bool, default False
+            Continue from ``checkpoint`` when the file exists, without redoing the layers
+            already trained (training starts from the beginning when there is no file, so
+            the same call serves the first run and every restart). With the same data,
+            parameters and ``random_state``, a run resumed on the CPU ends with exactly
+            the weights of an uninterrupted run. A checkpoint of a finished fit just
+            rebuilds the model, without training. False: start afresh, overwriting
+            ``checkpoint``. See ``docs/checkpoints.md``.
+
+        Returns
+        -------
+        {name}
+            ``self``.
+
+        Raises
+        ------
+        ModelFileError
+            With ``resume``: the file is not a checkpoint of a ``{name}``, or is
+            corrupted.
+        ValueError
+            With ``resume``: the checkpoint was written with other parameters (named in
+            the message; ``verbose`` and ``callbacks`` may differ) or on other data.
+"""
+
+
+def _fit_doc(summary: str, name: str, y: str = "", extra: str = "") -> str:
+    return f"""{summary}
+{_FIT_DOC.format(name=name, y=y, extra=extra)}"""
+
+
+_Y_IGNORED = """
+        y : ignored"""
 
 _FINETUNE_DOC = """
     max_iter : int, default 100
@@ -199,12 +251,52 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         callbacks = copy_callbacks(self.callbacks)
         return configs, device, make_generator(self.random_state, device), callbacks
 
-    def _pretrain(self, data: torch.Tensor, configs, generator, callbacks: list):
-        """Greedy layer-wise training; returns the RBMs and their per-layer histories."""
+    def _pretrain(self, data: torch.Tensor, configs, generator, callbacks: list,
+                  ckpt: TrainingCheckpoint | None = None, *, last_stage: str = "finished"):
+        """Greedy layer-wise training; returns the RBMs and their per-layer histories.
+
+        With a checkpoint, every layer's end is saved (``last_stage`` after the top one),
+        and a resumed run continues after the layers it had trained.
+        """
+        trained: list[RBMModule] = []
+        histories: list[list[dict]] = []
+        saved = None if ckpt is None else ckpt.resumed
+        if saved is not None:
+            trained = self._saved_rbms(saved["rbms"], configs, data.device)
+            histories = [list(h) for h in saved["histories"]]
+            if saved["stage"] != "pretrain":
+                return trained, histories
         phase = phase_callbacks(self, callbacks, phase="pretrain",
                                 label=f"{type(self).__name__} pretraining",
-                                n_layers=len(configs))
-        return pretrain_stack(data, configs, generator, callbacks=[phase])
+                                n_layers=len(configs), lower_layers=trained)
+        if ckpt is None:
+            return pretrain_stack(data, configs, generator, callbacks=[phase])
+
+        def layer_end(rbms: list[RBMModule], histories: list[list[dict]]) -> None:
+            stage = last_stage if len(rbms) == len(configs) else "pretrain"
+            ckpt.position = {"stage": stage, "layer": len(rbms),
+                             "rbms": [r.state_dict() for r in rbms], "histories": histories}
+            ckpt.save()
+
+        current = None if saved is None else saved["current"]
+        ckpt.position = {"stage": "pretrain", "layer": len(trained),
+                         "rbms": [r.state_dict() for r in trained], "histories": histories}
+        wrapper = CheckpointCallback(ckpt, phase, None if current is None
+                                     else current["callbacks"])
+        return pretrain_stack(data, configs, generator, callbacks=[wrapper], trained=trained,
+                              histories=histories, resume=current, on_layer_end=layer_end)
+
+    @staticmethod
+    def _saved_rbms(states: list[dict], configs, device) -> list[RBMModule]:
+        """The trained layers of a checkpoint, rebuilt on ``device``."""
+        rbms = []
+        for state, config in zip(states, configs, strict=False):
+            n_visible, n_hidden = state["weight"].shape
+            rbm = RBMModule(n_visible, n_hidden, config.visible_units, config.hidden_units,
+                            device=device)
+            rbm.load_state_dict(state)
+            rbms.append(rbm)
+        return rbms
 
     def _input(self, X) -> tuple[torch.Tensor, type]:
         """``X`` checked against the fitted model, as a tensor, and the output dtype."""
@@ -271,17 +363,24 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     (1797, 8)
     """
 
-    def fit(self, X, y=None) -> DBNTransformer:
-        """Greedy layer-wise pretraining on ``X`` (n_samples, n_features); ``y`` is ignored."""
+    def fit(self, X, y=None, *, checkpoint=None, checkpoint_every: int = 1,
+            resume: bool = False) -> DBNTransformer:
         configs, device, generator, callbacks = self._setup()
+        check_checkpoint_args(checkpoint, checkpoint_every, resume)
         X = check_X(self, X, reset=True, units=self.visible_units)
+        ckpt = open_checkpoint(self, checkpoint, every=checkpoint_every, resume=resume,
+                               generator=generator, X=X)
         start = time.perf_counter()
-        rbms, histories = self._pretrain(as_tensor(X, device), configs, generator, callbacks)
+        rbms, histories = self._pretrain(as_tensor(X, device), configs, generator, callbacks,
+                                         ckpt, last_stage="finished")
         self.rbms_ = rbms
         self.history_ = {"pretrain": histories}
         self.pretrain_time_ = time.perf_counter() - start
         self.callbacks_ = callbacks
         return self
+
+    fit.__doc__ = _fit_doc("Greedy layer-wise pretraining on ``X``.", "DBNTransformer",
+                           _Y_IGNORED)
 
     @torch.no_grad()
     def transform(self, X) -> np.ndarray:
@@ -449,29 +548,80 @@ class _SupervisedDBN(_BaseDBN):
     # fitted target attributes), _loss(), _validation_score(net, x, y) (higher is better),
     # _stratify(y).
 
-    def _fit_supervised(self, X, y):
+    def _fit_supervised(self, X, y, checkpoint=None, checkpoint_every: int = 1,
+                        resume: bool = False):
         configs, device, generator, callbacks = self._setup()
+        check_checkpoint_args(checkpoint, checkpoint_every, resume)
         X, y = check_X(self, X, reset=True, units=self.visible_units, y=y,
                        multi_output=self._multi_output,  # regression: numeric, 1 or more
                        y_numeric=self._multi_output)
         targets, n_outputs, target_attributes = self._encode_targets(y)
+        ckpt = open_checkpoint(self, checkpoint, every=checkpoint_every, resume=resume,
+                               generator=generator, X=X, y=y)
         data = as_tensor(X, device)
         targets = targets.to(device)
         start = time.perf_counter()
-        rbms, pretrain_history = self._pretrain(data, configs, generator, callbacks)
+        rbms, pretrain_history = self._pretrain(data, configs, generator, callbacks, ckpt,
+                                                last_stage="finetune")
         pretrain_time = time.perf_counter() - start
 
         start = time.perf_counter()
-        net = FeedForwardDBN.from_rbms(rbms, n_outputs, self.dropout, generator)
+        saved = None if ckpt is None else ckpt.resumed
+        if saved is not None and saved["stage"] == "finished":  # rebuild, don't train
+            net = self._network(rbms, n_outputs, device)
+            net.load_state_dict(saved["network"])
+            history = saved["finetune"]
+        else:
+            net, history = self._finetune(data, targets, y, rbms, n_outputs, generator,
+                                          callbacks, ckpt, pretrain_history)
+        net.eval()
+
+        # Every fitted attribute is set here, once training has succeeded.
+        for name, value in target_attributes.items():
+            setattr(self, name, value)
+        self.rbms_ = rbms
+        self.network_ = net
+        self.callbacks_ = callbacks
+        self.pretrain_time_ = pretrain_time
+        self.finetune_time_ = time.perf_counter() - start
+        self._set_curves({"pretrain": pretrain_history, "finetune": history})
+        return self
+
+    def _network(self, rbms: list[RBMModule], n_outputs: int, device) -> FeedForwardDBN:
+        """An untrained (uninitialised) network shaped for ``rbms``, to load weights into."""
+        return FeedForwardDBN(
+            [rbms[0].n_visible] + [r.n_hidden for r in rbms],
+            [r.hidden.activation for r in rbms], n_outputs, self.dropout, device=device,
+        )
+
+    def _finetune(self, data, targets, y, rbms, n_outputs, generator, callbacks,
+                  ckpt: TrainingCheckpoint | None, pretrain_history):
+        """Backpropagation through the unrolled stack; returns the network and history.
+
+        With a checkpoint, saves during training and at its end; a resumed run continues
+        the saved network, optimizer, validation split, loop and callbacks.
+        """
+        device = data.device
+        saved = None if ckpt is None else ckpt.resumed
+        current = None if saved is None or saved["stage"] != "finetune" else saved["current"]
+        split = None
+        if current is None:
+            net = FeedForwardDBN.from_rbms(rbms, n_outputs, self.dropout, generator)
+            if self.early_stopping:
+                seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
+                idx_train, idx_valid = train_test_split(
+                    np.arange(len(data)), test_size=self.validation_fraction,
+                    random_state=seed, stratify=self._stratify(y),
+                )
+                split = {"train": torch.as_tensor(idx_train),
+                         "valid": torch.as_tensor(idx_valid)}
+        else:
+            net = self._network(rbms, n_outputs, device)
+            net.load_state_dict(current["module"])
+            split = saved["split"]
         train, valid = (data, targets), None
-        if self.early_stopping:
-            seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
-            idx_train, idx_valid = train_test_split(
-                np.arange(len(X)), test_size=self.validation_fraction, random_state=seed,
-                stratify=self._stratify(y),
-            )
-            idx_train = torch.as_tensor(idx_train, device=device)
-            idx_valid = torch.as_tensor(idx_valid, device=device)
+        if split is not None:
+            idx_train, idx_valid = split["train"].to(device), split["valid"].to(device)
             train = (data[idx_train], targets[idx_train])
             valid = (data[idx_valid], targets[idx_valid])
         # sklearn MLP semantics: stop after n_iter_no_change epochs without a tol
@@ -487,23 +637,28 @@ class _SupervisedDBN(_BaseDBN):
                                    self.alpha)
         phase = phase_callbacks(self, callbacks, phase="finetune", internal=internal,
                                 label=f"{type(self).__name__} fine-tuning")
+        state, epochs, hooks = LoopState(), self.max_iter, [phase]
+        if ckpt is not None:
+            if current is not None:
+                optimizer.load_state_dict(current["optimizer"])
+                state = LoopState(epoch=current["epoch"], history=list(current["history"]))
+                epochs = remaining_epochs(current, self.max_iter)
+            ckpt.position = {"stage": "finetune", "rbms": [r.state_dict() for r in rbms],
+                             "histories": pretrain_history, "split": split}
+            hooks = [CheckpointCallback(ckpt, phase, None if current is None
+                                        else current["callbacks"])]
         state = fit_epochs(
             SupervisedObjective(net, self._loss()), train, optimizer,
-            epochs=self.max_iter, batch_size=self.batch_size, generator=generator,
-            callbacks=[phase], name="the fine-tuned network",
+            epochs=epochs, batch_size=self.batch_size, generator=generator,
+            callbacks=hooks, state=state, name="the fine-tuned network",
         )
         net.eval()
-
-        # Every fitted attribute is set here, once training has succeeded.
-        for name, value in target_attributes.items():
-            setattr(self, name, value)
-        self.rbms_ = rbms
-        self.network_ = net
-        self.callbacks_ = callbacks
-        self.pretrain_time_ = pretrain_time
-        self.finetune_time_ = time.perf_counter() - start
-        self._set_curves({"pretrain": pretrain_history, "finetune": state.history})
-        return self
+        if ckpt is not None:
+            ckpt.position = {"stage": "finished", "rbms": [r.state_dict() for r in rbms],
+                             "histories": pretrain_history, "network": net.state_dict(),
+                             "finetune": state.history}
+            ckpt.save()
+        return net, state.history
 
     def _set_curves(self, history: dict) -> None:
         """``history_`` and the attributes derived from its fine-tuning records."""
@@ -537,11 +692,7 @@ class _SupervisedDBN(_BaseDBN):
 
     def _set_state(self, config, tensors) -> None:
         device = self._set_rbm_state(config, tensors)
-        net = FeedForwardDBN(
-            [self.rbms_[0].n_visible] + [r.n_hidden for r in self.rbms_],
-            [r.hidden.activation for r in self.rbms_], config["n_outputs"], self.dropout,
-            device=device,
-        )
+        net = self._network(self.rbms_, config["n_outputs"], device)
         net.load_state_dict({k[len("network."):]: v for k, v in tensors.items()
                              if k.startswith("network.")})
         net.eval()
@@ -621,9 +772,15 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
 
     _multi_output = False
 
-    def fit(self, X, y) -> DBNClassifier:
-        """Pretrain on ``X`` (n_samples, n_features), then fine-tune to predict ``y``."""
-        return self._fit_supervised(X, y)
+    def fit(self, X, y, *, checkpoint=None, checkpoint_every: int = 1,
+            resume: bool = False) -> DBNClassifier:
+        return self._fit_supervised(X, y, checkpoint, checkpoint_every, resume)
+
+    fit.__doc__ = _fit_doc(
+        "Pretrain on ``X``, then fine-tune to predict ``y``.", "DBNClassifier", """
+        y : array-like of shape (n_samples,)
+            Class labels.""", """
+            With ``early_stopping``, the validation split too.""")
 
     def _encode_targets(self, y):
         y = column_or_1d(y, warn=True)
@@ -717,10 +874,15 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
 
     _multi_output = True
 
-    def fit(self, X, y) -> DBNRegressor:
-        """Pretrain on ``X`` (n_samples, n_features), then fine-tune to predict ``y``
-        of shape (n_samples,) or (n_samples, n_outputs)."""
-        return self._fit_supervised(X, y)
+    def fit(self, X, y, *, checkpoint=None, checkpoint_every: int = 1,
+            resume: bool = False) -> DBNRegressor:
+        return self._fit_supervised(X, y, checkpoint, checkpoint_every, resume)
+
+    fit.__doc__ = _fit_doc(
+        "Pretrain on ``X``, then fine-tune to predict ``y``.", "DBNRegressor", """
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.""", """
+            With ``early_stopping``, the validation split too.""")
 
     def _encode_targets(self, y):
         y = np.asarray(y, dtype=np.float64)

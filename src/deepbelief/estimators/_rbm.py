@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..callbacks import copy_callbacks
+from ..checkpoint import CheckpointCallback, TrainingCheckpoint, remaining_epochs
 from ..evaluation import pseudo_likelihood
 from ..exceptions import DivergenceError
 from ..pretraining import RBMConfig, RBMTrainer, new_rbm
@@ -23,9 +24,11 @@ from ..units import Bernoulli
 from ._base import (
     SaveLoadMixin,
     as_tensor,
+    check_checkpoint_args,
     check_X,
     fitted_input_state,
     make_generator,
+    open_checkpoint,
     output_dtype,
     phase_callbacks,
     resolve_device,
@@ -114,8 +117,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     -----
     ``partial_fit`` keeps the optimizer state and the persistent chains between calls, and
     so do pickled copies; a model written by :meth:`save` keeps its weights and history but
-    restarts them. If training diverges, :class:`~deepbelief.DivergenceError` is raised and
-    the estimator keeps its state from before the call.
+    restarts them. ``fit(X, checkpoint=path)`` saves all of the training state while it
+    trains, and ``fit(X, checkpoint=path, resume=True)`` continues an interrupted fit
+    exactly (see ``docs/checkpoints.md``). If training diverges,
+    :class:`~deepbelief.DivergenceError` is raised and the estimator keeps its state from
+    before the call.
 
     References
     ----------
@@ -207,7 +213,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     def _new_trainer(self, rbm: RBMModule, generator: torch.Generator) -> RBMTrainer:
         return RBMTrainer(rbm, self._config(), generator)
 
-    def _fit(self, X, incremental: bool):
+    def _fit(self, X, incremental: bool, checkpoint=None, checkpoint_every: int = 1,
+             resume: bool = False):
         first = not (incremental and hasattr(self, "rbm_"))
         if first:
             self._validate_params()
@@ -216,25 +223,44 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
             callbacks = getattr(self, "callbacks_", None)
             if callbacks is None:
                 callbacks = copy_callbacks(self.callbacks)
+        check_checkpoint_args(checkpoint, checkpoint_every, resume)
         X = check_X(self, X, reset=first, units=self.visible_units)
+        ckpt, current = None, None
+        epochs = 1 if incremental else self.n_iter
         if first:
             device = resolve_device(self.device)
             data = as_tensor(X, device)
             generator = make_generator(self.random_state, device)
-            rbm = new_rbm(X.shape[1], self._config(), data, generator)
-            trainer = self._new_trainer(rbm, generator)
+            ckpt = open_checkpoint(self, checkpoint, every=checkpoint_every, resume=resume,
+                                   generator=generator, X=X)
+            current = None if ckpt is None or ckpt.resumed is None else ckpt.resumed["current"]
+            if current is None:
+                rbm = new_rbm(X.shape[1], self._config(), data, generator)
+                trainer = self._new_trainer(rbm, generator)
+            else:  # continue (or just rebuild) the checkpointed run
+                rbm = RBMModule(X.shape[1], self.n_components, self.visible_units,
+                                self.hidden_units, device=device)
+                rbm.load_state_dict(current["module"])
+                trainer = self._new_trainer(rbm, generator)
+                trainer.load_state_dict(current)
+                epochs = (0 if ckpt.resumed["stage"] == "finished"
+                          else remaining_epochs(current, self.n_iter))
             backup = None
         else:
             rbm, trainer = self.rbm_, self._trainer
             data = as_tensor(X, rbm.weight.device)
             backup = copy.deepcopy((rbm.state_dict(), self._trainer.state_dict()))
         start = time.perf_counter()
+        phase = phase_callbacks(self, callbacks, phase="pretrain", label=type(self).__name__)
         try:
-            trainer.run(
-                data, epochs=1 if incremental else self.n_iter,
-                callbacks=[phase_callbacks(self, callbacks, phase="pretrain",
-                                           label=type(self).__name__)],
-            )
+            if ckpt is None:
+                trainer.run(data, epochs=epochs, callbacks=[phase])
+            elif ckpt.resumed is None or ckpt.resumed["stage"] != "finished":
+                ckpt.position = {"stage": "pretrain", "layer": 0}
+                restore = None if current is None else current["callbacks"]
+                trainer.run(data, epochs=epochs,
+                            callbacks=[CheckpointCallback(ckpt, phase, restore)])
+                _save_finished(ckpt, rbm, trainer)
         except DivergenceError:
             if backup is not None:  # never leave NaN weights behind
                 rbm.load_state_dict(backup[0])
@@ -248,9 +274,45 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         self.fit_time_ = time.perf_counter() - start
         return self
 
-    def fit(self, X, y=None) -> RBM:
-        """Fit the model to ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
-        return self._fit(X, incremental=False)
+    def fit(self, X, y=None, *, checkpoint=None, checkpoint_every: int = 1,
+            resume: bool = False) -> RBM:
+        """Fit the model to ``X``; optionally save checkpoints, or resume from one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : ignored
+        checkpoint : str, path-like or None, default None
+            A file to which the whole training state (weights, optimizer, persistent
+            chains, random stream, epoch, history, callbacks' states) is written,
+            atomically, every ``checkpoint_every`` epochs and at the end of training. Its
+            folder must exist. None: no checkpoints (and no overhead).
+        checkpoint_every : int, default 1
+            Epochs between two checkpoints.
+        resume : bool, default False
+            Continue from ``checkpoint`` when the file exists (training starts from the
+            beginning when it does not, so the same call serves the first run and every
+            restart). With the same data, parameters and ``random_state``, a run resumed
+            on the CPU ends with exactly the weights of an uninterrupted run. A checkpoint
+            of a finished fit just rebuilds the model, without training. False: start
+            afresh, overwriting ``checkpoint``. See ``docs/checkpoints.md``.
+
+        Returns
+        -------
+        RBM
+            ``self``.
+
+        Raises
+        ------
+        ModelFileError
+            With ``resume``: the file is not a checkpoint of an ``RBM``, or is corrupted.
+        ValueError
+            With ``resume``: the checkpoint was written with other parameters (named in
+            the message; ``verbose`` and ``callbacks`` may differ) or on other data.
+        """
+        return self._fit(X, incremental=False, checkpoint=checkpoint,
+                         checkpoint_every=checkpoint_every, resume=resume)
 
     def partial_fit(self, X, y=None) -> RBM:
         """One epoch over ``X``, continuing from the current state (weights, optimizer,
@@ -464,3 +526,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         self.n_iter_ = state["n_iter"]
         self._trainer = self._new_trainer(self.rbm_, make_generator(self.random_state, device))
         self._trainer.state = LoopState(epoch=self.n_iter_, history=self.history_)
+
+
+def _save_finished(ckpt: TrainingCheckpoint, rbm: RBMModule, trainer: RBMTrainer) -> None:
+    """The final checkpoint of an ``RBM``: the trained model and its trainer's state (so
+    that ``partial_fit`` after a resumed fit continues exactly)."""
+    ckpt.position = {"stage": "finished", "layer": 0}
+    ckpt.save({"module": rbm.state_dict(), **trainer.state_dict(), "stopped": False,
+               "callbacks": []})
