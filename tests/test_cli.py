@@ -386,3 +386,21 @@ def test_mnist_from_the_shared_data(data_dir, capsys):
     assert mnist.X.shape == (100, 784) and mnist.name == "mnist (test)"
     folder = load_data(str(data_dir / "mnist"), split="test", limit=10)
     np.testing.assert_array_equal(folder.X, mnist.X[:10])
+
+
+def test_train_with_a_checkpoint_resumes_to_the_same_model(work):
+    common = ("train", "--data", "digits", "--layers", "16", "--pretrain-epochs", "2",
+              "--epochs", "3", "--seed", "0", "--checkpoint", "run.ckpt")
+    first = run(*common, "-o", "a.safetensors", cwd=work)
+    assert first.returncode == 0, first.stderr
+    assert (work / "run.ckpt").is_file()
+    # A finished checkpoint: --resume rebuilds the fitted model without training.
+    again = run(*common, "--resume", "-o", "b.safetensors", cwd=work)
+    assert again.returncode == 0, again.stderr
+    from deepbelief import load
+
+    a, b = load(work / "a.safetensors"), load(work / "b.safetensors")
+    for p, q in zip(a.network_.parameters(), b.network_.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert_one_line_error(run("train", "--data", "digits", "--resume", cwd=work), 2,
+                          "--resume needs --checkpoint")

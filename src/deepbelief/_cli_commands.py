@@ -346,7 +346,11 @@ def run_train(args) -> int:
     model = cls(**params, callbacks=callbacks)
     log.info("training %s on %s", cls.__name__, data.name)
     start = time.perf_counter()
-    model.fit(X) if not supervised else model.fit(X, y)
+    if args.resume and not args.checkpoint:
+        raise UsageError("--resume needs --checkpoint PATH.", "deepbelief train")
+    resumable = {"checkpoint": args.checkpoint, "checkpoint_every": args.checkpoint_every,
+                 "resume": args.resume}
+    model.fit(X, **resumable) if not supervised else model.fit(X, y, **resumable)
     seconds = time.perf_counter() - start
     model.set_params(callbacks=None)  # the progress bar is not part of the model
     output = Path(args.output)

@@ -297,6 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="training history, .json or .csv (default: the model path with "
                           ".history.json)")
     out.add_argument("--no-history", action="store_true", help="write no history file")
+    out.add_argument("--checkpoint", metavar="PATH",
+                     help="save the whole training state to PATH while training (see "
+                          "docs/checkpoints.md)")
+    out.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
+                     help="epochs between checkpoints (default: 1)")
+    out.add_argument("--resume", action="store_true",
+                     help="continue from --checkpoint if it exists (the same command serves "
+                          "the first run and every restart)")
     _common(train)
 
     # evaluate
