@@ -5,7 +5,7 @@
 
 __version__ = "0.1.0"
 
-from .estimators import RBM, DBNClassifier, DBNRegressor, DBNTransformer, load
+from .estimators import RBM, DBNClassifier, DBNRegressor, DBNTransformer, GenerativeDBN, load
 from .exceptions import DivergenceError, ModelFileError
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "DBNRegressor",
     "DBNTransformer",
     "DivergenceError",
+    "GenerativeDBN",
     "ModelFileError",
     "__version__",
     "load",

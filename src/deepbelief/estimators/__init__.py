@@ -2,6 +2,7 @@
 
 from ._base import load
 from ._dbn import DBNClassifier, DBNRegressor, DBNTransformer
+from ._generative import GenerativeDBN
 from ._rbm import RBM
 
-__all__ = ["RBM", "DBNClassifier", "DBNRegressor", "DBNTransformer", "load"]
+__all__ = ["RBM", "DBNClassifier", "DBNRegressor", "DBNTransformer", "GenerativeDBN", "load"]

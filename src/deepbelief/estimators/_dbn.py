@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..callbacks import Callback, EarlyStopping, copy_callbacks
 from ..checkpoint import CheckpointCallback, TrainingCheckpoint, remaining_epochs
+from ..generative import down_pass
 from ..network import FeedForwardDBN, SupervisedObjective
 from ..pretraining import RBMConfig, pretrain_stack, transform_stack
 from ..rbm import RBMModule
@@ -409,7 +410,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         """
         check_is_fitted(self, "rbms_")
         x, dtype = self._input(X)
-        return to_numpy(_down_pass(self.rbms_, transform_stack(self.rbms_, x)), dtype)
+        return to_numpy(down_pass(self.rbms_, transform_stack(self.rbms_, x)), dtype)
 
     @torch.no_grad()
     def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None) -> np.ndarray:
@@ -456,7 +457,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             v = (v < 0.5).float()
         v = top.gibbs(v, max(n_gibbs - 1, 0), generator)
         _, h = top.sample_hidden(v, generator)
-        return to_numpy(_down_pass(self.rbms_, h))
+        return to_numpy(down_pass(self.rbms_, h))
 
     @property
     def _n_features_out(self) -> int:
@@ -472,13 +473,6 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
     def _set_state(self, config, tensors) -> None:
         self._set_rbm_state(config, tensors)
-
-
-def _down_pass(rbms, h: torch.Tensor) -> torch.Tensor:
-    """Top-down deterministic pass: visible means from the top RBM down to the input."""
-    for rbm in reversed(rbms):
-        h = rbm.visible_mean(h)
-    return h
 
 
 class _SupervisedDBN(_BaseDBN):

@@ -1,0 +1,435 @@
+"""The generative DBN estimator (Hinton, Osindero & Teh, 2006): sampling, generative
+classification and completion of inputs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ..generative import GenerativeStack, joined_with_labels, reset_joined_visible_bias_
+from ..pretraining import RBMConfig, RBMTrainer, new_rbm, pretrain_stack, transform_stack
+from ..rbm import RBMModule
+from ..units import Joined, unit_type
+from ._base import (
+    SaveLoadMixin,
+    as_tensor,
+    check_per_layer,
+    check_X,
+    fitted_input_state,
+    make_generator,
+    per_layer,
+    phase_callbacks,
+    resolve_device,
+    set_fitted_input_state,
+    to_numpy,
+)
+
+_PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
+_PER_LAYER_REAL = [Interval(Real, 0, None, closed="neither"), list, tuple]
+_CHUNK = 8192
+
+
+def _check_count(name: str, value, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
+    """Generative Deep Belief Net with label units in its top RBM (Hinton et al., 2006).
+
+    A greedy stack of Bernoulli RBMs whose top RBM models the penultimate layer joined
+    with softmax label units, e.g. ``hidden_layer_sizes=(500, 500, 2000)`` on MNIST gives
+    784-500-500+10-2000. Without labels (``fit(X)``) the top RBM models the penultimate
+    layer alone. The model then
+
+    * classifies generatively: ``p(y = k | x) ∝ exp(-F_top(h(x) ⊕ e_k))``, with ``h(x)``
+      the deterministic bottom-up pass and ``F_top`` the top RBM's free energy, exact over
+      the labels (``predict``, ``predict_proba``, ``score``);
+    * samples inputs, optionally of given classes (``sample``);
+    * completes partially observed inputs (``complete``).
+
+    Training is greedy only; the paper's up-down (contrastive wake-sleep) fine-tuning is a
+    planned extension.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (500, 500, 2000)
+        Hidden units per RBM, bottom first; the last entry is the top RBM's hidden layer
+        and the one before it the penultimate layer joined with the labels (with a single
+        entry, the inputs themselves are joined with the labels).
+    pretrain_epochs : int or sequence of int, default 10
+        Epochs of RBM training per layer (one value per entry of ``hidden_layer_sizes``).
+    pretrain_learning_rate : float or sequence of float, default 0.1
+        RBM step size, for all layers or one per layer.
+    pretrain_method : {'cd', 'pcd'}, default 'cd'
+    k : int, default 1
+        Gibbs steps of CD-k / PCD-k.
+    pretrain_momentum : float or 'classic', default 'classic'
+        'classic' is 0.5 for five epochs, then 0.9.
+    pretrain_weight_decay : float, default 2e-4
+    batch_size : int, default 32
+    random_state : int, RandomState or None, default None
+        Seeds training (a private ``torch.Generator``; no global RNG is used or changed).
+    verbose : int, default 0
+        Show progress when positive.
+    device : str, default 'auto'
+        'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels; only when fitted with ``y``.
+    rbms_ : list of RBMModule
+        The trained RBMs, bottom first; the last is the top RBM, whose visible units are
+        ``Joined([(Bernoulli(), n_penultimate), (Softmax(), n_classes)])`` with labels.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings.
+    history_ : dict
+        ``{"pretrain": [per-layer list of per-epoch records]}``.
+    pretrain_time_ : float
+        Seconds spent training.
+
+    References
+    ----------
+    Hinton, Osindero & Teh (2006), A fast learning algorithm for deep belief nets.
+    Neural Computation 18(7), 1527-1554.
+
+    Examples
+    --------
+    >>> from deepbelief import GenerativeDBN
+    >>> from deepbelief.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> gen = GenerativeDBN((32, 64), pretrain_epochs=2, random_state=0,
+    ...                     device="cpu").fit(X[:300], y[:300])
+    >>> gen.predict_proba(X[:2]).shape
+    (2, 10)
+    >>> gen.sample(4, y=[0, 1, 2, 3], n_gibbs=10, random_state=0).shape
+    (4, 64)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_layer_sizes": [list, tuple, Interval(Integral, 1, None, closed="left")],
+        "pretrain_epochs": _PER_LAYER_INT,
+        "pretrain_learning_rate": _PER_LAYER_REAL,
+        "pretrain_method": [StrOptions({"cd", "pcd"})],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
+        "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(500, 500, 2000),
+        *,
+        pretrain_epochs=10,
+        pretrain_learning_rate=0.1,
+        pretrain_method: str = "cd",
+        k: int = 1,
+        pretrain_momentum="classic",
+        pretrain_weight_decay: float = 2e-4,
+        batch_size: int = 32,
+        random_state=None,
+        verbose: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_method = pretrain_method
+        self.k = k
+        self.pretrain_momentum = pretrain_momentum
+        self.pretrain_weight_decay = pretrain_weight_decay
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    # -- training ----------------------------------------------------------------------------
+    def _rbm_configs(self) -> list[RBMConfig]:
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not sizes or any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1
+                            for s in sizes):
+            raise ValueError("hidden_layer_sizes must be a positive integer or a non-empty "
+                             "sequence of positive integers (units per hidden layer), got "
+                             f"{self.hidden_layer_sizes!r}.")
+        epochs = per_layer(self.pretrain_epochs, len(sizes), "pretrain_epochs")
+        rates = per_layer(self.pretrain_learning_rate, len(sizes), "pretrain_learning_rate")
+        check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
+        check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
+        return [
+            RBMConfig(n_hidden=int(size), epochs=int(ep), learning_rate=float(lr),
+                      batch_size=self.batch_size, method=self.pretrain_method, k=self.k,
+                      momentum=self.pretrain_momentum, weight_decay=self.pretrain_weight_decay)
+            for size, ep, lr in zip(sizes, epochs, rates, strict=True)
+        ]
+
+    def fit(self, X, y=None) -> GenerativeDBN:
+        """Greedy layer-wise training: the lower RBMs on ``X``, then the top RBM on the
+        penultimate layer's means joined with one-hot labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data in [0, 1].
+        y : array-like of shape (n_samples,) or None
+            Class labels; None trains an unsupervised model (which can sample and complete
+            inputs but not classify).
+
+        Returns
+        -------
+        GenerativeDBN
+            ``self``.
+        """
+        self._validate_params()
+        configs = self._rbm_configs()
+        device = resolve_device(self.device)
+        generator = make_generator(self.random_state, device)
+        if y is None:
+            X = check_X(self, X, reset=True, units="bernoulli")
+            classes = None
+        else:
+            X, y = check_X(self, X, reset=True, units="bernoulli", y=y)
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            classes, encoded = np.unique(y, return_inverse=True)
+            if len(classes) < 2:
+                raise ValueError(f"The data has only one class ({classes.tolist()[0]!r}); "
+                                 "generative classification needs at least 2 classes.")
+        start = time.perf_counter()
+        data = as_tensor(X, device)
+        phase = phase_callbacks(self, [], phase="pretrain",
+                                label=f"{type(self).__name__} pretraining",
+                                n_layers=len(configs))
+        lower, histories = [], []
+        if len(configs) > 1:
+            lower, histories = pretrain_stack(data, configs[:-1], generator, callbacks=[phase])
+        top_data = transform_stack(lower, data) if lower else data
+        top_config = configs[-1]
+        if y is not None:
+            onehot = torch.nn.functional.one_hot(
+                torch.from_numpy(encoded.astype(np.int64)).to(device), len(classes)
+            ).to(data.dtype)
+            visible = joined_with_labels("bernoulli", top_data.shape[1], len(classes))
+            top_data = torch.cat([top_data, onehot], dim=1)
+            top_config = replace(top_config, visible_units=visible)
+        top = new_rbm(top_data.shape[1], top_config, top_data, generator)
+        if y is not None:
+            reset_joined_visible_bias_(top, top_data.mean(0))
+        state = RBMTrainer(top, top_config, generator).run(
+            top_data, callbacks=[phase], name=f"layer {len(configs)} (top RBM)")
+        self.rbms_ = [*lower, top]
+        self.history_ = {"pretrain": [*histories, state.history]}
+        self.pretrain_time_ = time.perf_counter() - start
+        if classes is None:  # no stale labels from an earlier fit with y
+            self.__dict__.pop("classes_", None)
+        else:
+            self.classes_ = classes
+        return self
+
+    # -- helpers -------------------------------------------------------------------------------
+    @property
+    def _stack(self) -> GenerativeStack:
+        return GenerativeStack(self.rbms_)
+
+    def _input(self, X) -> torch.Tensor:
+        check_is_fitted(self, "rbms_")
+        X = check_X(self, X, reset=False, units="bernoulli")
+        return as_tensor(X, self.rbms_[0].weight.device)
+
+    def _check_labelled(self, what: str) -> None:
+        check_is_fitted(self, "rbms_")
+        if not hasattr(self, "classes_"):
+            raise ValueError(f"{what} needs a model trained with labels: this one was fitted "
+                             "without y (fit(X, y) trains the label units that generative "
+                             "classification uses).")
+
+    def _encode(self, y, n: int) -> torch.Tensor:
+        """Labels (one per sample, or one for all) as one-hot rows, shape (n, n_classes)."""
+        y = np.asarray(y, dtype=object)
+        y = np.broadcast_to(y, (n,)) if y.ndim == 0 else y
+        if y.shape != (n,):
+            raise ValueError(f"y must hold one label per sample ({n}), got shape {y.shape}.")
+        lookup = {c: i for i, c in enumerate(self.classes_.tolist())}
+        unknown = sorted({repr(v) for v in y.tolist() if v not in lookup})
+        if unknown:
+            raise ValueError(f"y holds labels unseen in fit: {', '.join(unknown)}; the "
+                             f"classes are {self.classes_.tolist()}.")
+        index = np.array([lookup[v] for v in y.tolist()], dtype=np.int64)
+        device = self.rbms_[0].weight.device
+        return torch.nn.functional.one_hot(torch.from_numpy(index),
+                                           len(self.classes_)).to(device, torch.float32)
+
+    # -- classification ----------------------------------------------------------------------
+    @torch.no_grad()
+    def _label_free_energies(self, X) -> torch.Tensor:
+        self._check_labelled("predict")
+        x, stack = self._input(X), self._stack
+        return torch.cat([stack.label_free_energies(stack.up_pass(x[i : i + _CHUNK]))
+                          for i in range(0, max(len(x), 1), _CHUNK)])
+
+    def predict_proba(self, X) -> np.ndarray:
+        """``p(y | x)`` by the top RBM's free energy of each label given the bottom-up
+        representation of ``x``: shape (n_samples, n_classes), columns in ``classes_``
+        order."""
+        return torch.softmax(-self._label_free_energies(X).double(), dim=1).cpu().numpy()
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Log of :meth:`predict_proba`."""
+        return torch.log_softmax(-self._label_free_energies(X).double(), dim=1).cpu().numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """The label of lowest free energy, shape (n_samples,)."""
+        index = self._label_free_energies(X).argmin(1).cpu().numpy()
+        return self.classes_[index]
+
+    # -- generation ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n_samples: int, y=None, n_gibbs: int = 200, random_state=None,
+               binary: bool = False) -> np.ndarray:
+        """Draw inputs from the generative model.
+
+        ``n_gibbs`` steps of alternating Gibbs sampling in the top RBM, started from random
+        binary penultimate states (the label units clamped to ``y`` when given, else
+        sampled with the rest), then one top-down pass through the directed generative
+        weights (Hinton, Osindero & Teh, 2006).
+
+        Parameters
+        ----------
+        n_samples : int
+            Independent chains.
+        y : label, array-like of shape (n_samples,), or None
+            Class of every sample (one label for all, or one each); needs a model fitted
+            with labels. None: classes are sampled by the model.
+        n_gibbs : int, default 200
+            Gibbs steps in the top RBM.
+        random_state : int, RandomState or None, default None
+            Seeds the chains (no global RNG is used).
+        binary : bool, default False
+            False: the deterministic top-down pass of means, returning probabilities.
+            True: an ancestral pass sampling every layer, returning binary inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_in_)
+        """
+        check_is_fitted(self, "rbms_")
+        n_samples = _check_count("n_samples", n_samples)
+        n_gibbs = _check_count("n_gibbs", n_gibbs)
+        stack = self._stack
+        device = stack.top.weight.device
+        generator = make_generator(random_state, device)
+        labels = None
+        if y is not None:
+            self._check_labelled("sample(y=...)")
+            labels = self._encode(y, n_samples)
+        elif stack.n_classes:  # a uniformly drawn start; the chain samples the labels
+            index = torch.randint(stack.n_classes, (n_samples,), generator=generator,
+                                  device=device)
+            labels = torch.nn.functional.one_hot(index, stack.n_classes).float()
+        h = (torch.rand((n_samples, stack.n_penultimate), generator=generator,
+                        device=device) < 0.5).float()
+        h_mean, h_sample, _ = stack.gibbs_top(h, labels, n_gibbs, generator,
+                                              clamp_labels=y is not None)
+        if binary:
+            p = stack.down_pass(h_sample, generator)
+            out = (torch.rand(p.shape, generator=generator, device=device) < p).float()
+        else:
+            out = stack.down_pass(h_mean)
+        return to_numpy(out)
+
+    @torch.no_grad()
+    def complete(self, X, mask, n_iter: int = 20, random_state=None) -> np.ndarray:
+        """Fill in the unknown entries of ``X``.
+
+        The known entries (``mask`` True) stay clamped; the unknown start at 0.5. Each
+        iteration is an up-pass of means, one Gibbs step in the top RBM (the labels drawn
+        from ``p(label | h)``), a down-pass of means, and re-clamping the known entries.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Inputs in [0, 1]; the values of unknown entries are ignored.
+        mask : array-like of bool, shape (n_samples, n_features_in_) or (n_features_in_,)
+            True where ``X`` is known.
+        n_iter : int, default 20
+        random_state : int, RandomState or None, default None
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_in_)
+            ``X`` at the known entries (exactly), the model's probabilities elsewhere.
+        """
+        n_iter = _check_count("n_iter", n_iter)
+        x = self._input(X)
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            raise ValueError(f"mask must be boolean (True where X is known), got dtype "
+                             f"{mask.dtype}.")
+        try:
+            mask = np.broadcast_to(mask, tuple(x.shape))
+        except ValueError:
+            raise ValueError(f"mask of shape {mask.shape} does not fit X of shape "
+                             f"{tuple(x.shape)}.") from None
+        known = torch.from_numpy(np.ascontiguousarray(mask)).to(x.device)
+        stack = self._stack
+        generator = make_generator(random_state, x.device)
+        current = torch.where(known, x, torch.full_like(x, 0.5))
+        for _ in range(n_iter):
+            h = stack.up_pass(current)
+            h_mean, _, _ = stack.gibbs_top(h, None, 1, generator)
+            current = torch.where(known, x, stack.down_pass(h_mean))
+        return to_numpy(current)
+
+    # -- saving ----------------------------------------------------------------------------------
+    def _get_state(self):
+        def units(u):
+            if isinstance(u, Joined):
+                return [[b.name, n] for b, n in u.blocks]
+            return u.name
+
+        config = {"rbm_units": [[units(r.visible), units(r.hidden)] for r in self.rbms_],
+                  **fitted_input_state(self), "history": self.history_}
+        if hasattr(self, "classes_"):
+            config["classes"] = self.classes_.tolist()
+            config["classes_dtype"] = self.classes_.dtype.str
+        tensors = {f"rbm.{i}.{k}": v for i, r in enumerate(self.rbms_)
+                   for k, v in r.state_dict().items()}
+        return config, tensors
+
+    def _set_state(self, config, tensors) -> None:
+        def units(spec):
+            if isinstance(spec, list):
+                return Joined([(unit_type(name), int(n)) for name, n in spec])
+            return unit_type(spec)
+
+        device = resolve_device(self.device)
+        self.rbms_ = []
+        for i, (vis, hid) in enumerate(config["rbm_units"]):
+            w = tensors[f"rbm.{i}.weight"]
+            rbm = RBMModule(w.shape[0], w.shape[1], units(vis), units(hid), device=device)
+            rbm.load_state_dict({k[len(f"rbm.{i}."):]: v for k, v in tensors.items()
+                                 if k.startswith(f"rbm.{i}.")})
+            self.rbms_.append(rbm)
+        set_fitted_input_state(self, config)
+        self.history_ = config["history"]
+        if "classes" in config:
+            dtype = np.dtype(config["classes_dtype"])
+            self.classes_ = np.asarray(config["classes"],
+                                       dtype=object if dtype.kind == "O" else dtype)
+        GenerativeStack(self.rbms_)  # checks that the layers fit together
