@@ -16,6 +16,7 @@ from .. import serialization
 from ..callbacks import PhaseCallbacks, ProgressBar
 from ..checkpoint import TrainingCheckpoint, data_digest
 from ..exceptions import ModelFileError
+from ..pretraining import RBMConfig
 from ..units import unit_type
 
 log = logging.getLogger("deepbelief")
@@ -85,6 +86,46 @@ def check_per_layer(values: list, name: str, integer: bool, low: float, *,
 #: ``check_X(..., y=NO_Y)``: unsupervised validation (``y`` is neither checked nor returned).
 NO_Y = object()
 
+
+
+def pretrain_configs(estimator, hidden_units="bernoulli",
+                     visible_units: str = "bernoulli") -> list[RBMConfig]:
+    """One :class:`RBMConfig` per entry of ``estimator.hidden_layer_sizes``.
+
+    Reads the estimator's shared pretraining parameters (``pretrain_epochs`` and
+    ``pretrain_learning_rate``, one value or one per layer, ``batch_size``,
+    ``pretrain_method``, ``k``, ``pretrain_momentum``, ``pretrain_weight_decay``).
+    ``hidden_units`` is one unit type or one per layer; each layer's visible units are the
+    hidden units of the layer below.
+    """
+    sizes = estimator.hidden_layer_sizes
+    sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1
+                        for s in sizes):
+        raise ValueError("hidden_layer_sizes must be a positive integer or a non-empty "
+                         "sequence of positive integers (units per hidden layer), got "
+                         f"{estimator.hidden_layer_sizes!r}.")
+    n = len(sizes)
+    units = per_layer(hidden_units, n, "hidden_units")
+    for u in units:
+        if u not in ("bernoulli", "relu", "gaussian"):
+            raise ValueError(f"Unknown hidden unit type {u!r} in hidden_units="
+                             f"{hidden_units!r}; use 'bernoulli', 'relu' or 'gaussian'.")
+    epochs = per_layer(estimator.pretrain_epochs, n, "pretrain_epochs")
+    rates = per_layer(estimator.pretrain_learning_rate, n, "pretrain_learning_rate")
+    check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
+    check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
+    visible = [visible_units, *units[:-1]]
+    return [
+        RBMConfig(
+            n_hidden=int(size), visible_units=vis, hidden_units=hid, epochs=int(ep),
+            learning_rate=float(lr), batch_size=estimator.batch_size,
+            method=estimator.pretrain_method, k=estimator.k,
+            momentum=estimator.pretrain_momentum,
+            weight_decay=estimator.pretrain_weight_decay,
+        )
+        for size, vis, hid, ep, lr in zip(sizes, visible, units, epochs, rates, strict=True)
+    ]
 
 def check_X(estimator, X, *, reset: bool, units: str | None = None, y=NO_Y, **kwargs):
     """``validate_data`` to a float32 or float64 array, then the visible units' domain check.

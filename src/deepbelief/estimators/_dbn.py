@@ -31,14 +31,13 @@ from ._base import (
     SaveLoadMixin,
     as_tensor,
     check_checkpoint_args,
-    check_per_layer,
     check_X,
     fitted_input_state,
     make_generator,
     open_checkpoint,
     output_dtype,
-    per_layer,
     phase_callbacks,
+    pretrain_configs,
     resolve_device,
     set_fitted_input_state,
     to_numpy,
@@ -210,39 +209,8 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         self.callbacks = callbacks
 
     # -- pretraining -----------------------------------------------------------------------
-    def _layer_sizes(self) -> list[int]:
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not sizes or any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1
-                            for s in sizes):
-            raise ValueError("hidden_layer_sizes must be a positive integer or a non-empty "
-                             "sequence of positive integers (units per hidden layer), got "
-                             f"{self.hidden_layer_sizes!r}.")
-        return [int(s) for s in sizes]
-
     def _rbm_configs(self) -> list[RBMConfig]:
-        sizes = self._layer_sizes()
-        n = len(sizes)
-        units = per_layer(self.hidden_units, n, "hidden_units")
-        epochs = per_layer(self.pretrain_epochs, n, "pretrain_epochs")
-        rates = per_layer(self.pretrain_learning_rate, n, "pretrain_learning_rate")
-        for u in units:
-            if u not in ("bernoulli", "relu", "gaussian"):
-                raise ValueError(f"Unknown hidden unit type {u!r} in hidden_units="
-                                 f"{self.hidden_units!r}; use 'bernoulli', 'relu' or "
-                                 "'gaussian'.")
-        check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
-        check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
-        visible = [self.visible_units, *units[:-1]]
-        return [
-            RBMConfig(
-                n_hidden=size, visible_units=vis, hidden_units=hid, epochs=int(ep),
-                learning_rate=float(lr), batch_size=self.batch_size,
-                method=self.pretrain_method, k=self.k, momentum=self.pretrain_momentum,
-                weight_decay=self.pretrain_weight_decay,
-            )
-            for size, vis, hid, ep, lr in zip(sizes, visible, units, epochs, rates, strict=True)
-        ]
+        return pretrain_configs(self, self.hidden_units, self.visible_units)
 
     def _setup(self):
         """Validate parameters, pick the device and the random stream; copy the callbacks."""

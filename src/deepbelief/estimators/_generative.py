@@ -22,12 +22,11 @@ from ..units import Joined, unit_type
 from ._base import (
     SaveLoadMixin,
     as_tensor,
-    check_per_layer,
     check_X,
     fitted_input_state,
     make_generator,
-    per_layer,
     phase_callbacks,
+    pretrain_configs,
     resolve_device,
     set_fitted_input_state,
     to_numpy,
@@ -161,23 +160,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
 
     # -- training ----------------------------------------------------------------------------
     def _rbm_configs(self) -> list[RBMConfig]:
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not sizes or any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1
-                            for s in sizes):
-            raise ValueError("hidden_layer_sizes must be a positive integer or a non-empty "
-                             "sequence of positive integers (units per hidden layer), got "
-                             f"{self.hidden_layer_sizes!r}.")
-        epochs = per_layer(self.pretrain_epochs, len(sizes), "pretrain_epochs")
-        rates = per_layer(self.pretrain_learning_rate, len(sizes), "pretrain_learning_rate")
-        check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
-        check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
-        return [
-            RBMConfig(n_hidden=int(size), epochs=int(ep), learning_rate=float(lr),
-                      batch_size=self.batch_size, method=self.pretrain_method, k=self.k,
-                      momentum=self.pretrain_momentum, weight_decay=self.pretrain_weight_decay)
-            for size, ep, lr in zip(sizes, epochs, rates, strict=True)
-        ]
+        return pretrain_configs(self)
 
     def fit(self, X, y=None) -> GenerativeDBN:
         """Greedy layer-wise training: the lower RBMs on ``X``, then the top RBM on the
