@@ -207,14 +207,52 @@ def test_bad_option_is_a_usage_error(work):
 def test_wrong_model_type_fails_with_status_1(trained, work):
     result = run("sample", "model.safetensors", cwd=work)
     assert_one_line_error(result, 1, "model.safetensors holds a DBNClassifier model; "
-                                     "'sample' needs an RBM or DBNTransformer model")
+                                     "'sample' needs an RBM or DBNTransformer or "
+                                     "GenerativeDBN model")
 
 
 # -- in process: options, config files, data files ---------------------------------------------
 
 
+def test_generative_dbn_from_the_command_line(tmp_path, capsys):
+    model = tmp_path / "gen.safetensors"
+    assert main(["train", "--data", "digits", "--kind", "generative", "--layers", "32", "64",
+                 "--pretrain-epochs", "10", "--epochs", "2", "--quiet", "-o", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "GenerativeDBN 64 (bernoulli) -> 32 (bernoulli) -> 64 (bernoulli) -> 10 classes" in out
+    assert "up-down fine-tuning: 2 epochs, training error" in out
+    assert "test: reconstruction error" in out and "accuracy" in out
+    gen = load(model)
+    assert gen.recognition_ is not None and gen.get_params()["updown_epochs"] == 2
+    assert main(["evaluate", str(model), "--data", "digits", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["model"] == "GenerativeDBN" and 0.5 < metrics["accuracy"] <= 1
+    assert main(["predict", str(model), "--data", "digits", "--proba", "--limit", "3"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert rows[0].startswith("prediction,p_0,p_1") and len(rows) == 4
+    npy = tmp_path / "threes.npy"
+    assert main(["sample", str(model), "--label", "3", "-n", "4", "--n-gibbs", "20",
+                 "--npy", str(npy), "-o", str(tmp_path / "threes.png")]) == 0
+    assert np.load(npy).shape == (4, 64)
+    assert_png(tmp_path / "threes.png")
+    assert main(["sample", str(model), "--label", "12", "-o", str(tmp_path / "x.png")]) == 2
+    assert "--label 12: not a class of this model" in capsys.readouterr().err
+    assert main(["complete", str(model), "--data", "digits", "--n-images", "4",
+                 "--n-iter", "5", "-o", str(tmp_path / "completed.png")]) == 0
+    assert_png(tmp_path / "completed.png")
+    capsys.readouterr()
+    assert main(["inspect", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["history"]["updown_epochs"] == 2
+    assert main(["train", "--data", "digits", "--kind", "generative", "--hidden-units", "relu",
+                 "-o", str(tmp_path / "y.safetensors")]) == 2
+    assert "its units are Bernoulli" in capsys.readouterr().err
+    assert main(["train", "--data", "digits", "--kind", "generative", "--checkpoint",
+                 str(tmp_path / "c.safetensors"), "-o", str(tmp_path / "z.safetensors")]) == 2
+    assert "--checkpoint is not available for --kind generative" in capsys.readouterr().err
+
+
 def test_kinds_of_later_versions_are_usage_errors(capsys):
-    for kind in ("generative", "autoencoder"):
+    for kind in ("autoencoder",):
         assert main(["train", "--kind", kind]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1

@@ -758,3 +758,25 @@ def test_digits_accuracy(digits):
     clf = DBNClassifier(hidden_layer_sizes=(64,), pretrain_epochs=5, max_iter=50,
                         random_state=0, device="cpu").fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.9
+
+
+def test_rbm_sample_inputs_needs_bernoulli_visible_units_and_trains_on_binary_samples():
+    X = np.random.default_rng(0).random((64, 6)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"sample_inputs=True .* visible_units='bernoulli'"):
+        RBM(4, sample_inputs=True, visible_units="gaussian", device="cpu").fit(X)
+    seen = []
+
+    class Spy(RBM):
+        def _new_trainer(self, rbm, generator):
+            trainer = super()._new_trainer(rbm, generator)
+            original = trainer.objective.rule.negative_phase
+
+            def negative_phase(rbm_, v_pos, h, g):
+                seen.append(v_pos.clone())
+                return original(rbm_, v_pos, h, g)
+
+            trainer.objective.rule.negative_phase = negative_phase
+            return trainer
+
+    Spy(4, n_iter=1, batch_size=64, sample_inputs=True, random_state=0, device="cpu").fit(X)
+    assert seen and set(torch.unique(seen[0]).tolist()) == {0.0, 1.0}

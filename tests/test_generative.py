@@ -287,3 +287,31 @@ def test_string_labels_and_verbose_progress(digits_split, capsys):
     with pytest.raises(ValueError, match="unseen"):
         gen.sample(1, y="three")
     assert "layer 2, epoch 1" in capsys.readouterr().out  # the top RBM
+
+
+def test_sample_chains_are_the_same_draws_recorded(fitted):
+    plain = fitted.sample(6, y=[0, 1, 2, 3, 4, 5], n_gibbs=12, random_state=3)
+    samples, chain = fitted.sample(6, y=[0, 1, 2, 3, 4, 5], n_gibbs=12, random_state=3,
+                                   chain_every=4)
+    np.testing.assert_array_equal(samples, plain)
+    assert chain.shape == (4, 6, 64)  # the start, then steps 4, 8 and 12
+    np.testing.assert_array_equal(chain[-1], samples)
+    assert not np.allclose(chain[0], chain[-1])
+    with pytest.raises(ValueError, match="chain_every"):
+        fitted.sample(2, n_gibbs=3, chain_every=0)
+
+
+def test_gaussian_visible_units_for_standardized_data(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    mean, std = X_train.mean(0), X_train.std(0) + 1e-3
+    Z_train, Z_test = (X_train - mean) / std, (X_test - mean) / std
+    gen = GenerativeDBN((64, 128), visible_units="gaussian", pretrain_epochs=15,
+                        pretrain_learning_rate=(0.01, 0.1), random_state=0,
+                        device="cpu").fit(Z_train, y_train)
+    assert gen.rbms_[0].visible.name == "gaussian"
+    assert gen.score(Z_test, y_test) > 0.8
+    assert np.isfinite(gen.sample(3, y=1, n_gibbs=5, random_state=0)).all()
+    with pytest.raises(ValueError, match="binary=True draws binary inputs"):
+        gen.sample(3, binary=True)
+    with pytest.raises(ValueError, match="Bernoulli units take values in"):
+        GenerativeDBN((8, 8), pretrain_epochs=1, device="cpu").fit(Z_train, y_train)

@@ -360,3 +360,22 @@ def test_objective_allocates_gradients_and_monitors_reconstruction():
     recon = torch.sigmoid(a + torch.sigmoid(b + v @ W) @ W.t())
     got = objective.monitor((v,), None)["reconstruction_error"]
     torch.testing.assert_close(got, ((v - recon) ** 2).sum(-1).mean())
+
+
+def test_sampled_inputs_give_the_cd_gradient_of_the_binarised_data_in_expectation():
+    # sample_inputs reads a row as Bernoulli probabilities: the expected gradient is the
+    # CD-1 expectation averaged over every binarisation v, weighted by P(v | p).
+    rbm = _random_rbm(3, 2, seed=5)
+    p = torch.tensor([[0.2, 0.7, 0.5]], dtype=F64)
+    states = _binary(3)
+    weights = _bernoulli_prob(states, p)[0]
+    per_state = [_cd_expectation(rbm, v[None], 1, False) for v in states]
+    expect = [sum(w * g[i] for w, g in zip(weights, per_state, strict=True)) for i in range(3)]
+    objective = RBMObjective(rbm, ContrastiveDivergence(1), sample_inputs=True)
+    objective.gradients_((p.repeat(60_000, 1),), torch.Generator().manual_seed(11))
+    for got, want in zip(_grads(rbm), expect, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=0.01)
+    # without sampling the probabilities themselves are the data: a different gradient
+    plain = RBMObjective(rbm, ContrastiveDivergence(1))
+    plain.gradients_((p.repeat(60_000, 1),), torch.Generator().manual_seed(11))
+    assert not torch.allclose(_grads(rbm)[0], expect[0], atol=0.02)

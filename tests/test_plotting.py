@@ -13,6 +13,7 @@ from matplotlib.image import imread
 from deepbelief import RBM, DBNClassifier, DBNTransformer
 from deepbelief.datasets import load_digits
 from deepbelief.plotting import (
+    plot_class_samples,
     plot_completions,
     plot_embedding,
     plot_filters,
@@ -151,3 +152,13 @@ def test_dbn_transformer_samples_and_reconstructs():
     assert np.mean((recon - X[:6]) ** 2) < np.mean((X[:6] - X[:6].mean()) ** 2) * 2
     with pytest.raises(ValueError, match="n_gibbs"):
         dbn.sample(2, n_gibbs=-1)
+
+
+def test_class_samples_one_row_per_class(tmp_path):
+    labels = Y[:40]
+    pixels = assert_picture(plot_class_samples(X[:40], labels, tmp_path / "c.png",
+                                               title="by class"))
+    taller = assert_picture(plot_class_samples(X[:40], labels % 5, tmp_path / "d.png"))
+    assert pixels.shape[0] > taller.shape[0] * 1.5  # 10 rows against 5 (of longer rows)
+    with pytest.raises(ValueError, match="one class per sample"):
+        plot_class_samples(X[:4], [0, 1], tmp_path / "e.png")

@@ -37,9 +37,11 @@ EXIT_OK = 0
 
 #: ``--kind`` -> estimator class name.
 KINDS = {"classifier": "DBNClassifier", "regressor": "DBNRegressor",
-         "transformer": "DBNTransformer", "rbm": "RBM"}
+         "transformer": "DBNTransformer", "rbm": "RBM", "generative": "GenerativeDBN"}
 #: Kinds the command line knows of, which this version cannot train yet.
-LATER_KINDS = ("generative", "autoencoder")
+LATER_KINDS = ("autoencoder",)
+#: Models that classify (``predict``, ``predict_proba``, ``classes_``).
+CLASSIFIERS = ("DBNClassifier", "GenerativeDBN")
 
 
 def _data_from_args(args, *, default_split: str, n_features: int | None = None,
@@ -108,6 +110,7 @@ def _architecture(model) -> str:
 
 def _n_parameters(model) -> int:
     modules = [model.rbm_] if hasattr(model, "rbm_") else list(model.rbms_)
+    modules += list(getattr(model, "recognition_", None) or [])  # untied up-pass weights
     if hasattr(model, "network_"):
         modules = [model.network_]
     return sum(p.numel() for m in modules for p in m.parameters())
@@ -178,7 +181,11 @@ def _metrics(model, data: Data, args=None) -> dict[str, Any]:
     X, y = data.X, data.y
     name = type(model).__name__
     out: dict[str, Any] = {"n_samples": len(X)}
-    if name == "DBNClassifier":
+    if name == "GenerativeDBN":
+        out["reconstruction_error"] = _reconstruction_error(model, X)
+        if not hasattr(model, "classes_") or y is None:
+            return out  # trained without labels, or no labels to compare with
+    if name in CLASSIFIERS:
         if y is None:
             raise CommandError(f"{data.name} has no labels; evaluating a classifier needs them.")
         from sklearn.metrics import log_loss
@@ -231,35 +238,40 @@ def _format_value(value) -> str:
 #: option -> estimator parameter, per group of kinds ('supervised': classifier, regressor;
 #: 'dbn': every DBN; 'rbm').
 _TRAIN_PARAMS: dict[str, dict[str, str]] = {
-    "layers": {"dbn": "hidden_layer_sizes", "rbm": "n_components"},
+    "layers": {"dbn": "hidden_layer_sizes", "generative": "hidden_layer_sizes",
+               "rbm": "n_components"},
     "visible_units": {"dbn": "visible_units", "rbm": "visible_units"},
     "hidden_units": {"dbn": "hidden_units", "rbm": "hidden_units"},
-    "pretrain_epochs": {"dbn": "pretrain_epochs"},
-    "pretrain_learning_rate": {"dbn": "pretrain_learning_rate"},
-    "epochs": {"supervised": "max_iter", "rbm": "n_iter"},
-    "learning_rate": {"supervised": "learning_rate_init", "rbm": "learning_rate"},
-    "batch_size": {"dbn": "batch_size", "rbm": "batch_size"},
+    "pretrain_epochs": {"dbn": "pretrain_epochs", "generative": "pretrain_epochs"},
+    "pretrain_learning_rate": {"dbn": "pretrain_learning_rate",
+                               "generative": "pretrain_learning_rate"},
+    "epochs": {"supervised": "max_iter", "generative": "updown_epochs", "rbm": "n_iter"},
+    "learning_rate": {"supervised": "learning_rate_init", "generative": "updown_learning_rate",
+                      "rbm": "learning_rate"},
+    "batch_size": {"dbn": "batch_size", "generative": "batch_size", "rbm": "batch_size"},
     "solver": {"supervised": "solver"},
     "dropout": {"supervised": "dropout"},
-    "method": {"dbn": "pretrain_method", "rbm": "method"},
-    "k": {"dbn": "k", "rbm": "k"},
+    "method": {"dbn": "pretrain_method", "generative": "pretrain_method", "rbm": "method"},
+    "k": {"dbn": "k", "generative": "k", "rbm": "k"},
     "early_stopping": {"supervised": "early_stopping"},
     "validation_fraction": {"supervised": "validation_fraction"},
-    "seed": {"dbn": "random_state", "rbm": "random_state"},
-    "device": {"dbn": "device", "rbm": "device"},
+    "seed": {"dbn": "random_state", "generative": "random_state", "rbm": "random_state"},
+    "device": {"dbn": "device", "generative": "device", "rbm": "device"},
 }
 _WHY_NOT = {
     ("transformer", "epochs"): "a transformer has no fine-tuning; use --pretrain-epochs",
     ("transformer", "learning_rate"): "a transformer has no fine-tuning; use "
                                       "--pretrain-learning-rate",
     ("rbm", "pretrain_epochs"): "an RBM has one layer; use --epochs",
+    ("generative", "visible_units"): "its units are Bernoulli",
+    ("generative", "hidden_units"): "its units are Bernoulli",
     ("rbm", "pretrain_learning_rate"): "an RBM has one layer; use --learning-rate",
 }
 
 
 def _groups(kind: str) -> tuple[str, ...]:
-    if kind == "rbm":
-        return ("rbm",)
+    if kind in ("rbm", "generative"):
+        return (kind,)
     return ("dbn", "supervised") if kind in ("classifier", "regressor") else ("dbn",)
 
 
@@ -325,6 +337,8 @@ def run_train(args) -> int:
     _check_params(cls, params)
     supervised = args.kind in ("classifier", "regressor")
     data = _data_from_args(args, default_split="train", want_labels=supervised)
+    if args.kind == "generative" and data.y is not None:
+        supervised = True  # labels join the top RBM; without them the model is unsupervised
     if supervised and data.y is None:
         raise CommandError(f"{data.name} has no labels, which --kind {args.kind} needs: use "
                            "a .npz file with arrays X and y, or a .csv file with a label "
@@ -350,6 +364,11 @@ def run_train(args) -> int:
         raise UsageError("--resume needs --checkpoint PATH.", "deepbelief train")
     resumable = {"checkpoint": args.checkpoint, "checkpoint_every": args.checkpoint_every,
                  "resume": args.resume}
+    if args.kind == "generative":
+        if args.checkpoint:
+            raise UsageError("--checkpoint is not available for --kind generative in this "
+                             "version.", "deepbelief train")
+        resumable = {}
     model.fit(X, **resumable) if not supervised else model.fit(X, y, **resumable)
     seconds = time.perf_counter() - start
     model.set_params(callbacks=None)  # the progress bar is not part of the model
@@ -386,6 +405,10 @@ def _print_train_summary(model, data, args, X, y, seconds, output, history) -> N
         if "finetune" in model.history_:
             print(f"  fine-tuning: {_phase_line(model.history_['finetune'], 'loss')}",
                   file=out)
+        if model.history_.get("updown"):
+            records = model.history_["updown"]
+            key = "training_error" if "training_error" in records[0] else "reconstruction_error"
+            print(f"  up-down fine-tuning: {_phase_line(records, key)}", file=out)
     else:
         print(f"  training: {_phase_line(model.history_, 'reconstruction_error')}", file=out)
     print(f"  total time: {seconds:.2f} s", file=out)
@@ -427,12 +450,15 @@ def run_evaluate(args) -> int:
 
 def run_predict(args) -> int:
     model = _load_model(args.model, args.device)
-    _require(model, args.model, "predict", ("DBNClassifier", "DBNRegressor"),
+    _require(model, args.model, "predict", (*CLASSIFIERS, "DBNRegressor"),
              "; use 'deepbelief transform' for the features of other models")
+    if type(model).__name__ == "GenerativeDBN" and not hasattr(model, "classes_"):
+        raise CommandError(f"{args.model} holds a GenerativeDBN trained without labels: it "
+                           "cannot classify.")
     data = _data_from_args(args, default_split="test", n_features=model.n_features_in_)
-    if args.proba and type(model).__name__ != "DBNClassifier":
+    if args.proba and type(model).__name__ not in CLASSIFIERS:
         raise UsageError("--proba needs a classifier.", "deepbelief predict")
-    if type(model).__name__ == "DBNClassifier":
+    if type(model).__name__ in CLASSIFIERS:
         proba = model.predict_proba(data.X)
         predicted = model.classes_[proba.argmax(1)]
         header = ["prediction"]
@@ -478,9 +504,30 @@ def _features(model, X: np.ndarray) -> np.ndarray:
 
 
 def _draw_samples(model, args) -> np.ndarray:
-    _require(model, args.model, "sample", ("RBM", "DBNTransformer"))
-    if type(model).__name__ == "RBM":
+    name = type(model).__name__
+    _require(model, args.model, "sample", ("RBM", "DBNTransformer", "GenerativeDBN"))
+    label = getattr(args, "label", None)
+    if label is not None and name != "GenerativeDBN":
+        raise UsageError("--label needs a GenerativeDBN (trained with labels).")
+    if name == "RBM":
         return model.sample(args.n_samples, args.n_gibbs, args.seed, mean=not args.binary)
+    if name == "GenerativeDBN":
+        y = None
+        if label is not None:
+            if not hasattr(model, "classes_"):
+                raise CommandError(f"{args.model} was trained without labels: --label does "
+                                   "not apply.")
+            classes = model.classes_
+            try:
+                y = (np.asarray([label]).astype(classes.dtype)[0]
+                     if classes.dtype.kind in "iuf" else label)
+            except ValueError:
+                y = label
+            if y not in classes.tolist():
+                raise UsageError(f"--label {label}: not a class of this model (classes: "
+                                 f"{' '.join(str(c) for c in model.classes_)}).")
+        return model.sample(args.n_samples, y=y, n_gibbs=args.n_gibbs,
+                            random_state=args.seed, binary=args.binary)
     return model.sample(args.n_samples, args.n_gibbs, args.seed)
 
 
@@ -522,8 +569,8 @@ def run_complete(args) -> int:
     from .plotting import plot_completions
 
     model = _load_model(args.model, args.device)
-    _require(model, args.model, "complete", ("RBM",),
-             " (image completion clamps the visible units of one RBM)")
+    _require(model, args.model, "complete", ("RBM", "GenerativeDBN"),
+             " (image completion clamps the visible units of a generative model)")
     shape = _image_shape(args.image_shape, model.n_features_in_)
     data = _data_from_args(args, default_split="test", n_features=model.n_features_in_)
     X = data.X[: args.n_images]
@@ -571,7 +618,7 @@ def run_plot(args) -> int:
     else:
         want = what in ("predictions", "embedding")
         data = _data_from_args(args, default_split="test", n_features=model.n_features_in_,
-                               want_labels=want and name == "DBNClassifier")
+                               want_labels=want and name in CLASSIFIERS)
         if what == "reconstructions":
             X = data.X[: args.n]
             recon = model.reconstruct(X) if hasattr(model, "reconstruct") \
@@ -579,7 +626,7 @@ def run_plot(args) -> int:
             path = plotting.plot_reconstructions(X, recon, output, image_shape=shape,
                                                  n_cols=args.n_cols or 10, title=args.title)
         elif what == "predictions":
-            _require(model, args.model, "plot predictions", ("DBNClassifier",))
+            _require(model, args.model, "plot predictions", CLASSIFIERS)
             if data.y is None:
                 raise CommandError(f"{data.name} has no labels to compare the predictions "
                                    "with.")
@@ -601,6 +648,10 @@ def run_plot(args) -> int:
 def _history_summary(history) -> dict[str, Any]:
     if isinstance(history, dict):
         out: dict[str, Any] = {"pretrain_epochs": [len(h) for h in history.get("pretrain", [])]}
+        if history.get("updown"):
+            out["updown_epochs"] = len(history["updown"])
+            out["final"] = {k: v for k, v in history["updown"][-1].items()
+                            if k not in ("epoch", "time")}
         if "finetune" in history:
             out["finetune_epochs"] = len(history["finetune"])
             if history["finetune"]:

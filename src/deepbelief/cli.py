@@ -181,7 +181,8 @@ def _sampling_options(parser: argparse.ArgumentParser) -> None:
                         help="Gibbs steps from noise (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--binary", action="store_true",
-                        help="RBM: draw the binary samples, not the last step's means")
+                        help="draw binary samples, not the last step's means (RBM, "
+                             "generative DBN)")
 
 
 EPILOGS = {
@@ -244,8 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--kind", default="classifier",
                        choices=(*KINDS, *LATER_KINDS),
                        help="classifier (DBNClassifier), regressor (DBNRegressor), "
-                            "transformer (DBNTransformer), rbm (RBM) (default: classifier); "
-                            "generative and autoencoder: not available yet")
+                            "transformer (DBNTransformer), rbm (RBM), generative "
+                            "(GenerativeDBN: labels join the top RBM when the data has "
+                            "them) (default: classifier); autoencoder: not available yet")
     model.add_argument("--layers", type=_positive_int, nargs="+", metavar="N",
                        help="hidden units per layer, bottom first (default: 256 256; "
                             "rbm: one value, default 256)")
@@ -262,11 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--pretrain-learning-rate", type=_positive_float, nargs="+", metavar="LR",
                      help="RBM learning rate, one or one per layer (default: 0.1)")
     fit.add_argument("--epochs", type=_non_negative_int, metavar="N",
-                     help="fine-tuning epochs (classifier, regressor; default: 100) or "
-                          "training epochs (rbm; default: 10)")
+                     help="fine-tuning epochs (classifier, regressor; default: 100; "
+                          "generative: up-down epochs, default 0) or training epochs (rbm; "
+                          "default: 10)")
     fit.add_argument("--learning-rate", type=_positive_float, metavar="LR",
-                     help="fine-tuning learning rate (default: 0.001 with adam) or the RBM's "
-                          "(rbm; default: 0.1)")
+                     help="fine-tuning learning rate (default: 0.001 with adam; generative: "
+                          "up-down, default 0.01) or the RBM's (rbm; default: 0.1)")
     fit.add_argument("--batch-size", type=_positive_int, metavar="N",
                      help="mini-batch size (default: 32; rbm: 10)")
     fit.add_argument("--solver", choices=("adam", "sgd"), help="fine-tuning optimizer "
@@ -348,17 +351,22 @@ def build_parser() -> argparse.ArgumentParser:
     _common(transform)
 
     # sample
-    sample = command("sample", "draw images from an RBM or a DBN transformer", cmd.run_sample)
+    sample = command("sample", "draw images from an RBM, a DBN transformer or a generative DBN",
+                     cmd.run_sample)
     _model_argument(sample)
     sample.add_argument("-n", "--n-samples", type=_positive_int, default=30, metavar="N",
                         help="number of samples (default: 30)")
+    sample.add_argument("--label", metavar="LABEL",
+                        help="generative DBN trained with labels: draw this class (default: "
+                             "classes drawn by the model)")
     _sampling_options(sample)
     sample.add_argument("--npy", metavar="PATH", help="also save the samples as .npy")
     _picture_options(sample, "samples.png")
     _common(sample)
 
     # complete
-    complete = command("complete", "fill in hidden parts of images with an RBM",
+    complete = command("complete", "fill in hidden parts of images with an RBM or a "
+                                   "generative DBN",
                        cmd.run_complete)
     _model_argument(complete)
     _data_options(complete, split_default="test")

@@ -19,9 +19,10 @@ What the model does:
 * **completion**: clamp the known inputs and iterate up-pass, top-level Gibbs and
   down-pass (done by the estimator, :class:`deepbelief.GenerativeDBN`).
 
-Up-down fine-tuning (the paper's contrastive wake-sleep, which unties the recognition and
-generative weights) is a planned extension; here both directions share the greedily
-trained weights.
+After greedy training both directions share the lower RBMs' weights. Up-down fine-tuning
+(:mod:`deepbelief.updown`) *unties* them: :meth:`GenerativeStack.untied` gives the up pass
+its own copies (the recognition weights), while the originals stay the directed
+generative weights of the down pass.
 
 References
 ----------
@@ -30,6 +31,7 @@ Hinton, Osindero & Teh (2006), A fast learning algorithm for deep belief nets.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
@@ -94,11 +96,19 @@ class GenerativeStack:
         The lower RBMs, then the top RBM. With labels, the top RBM's visible units are
         ``Joined([(unit, n_penultimate), (Softmax(), n_classes)])`` (the labels last);
         otherwise the top RBM's visible layer is the penultimate layer itself.
+    recognition : sequence of RBMModule or None
+        Separate bottom-up (recognition) copies of the lower RBMs, as left by up-down
+        fine-tuning: the up pass uses their weights and hidden biases, the down pass the
+        lower RBMs' weights and visible biases. None (greedy model): both passes use the
+        lower RBMs (tied weights).
 
     Attributes
     ----------
     lower : list of RBMModule
-        The directed layers, bottom first (empty for a single-RBM model).
+        The directed generative layers, bottom first (empty for a single-RBM model).
+    recognition : list of RBMModule
+        The layers of the up pass: ``lower`` itself when the weights are tied.
+    tied : bool
     top : RBMModule
     n_penultimate : int
         Units of the penultimate layer (the top RBM's non-label visible units).
@@ -115,11 +125,17 @@ class GenerativeStack:
     torch.Size([2, 3])
     """
 
-    def __init__(self, rbms: Sequence[RBMModule]) -> None:
+    def __init__(self, rbms: Sequence[RBMModule],
+                 recognition: Sequence[RBMModule] | None = None) -> None:
         if not rbms:
             raise ValueError("a generative DBN needs at least one RBM.")
         self.lower = list(rbms[:-1])
         self.top = rbms[-1]
+        self.recognition = self.lower if recognition is None else list(recognition)
+        if [r.weight.shape for r in self.recognition] != [g.weight.shape for g in self.lower]:
+            raise ValueError("the recognition layers must have the shapes of the lower RBMs: "
+                             f"{[tuple(r.weight.shape) for r in self.recognition]} vs "
+                             f"{[tuple(g.weight.shape) for g in self.lower]}.")
         visible = self.top.visible
         if (isinstance(visible, Joined) and len(visible.blocks) == 2
                 and isinstance(visible.blocks[1][0], Softmax)):
@@ -132,6 +148,17 @@ class GenerativeStack:
                              f"the layer below has {below}.")
 
     @property
+    def tied(self) -> bool:
+        return all(r is g for r, g in zip(self.recognition, self.lower, strict=True))
+
+    def untied(self) -> GenerativeStack:
+        """A new stack whose up pass has its own copies of the lower RBMs (recognition
+        weights) while this stack's lower RBMs and top RBM are shared as the generative part.
+        Already untied stacks copy their recognition layers."""
+        recognition = [copy.deepcopy(r) for r in self.recognition]
+        return GenerativeStack([*self.lower, self.top], recognition)
+
+    @property
     def penultimate_units(self) -> UnitType:
         """The unit type of the penultimate layer (the top RBM's non-label block)."""
         visible = self.top.visible
@@ -140,9 +167,9 @@ class GenerativeStack:
     # -- passes ------------------------------------------------------------------------------
     @torch.no_grad()
     def up_pass(self, x: torch.Tensor) -> torch.Tensor:
-        """Deterministic bottom-up pass through the lower RBMs: (n, n_features) to the
-        penultimate layer's means (n, n_penultimate)."""
-        return transform_stack(self.lower, x) if self.lower else x
+        """Deterministic bottom-up pass through the recognition layers: (n, n_features) to
+        the penultimate layer's means (n, n_penultimate)."""
+        return transform_stack(self.recognition, x) if self.recognition else x
 
     @torch.no_grad()
     def down_pass(self, h: torch.Tensor,

@@ -120,7 +120,10 @@ class RBMObjective:
     Writes ``-(<v h>_data - <v h>_model)`` (and the bias terms) into ``.grad`` so that an
     optimizer minimising the negative log-likelihood takes the step. An optional sparsity
     penalty pushes the running mean hidden activation ``q`` towards ``sparsity_target``
-    (Hinton's practical guide, §11).
+    (Hinton's practical guide, §11). With ``sample_inputs`` the data are read as Bernoulli
+    probabilities and every mini-batch trains on a fresh binary sample of them ("dynamic
+    binarisation"): the model is fitted to the distribution of binarised data rather than
+    to one fixed binarisation, which overfits less.
     """
 
     def __init__(
@@ -130,8 +133,10 @@ class RBMObjective:
         sparsity_target: float | None = None,
         sparsity_cost: float = 0.0,
         sparsity_decay: float = 0.9,
+        sample_inputs: bool = False,
     ) -> None:
         self.module = rbm
+        self.sample_inputs = sample_inputs
         self.rule = rule
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
@@ -145,6 +150,8 @@ class RBMObjective:
             for p in rbm.parameters():
                 p.grad = torch.zeros_like(p)
         v_pos = batch[0]
+        if self.sample_inputs:
+            v_pos = torch.bernoulli(v_pos, generator=generator)
         h_pos, h_pos_sample = rbm.sample_hidden(v_pos, generator)
         v_neg, h_neg = self.rule.negative_phase(rbm, v_pos, h_pos_sample, generator)
         n_pos, n_neg = v_pos.shape[0], v_neg.shape[0]

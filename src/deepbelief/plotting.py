@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "plot_class_samples",
     "plot_completions",
     "plot_embedding",
     "plot_filters",
@@ -386,6 +387,61 @@ def plot_completions(
         [originals, originals, completions], shape, n_cols, "gray_r", vmin, vmax,
         ["original", "shown", "completed"], [None, ~known, None])
     return _show_rgb(rgb, path, title, labels)
+
+
+def plot_class_samples(
+    samples,
+    labels: Sequence,
+    path: str | Path,
+    *,
+    image_shape: Sequence[int] | None = None,
+    title: str | None = None,
+    cmap: str = "gray_r",
+) -> Path:
+    """Draw samples one row per class (e.g. ``GenerativeDBN.sample(n, y=labels)``), each row
+    labelled with its class, and save it.
+
+    Parameters
+    ----------
+    samples : array-like of shape (n_samples, n_pixels)
+    labels : sequence of length n_samples
+        The class of each sample; rows follow the sorted classes, shorter rows are padded.
+    path : str or Path
+    image_shape : (height, width), optional
+    title : str, optional
+    cmap : str, default 'gray_r'
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from deepbelief.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> out = plot_class_samples(X[:40], y[:40], pathlib.Path(tempfile.mkdtemp()) / "c.png")
+    >>> out.stat().st_size > 0
+    True
+    """
+    samples = _as_images(samples, "samples")
+    labels = np.asarray(labels)
+    if labels.shape != (len(samples),):
+        raise ValueError(f"labels must hold one class per sample ({len(samples)}), got shape "
+                         f"{labels.shape}.")
+    shape = _shape_of(samples.shape[1], image_shape)
+    classes = np.unique(labels)
+    width = max(int((labels == c).sum()) for c in classes)
+    groups = []
+    for c in classes:  # rows of equal length: NaN tiles are drawn as padding
+        row = np.full((width, samples.shape[1]), np.nan)
+        members = samples[labels == c]
+        row[: len(members)] = members
+        groups.append(row)
+    vmin, vmax = _data_range(samples)
+    rgb, row_labels = _paired_rows(groups, shape, width, cmap, vmin, vmax,
+                                   [str(c) for c in classes], [None] * len(classes))
+    return _show_rgb(rgb, path, title, row_labels)
 
 
 def plot_predictions(

@@ -45,6 +45,7 @@ class RBMConfig:
     optimizer: str | Callable = "sgd"
     sparsity_target: float | None = None
     sparsity_cost: float = 0.0
+    sample_inputs: bool = False
 
 
 class RBMTrainer:
@@ -57,6 +58,7 @@ class RBMTrainer:
         self.objective = RBMObjective(
             rbm, make_rule(config.method, config.k),
             sparsity_target=config.sparsity_target, sparsity_cost=config.sparsity_cost,
+            sample_inputs=config.sample_inputs,
         )
         momentum = momentum_schedule(config.momentum)
         self.optimizer = make_optimizer(

@@ -15,10 +15,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ..callbacks import Callback, copy_callbacks
 from ..generative import GenerativeStack, joined_with_labels, reset_joined_visible_bias_
 from ..pretraining import RBMConfig, RBMTrainer, new_rbm, pretrain_stack, transform_stack
 from ..rbm import RBMModule
+from ..training import fit_epochs, make_optimizer
 from ..units import Joined, unit_type
+from ..updown import UpDownObjective
 from ._base import (
     SaveLoadMixin,
     as_tensor,
@@ -35,6 +38,19 @@ from ._base import (
 _PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
 _PER_LAYER_REAL = [Interval(Real, 0, None, closed="neither"), list, tuple]
 _CHUNK = 8192
+
+
+class _GrowK(Callback):
+    """Sets the top-level CD's ``k`` of the up-down objective before every epoch."""
+
+    def __init__(self, schedule: list[int]) -> None:
+        self.schedule = schedule
+
+    def on_epoch_begin(self, context) -> None:
+        context.objective.k = self.schedule[min(context.epoch, len(self.schedule) - 1)]
+
+    def on_epoch_end(self, context) -> None:
+        context.record["k"] = context.objective.k
 
 
 def _check_count(name: str, value, low: int = 0) -> int:
@@ -57,8 +73,9 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
     * samples inputs, optionally of given classes (``sample``);
     * completes partially observed inputs (``complete``).
 
-    Training is greedy only; the paper's up-down (contrastive wake-sleep) fine-tuning is a
-    planned extension.
+    Training is greedy, then optionally ``updown_epochs`` of the paper's up-down fine-tuning
+    (contrastive wake-sleep, :mod:`deepbelief.updown`), which unties the recognition
+    (bottom-up) and generative (top-down) weights of the lower layers.
 
     Parameters
     ----------
@@ -66,6 +83,9 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         Hidden units per RBM, bottom first; the last entry is the top RBM's hidden layer
         and the one before it the penultimate layer joined with the labels (with a single
         entry, the inputs themselves are joined with the labels).
+    visible_units : {'bernoulli', 'gaussian'}, default 'bernoulli'
+        Input units: Bernoulli for data in [0, 1] (pixel intensities), Gaussian (unit
+        variance) for standardized real-valued data. Every other layer is Bernoulli.
     pretrain_epochs : int or sequence of int, default 10
         Epochs of RBM training per layer (one value per entry of ``hidden_layer_sizes``).
     pretrain_learning_rate : float or sequence of float, default 0.1
@@ -77,6 +97,18 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         'classic' is 0.5 for five epochs, then 0.9.
     pretrain_weight_decay : float, default 2e-4
     batch_size : int, default 32
+        Examples per mini-batch, for greedy training and up-down fine-tuning.
+    updown_epochs : int, default 0
+        Epochs of up-down fine-tuning after greedy training (0: none; Hinton et al. ran 300).
+    updown_learning_rate : float, default 0.01
+        Step size of up-down fine-tuning (plain SGD; ``pretrain_weight_decay`` applies).
+    updown_k : int or sequence of int, default (3, 6, 10)
+        Gibbs steps of the top-level CD during up-down fine-tuning; a sequence splits the
+        epochs into equal consecutive parts with growing ``k`` (the paper: CD-3, CD-6, CD-10).
+    callbacks : list or None, default None
+        Functions ``(epoch, record)`` or :class:`deepbelief.callbacks.Callback` objects
+        called after every epoch (phases ``'pretrain'`` and ``'updown'``); one returning
+        True stops that phase. Copied by ``fit`` (see ``callbacks_``), not saved.
     random_state : int, RandomState or None, default None
         Seeds training (a private ``torch.Generator``; no global RNG is used or changed).
     verbose : int, default 0
@@ -94,10 +126,19 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has feature names that are all strings.
+    recognition_ : list of RBMModule or None
+        After up-down fine-tuning: the untied bottom-up copies of ``rbms_[:-1]`` used by the
+        up pass (``rbms_[:-1]`` then hold the generative weights); None for a greedy model.
     history_ : dict
-        ``{"pretrain": [per-layer list of per-epoch records]}``.
+        ``{"pretrain": [per-layer list of per-epoch records], "updown": [per-epoch
+        records]}``; up-down records hold ``reconstruction_error`` and, with labels,
+        ``training_error`` (generative classification error on the first 2,048 samples).
+    callbacks_ : list
+        The callbacks used by the last fit (copies of ``callbacks``).
     pretrain_time_ : float
-        Seconds spent training.
+        Seconds spent in greedy training.
+    updown_time_ : float
+        Seconds spent in up-down fine-tuning (0 without it).
 
     References
     ----------
@@ -121,11 +162,16 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         "hidden_layer_sizes": [list, tuple, Interval(Integral, 1, None, closed="left")],
         "pretrain_epochs": _PER_LAYER_INT,
         "pretrain_learning_rate": _PER_LAYER_REAL,
+        "visible_units": [StrOptions({"bernoulli", "gaussian"})],
         "pretrain_method": [StrOptions({"cd", "pcd"})],
         "k": [Interval(Integral, 1, None, closed="left")],
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "updown_epochs": [Interval(Integral, 0, None, closed="left")],
+        "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "updown_k": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "callbacks": [list, tuple, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str, torch.device],
@@ -135,6 +181,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         self,
         hidden_layer_sizes=(500, 500, 2000),
         *,
+        visible_units: str = "bernoulli",
         pretrain_epochs=10,
         pretrain_learning_rate=0.1,
         pretrain_method: str = "cd",
@@ -142,11 +189,16 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         pretrain_momentum="classic",
         pretrain_weight_decay: float = 2e-4,
         batch_size: int = 32,
+        updown_epochs: int = 0,
+        updown_learning_rate: float = 0.01,
+        updown_k=(3, 6, 10),
+        callbacks: list | None = None,
         random_state=None,
         verbose: int = 0,
         device: str = "auto",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_units = visible_units
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_learning_rate = pretrain_learning_rate
         self.pretrain_method = pretrain_method
@@ -154,13 +206,17 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         self.pretrain_momentum = pretrain_momentum
         self.pretrain_weight_decay = pretrain_weight_decay
         self.batch_size = batch_size
+        self.updown_epochs = updown_epochs
+        self.updown_learning_rate = updown_learning_rate
+        self.updown_k = updown_k
+        self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
 
     # -- training ----------------------------------------------------------------------------
     def _rbm_configs(self) -> list[RBMConfig]:
-        return pretrain_configs(self)
+        return pretrain_configs(self, visible_units=self.visible_units)
 
     def fit(self, X, y=None) -> GenerativeDBN:
         """Greedy layer-wise training: the lower RBMs on ``X``, then the top RBM on the
@@ -181,13 +237,15 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         configs = self._rbm_configs()
+        k_schedule = self._k_schedule()
+        callbacks = copy_callbacks(self.callbacks)
         device = resolve_device(self.device)
         generator = make_generator(self.random_state, device)
         if y is None:
-            X = check_X(self, X, reset=True, units="bernoulli")
+            X = check_X(self, X, reset=True, units=self.visible_units)
             classes = None
         else:
-            X, y = check_X(self, X, reset=True, units="bernoulli", y=y)
+            X, y = check_X(self, X, reset=True, units=self.visible_units, y=y)
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
             classes, encoded = np.unique(y, return_inverse=True)
@@ -196,7 +254,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
                                  "generative classification needs at least 2 classes.")
         start = time.perf_counter()
         data = as_tensor(X, device)
-        phase = phase_callbacks(self, [], phase="pretrain",
+        phase = phase_callbacks(self, callbacks, phase="pretrain",
                                 label=f"{type(self).__name__} pretraining",
                                 n_layers=len(configs))
         lower, histories = [], []
@@ -208,7 +266,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
             onehot = torch.nn.functional.one_hot(
                 torch.from_numpy(encoded.astype(np.int64)).to(device), len(classes)
             ).to(data.dtype)
-            visible = joined_with_labels("bernoulli", top_data.shape[1], len(classes))
+            visible = joined_with_labels(top_config.visible_units, top_data.shape[1],
+                                         len(classes))
             top_data = torch.cat([top_data, onehot], dim=1)
             top_config = replace(top_config, visible_units=visible)
         top = new_rbm(top_data.shape[1], top_config, top_data, generator)
@@ -216,23 +275,55 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
             reset_joined_visible_bias_(top, top_data.mean(0))
         state = RBMTrainer(top, top_config, generator).run(
             top_data, callbacks=[phase], name=f"layer {len(configs)} (top RBM)")
-        self.rbms_ = [*lower, top]
-        self.history_ = {"pretrain": [*histories, state.history]}
-        self.pretrain_time_ = time.perf_counter() - start
+        stack = GenerativeStack([*lower, top])
+        pretrain_time = time.perf_counter() - start
+        start, updown_history = time.perf_counter(), []
+        if self.updown_epochs:
+            stack = stack.untied()
+            data_tuple = (data,) if y is None else (data, onehot)
+            updown_history = self._up_down(stack, data_tuple, k_schedule, generator, callbacks)
+        self.rbms_ = [*stack.lower, stack.top]
+        self.recognition_ = None if stack.tied else stack.recognition
+        self.history_ = {"pretrain": [*histories, state.history], "updown": updown_history}
+        self.callbacks_ = callbacks
+        self.pretrain_time_ = pretrain_time
+        self.updown_time_ = time.perf_counter() - start if self.updown_epochs else 0.0
         if classes is None:  # no stale labels from an earlier fit with y
             self.__dict__.pop("classes_", None)
         else:
             self.classes_ = classes
         return self
 
+    def _k_schedule(self) -> list[int]:
+        """``updown_k`` as one Gibbs-step count per up-down epoch."""
+        ks = [self.updown_k] if isinstance(self.updown_k, Integral) else list(self.updown_k)
+        if not ks or any(isinstance(k, bool) or not isinstance(k, Integral) or k < 1
+                         for k in ks):
+            raise ValueError(f"updown_k must be an integer >= 1 or a non-empty sequence of "
+                             f"them, got {self.updown_k!r}.")
+        n = self.updown_epochs
+        return [int(ks[min(e * len(ks) // n, len(ks) - 1)]) for e in range(n)]
+
+    def _up_down(self, stack: GenerativeStack, data: tuple, k_schedule: list[int],
+                 generator, callbacks: list) -> list[dict]:
+        objective = UpDownObjective(stack, k_schedule[0])
+        optimizer = make_optimizer(objective.module, "sgd", self.updown_learning_rate, 0.0,
+                                   self.pretrain_weight_decay)
+        phase = phase_callbacks(self, [_GrowK(k_schedule), *callbacks], phase="updown",
+                                label=f"{type(self).__name__} up-down fine-tuning")
+        state = fit_epochs(objective, data, optimizer, epochs=self.updown_epochs,
+                           batch_size=self.batch_size, generator=generator,
+                           callbacks=[phase], name="up-down fine-tuning")
+        return state.history
+
     # -- helpers -------------------------------------------------------------------------------
     @property
     def _stack(self) -> GenerativeStack:
-        return GenerativeStack(self.rbms_)
+        return GenerativeStack(self.rbms_, getattr(self, "recognition_", None))
 
     def _input(self, X) -> torch.Tensor:
         check_is_fitted(self, "rbms_")
-        X = check_X(self, X, reset=False, units="bernoulli")
+        X = check_X(self, X, reset=False, units=self.visible_units)
         return as_tensor(X, self.rbms_[0].weight.device)
 
     def _check_labelled(self, what: str) -> None:
@@ -281,10 +372,24 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         index = self._label_free_energies(X).argmin(1).cpu().numpy()
         return self.classes_[index]
 
+    @torch.no_grad()
+    def reconstruct(self, X) -> np.ndarray:
+        """Mean-field pass through the whole model: up to the penultimate layer, the top
+        RBM's hidden means (given the label probabilities ``p(label | h)`` when the model
+        has labels) and back down: shape (n_samples, n_features_in_)."""
+        x, stack = self._input(X), self._stack
+        out = []
+        for i in range(0, max(len(x), 1), _CHUNK):
+            h = stack.up_pass(x[i : i + _CHUNK])
+            v = torch.cat([h, stack.label_proba(h)], dim=1) if stack.n_classes else h
+            top = stack.top.visible_mean(stack.top.hidden_mean(v))
+            out.append(stack.down_pass(top[:, : stack.n_penultimate]))
+        return to_numpy(torch.cat(out))
+
     # -- generation ------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n_samples: int, y=None, n_gibbs: int = 200, random_state=None,
-               binary: bool = False) -> np.ndarray:
+               binary: bool = False, chain_every: int | None = None):
         """Draw inputs from the generative model.
 
         ``n_gibbs`` steps of alternating Gibbs sampling in the top RBM, started from random
@@ -306,10 +411,28 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         binary : bool, default False
             False: the deterministic top-down pass of means, returning probabilities.
             True: an ancestral pass sampling every layer, returning binary inputs.
+        chain_every : int or None, default None
+            Also return the chains: the top-down pass of means every ``chain_every`` Gibbs
+            steps (for animations and plots of how the samples form). The random draws
+            are the same as without it.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_in_)
+        samples : ndarray of shape (n_samples, n_features_in_)
+        chain : ndarray of shape (n_gibbs // chain_every + 1, n_samples, n_features_in_)
+            Only with ``chain_every``: the images at step 0 (the random start), then every
+            ``chain_every`` steps.
+
+        Examples
+        --------
+        >>> from deepbelief import GenerativeDBN
+        >>> from deepbelief.datasets import load_digits
+        >>> X, y = load_digits()
+        >>> gen = GenerativeDBN((32, 64), pretrain_epochs=2, random_state=0,
+        ...                     device="cpu").fit(X[:300], y[:300])
+        >>> samples, chain = gen.sample(5, y=7, n_gibbs=20, random_state=0, chain_every=5)
+        >>> samples.shape, chain.shape
+        ((5, 64), (5, 5, 64))
         """
         check_is_fitted(self, "rbms_")
         n_samples = _check_count("n_samples", n_samples)
@@ -325,16 +448,30 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
             index = torch.randint(stack.n_classes, (n_samples,), generator=generator,
                                   device=device)
             labels = torch.nn.functional.one_hot(index, stack.n_classes).float()
+        if chain_every is not None:
+            chain_every = _check_count("chain_every", chain_every, low=1)
+        if binary and self.visible_units != "bernoulli":
+            raise ValueError("binary=True draws binary inputs, which needs Bernoulli visible "
+                             "units; with visible_units='gaussian' use binary=False (means).")
         h = (torch.rand((n_samples, stack.n_penultimate), generator=generator,
                         device=device) < 0.5).float()
-        h_mean, h_sample, _ = stack.gibbs_top(h, labels, n_gibbs, generator,
-                                              clamp_labels=y is not None)
+        h_mean, h_sample, chain = h, h, [stack.down_pass(h)]
+        done = 0
+        while done < n_gibbs:  # in pieces of chain_every steps: the same draws as in one
+            steps = min(chain_every or n_gibbs, n_gibbs - done)
+            h_mean, h_sample, labels = stack.gibbs_top(h_sample, labels, steps, generator,
+                                                       clamp_labels=y is not None)
+            done += steps
+            if chain_every is not None and steps == chain_every:
+                chain.append(stack.down_pass(h_mean))
         if binary:
             p = stack.down_pass(h_sample, generator)
             out = (torch.rand(p.shape, generator=generator, device=device) < p).float()
         else:
             out = stack.down_pass(h_mean)
-        return to_numpy(out)
+        if chain_every is None:
+            return to_numpy(out)
+        return to_numpy(out), to_numpy(torch.stack(chain))
 
     @torch.no_grad()
     def complete(self, X, mask, n_iter: int = 20, random_state=None) -> np.ndarray:
@@ -372,7 +509,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         known = torch.from_numpy(np.ascontiguousarray(mask)).to(x.device)
         stack = self._stack
         generator = make_generator(random_state, x.device)
-        current = torch.where(known, x, torch.full_like(x, 0.5))
+        start = 0.5 if self.visible_units == "bernoulli" else 0.0  # the middle of the range
+        current = torch.where(known, x, torch.full_like(x, start))
         for _ in range(n_iter):
             h = stack.up_pass(current)
             h_mean, _, _ = stack.gibbs_top(h, None, 1, generator)
@@ -393,6 +531,10 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
             config["classes_dtype"] = self.classes_.dtype.str
         tensors = {f"rbm.{i}.{k}": v for i, r in enumerate(self.rbms_)
                    for k, v in r.state_dict().items()}
+        recognition = getattr(self, "recognition_", None) or []
+        config["untied"] = bool(recognition)
+        tensors.update({f"recognition.{i}.{k}": v for i, r in enumerate(recognition)
+                        for k, v in r.state_dict().items()})
         return config, tensors
 
     def _set_state(self, config, tensors) -> None:
@@ -402,17 +544,23 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
             return unit_type(spec)
 
         device = resolve_device(self.device)
-        self.rbms_ = []
-        for i, (vis, hid) in enumerate(config["rbm_units"]):
-            w = tensors[f"rbm.{i}.weight"]
-            rbm = RBMModule(w.shape[0], w.shape[1], units(vis), units(hid), device=device)
-            rbm.load_state_dict({k[len(f"rbm.{i}."):]: v for k, v in tensors.items()
-                                 if k.startswith(f"rbm.{i}.")})
-            self.rbms_.append(rbm)
+
+        def rbm(prefix: str, vis, hid) -> RBMModule:
+            w = tensors[f"{prefix}.weight"]
+            module = RBMModule(w.shape[0], w.shape[1], units(vis), units(hid), device=device)
+            module.load_state_dict({k[len(prefix) + 1:]: v for k, v in tensors.items()
+                                    if k.startswith(f"{prefix}.")})
+            return module
+
+        specs = config["rbm_units"]
+        self.rbms_ = [rbm(f"rbm.{i}", vis, hid) for i, (vis, hid) in enumerate(specs)]
+        self.recognition_ = ([rbm(f"recognition.{i}", vis, hid)
+                              for i, (vis, hid) in enumerate(specs[:-1])]
+                             if config.get("untied") else None)
         set_fitted_input_state(self, config)
         self.history_ = config["history"]
         if "classes" in config:
             dtype = np.dtype(config["classes_dtype"])
             self.classes_ = np.asarray(config["classes"],
                                        dtype=object if dtype.kind == "O" else dtype)
-        GenerativeStack(self.rbms_)  # checks that the layers fit together
+        GenerativeStack(self.rbms_, self.recognition_)  # checks that the layers fit together

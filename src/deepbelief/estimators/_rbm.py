@@ -85,6 +85,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     sparsity_target : float or None, default None
         Target mean activation of the hidden units (Hinton's practical guide, §11).
     sparsity_cost : float, default 0.0
+    sample_inputs : bool, default False
+        Read ``X`` as probabilities and train every mini-batch on a fresh binary sample of
+        it (dynamic binarisation, e.g. of grey-level MNIST): the model fits the
+        distribution of binarised data instead of one fixed binarisation and overfits
+        less. Needs ``visible_units='bernoulli'``.
     device : str, default 'auto'
         'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
     callbacks : list or None, default None
@@ -154,6 +159,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         "optimizer": [StrOptions({"sgd", "adam"}), callable],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither"), None],
         "sparsity_cost": [Interval(Real, 0, None, closed="left")],
+        "sample_inputs": ["boolean"],
         "device": [str, torch.device],
         "callbacks": [list, tuple, None],
     }
@@ -177,6 +183,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         optimizer="sgd",
         sparsity_target: float | None = None,
         sparsity_cost: float = 0.0,
+        sample_inputs: bool = False,
         device: str = "auto",
         callbacks: list | None = None,
     ) -> None:
@@ -196,6 +203,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         self.optimizer = optimizer
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
+        self.sample_inputs = sample_inputs
         self.device = device
         self.callbacks = callbacks
 
@@ -208,6 +216,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
             k=self.k, momentum=self.momentum, weight_decay=self.weight_decay,
             learning_rate_schedule=self.learning_rate_schedule, optimizer=self.optimizer,
             sparsity_target=self.sparsity_target, sparsity_cost=self.sparsity_cost,
+            sample_inputs=self.sample_inputs,
         )
 
     def _new_trainer(self, rbm: RBMModule, generator: torch.Generator) -> RBMTrainer:
@@ -218,6 +227,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         first = not (incremental and hasattr(self, "rbm_"))
         if first:
             self._validate_params()
+            if self.sample_inputs and self.visible_units != "bernoulli":
+                raise ValueError("sample_inputs=True draws binary inputs, so it needs "
+                                 "visible_units='bernoulli', got "
+                                 f"visible_units={self.visible_units!r}.")
             callbacks = copy_callbacks(self.callbacks)
         else:  # partial_fit continues with the same callbacks (and their state)
             callbacks = getattr(self, "callbacks_", None)

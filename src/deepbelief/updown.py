@@ -1,0 +1,146 @@
+"""Up-down fine-tuning of a generative DBN: contrastive wake-sleep.
+
+Hinton, Osindero & Teh (2006), section 5 and appendix B. After greedy training the lower
+RBMs' weights serve both directions; up-down fine-tuning unties them
+(:meth:`deepbelief.generative.GenerativeStack.untied`) and improves each direction with the
+other's samples:
+
+* **wake (up) phase**: sample every layer bottom-up with the *recognition* weights, then
+  move the *generative* weights so that each layer predicts the one below it
+  (``ΔG_i ∝ (s_i - p_i)ᵀ s_{i+1}``, ``p_i`` the top-down mean given ``s_{i+1}``);
+* **top level**: contrastive divergence (CD-k) in the top RBM, started from the wake
+  sample of the penultimate layer joined with the labels (the negative chain samples the
+  labels too, so the associative memory learns the joint distribution);
+* **sleep (down) phase**: from the top-level chain's penultimate sample, sample every layer
+  top-down with the generative weights, then move the *recognition* weights so that each
+  layer predicts the one above it (``ΔR_i ∝ s_iᵀ (s_{i+1} - q_{i+1})``).
+
+Every update is a log-likelihood gradient of a directed (sigmoid belief net) layer, written
+to ``.grad`` as its negative, so any ``torch.optim`` optimizer steps and
+:func:`deepbelief.training.fit_epochs` (the one training loop) drives it. Bernoulli lower
+layers only (the bottom layer also takes grey values in [0, 1] as probabilities).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .generative import GenerativeStack
+from .rbm import RBMModule
+
+__all__ = ["UpDownObjective"]
+
+
+def _zero_grads(module: torch.nn.Module) -> None:
+    for p in module.parameters():
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        else:
+            p.grad.zero_()
+
+
+@torch.no_grad()
+def _directed_down_grad_(layer: RBMModule, below: torch.Tensor, above: torch.Tensor) -> None:
+    """Generative step for ``p(below | above)``: into ``weight`` and ``visible_bias``."""
+    error = below - layer.visible_mean(above)
+    layer.weight.grad.addmm_(error.t(), above, beta=0.0, alpha=-1.0 / below.shape[0])
+    torch.neg(error.mean(0), out=layer.visible_bias.grad)
+
+
+@torch.no_grad()
+def _directed_up_grad_(layer: RBMModule, below: torch.Tensor, above: torch.Tensor) -> None:
+    """Recognition step for ``q(above | below)``: into ``weight`` and ``hidden_bias``."""
+    error = above - layer.hidden_mean(below)
+    layer.weight.grad.addmm_(below.t(), error, beta=0.0, alpha=-1.0 / below.shape[0])
+    torch.neg(error.mean(0), out=layer.hidden_bias.grad)
+
+
+class UpDownObjective:
+    """The up-down algorithm as an objective for :func:`~deepbelief.training.fit_epochs`.
+
+    Parameters
+    ----------
+    stack : GenerativeStack
+        An untied stack (``stack.untied()``): its recognition layers are trained by the
+        sleep phase, its lower (generative) layers by the wake phase, its top RBM by CD-k.
+    k : int, default 3
+        Gibbs steps of the top-level contrastive divergence; may be changed between epochs
+        (the paper grows it from 3 to 6 to 10).
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+        All trained parameters (recognition, generative and top layers) for the optimizer.
+
+    Notes
+    -----
+    Batches are ``(x,)`` or, for a stack with label units, ``(x, one_hot_labels)``. Only the
+    parameters each phase uses are updated: the generative copies' hidden biases and the
+    recognition copies' visible biases keep zero gradients.
+    """
+
+    def __init__(self, stack: GenerativeStack, k: int = 3) -> None:
+        if stack.tied and stack.lower:
+            raise ValueError("up-down fine-tuning needs untied weights: pass stack.untied().")
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}.")
+        self.stack = stack
+        self.k = int(k)
+        self.module = torch.nn.ModuleList([*stack.recognition, *stack.lower, stack.top])
+
+    @torch.no_grad()
+    def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> None:
+        stack = self.stack
+        x = batch[0]
+        labels = batch[1] if stack.n_classes else None
+        n_pen = stack.n_penultimate
+        _zero_grads(self.module)
+
+        # Wake phase: binary states up the recognition weights (the data as given).
+        wake = [x]
+        for layer in stack.recognition:
+            wake.append(layer.sample_hidden(wake[-1], generator)[1])
+
+        # Top level: CD-k from the wake sample (labels clamped in the positive phase only).
+        top = stack.top
+        v_pos = wake[-1] if labels is None else torch.cat([wake[-1], labels], dim=1)
+        h_pos, h = top.sample_hidden(v_pos, generator)
+        for step in range(self.k):
+            _, v_neg = top.sample_visible(h, generator)
+            if step < self.k - 1:
+                _, h = top.sample_hidden(v_neg, generator)
+        h_neg = top.hidden_mean(v_neg)
+        n = x.shape[0]
+        top.weight.grad.addmm_(v_neg.t(), h_neg, beta=0.0, alpha=1.0 / n)
+        top.weight.grad.addmm_(v_pos.t(), h_pos, alpha=-1.0 / n)
+        torch.sub(v_neg.mean(0), v_pos.mean(0), out=top.visible_bias.grad)
+        torch.sub(h_neg.mean(0), h_pos.mean(0), out=top.hidden_bias.grad)
+
+        # Sleep phase: states down the generative weights from the chain's penultimate
+        # sample; the data layer keeps its probabilities (less noise, as in the paper).
+        sleep = [v_neg[:, :n_pen]]
+        for i, layer in enumerate(reversed(stack.lower)):
+            mean, sample = layer.sample_visible(sleep[0], generator)
+            sleep.insert(0, mean if i == len(stack.lower) - 1 else sample)
+
+        for i, (gen, rec) in enumerate(zip(stack.lower, stack.recognition, strict=True)):
+            _directed_down_grad_(gen, wake[i], wake[i + 1])  # generative: predict below
+            _directed_up_grad_(rec, sleep[i], sleep[i + 1])  # recognition: predict above
+
+    @torch.no_grad()
+    def monitor(self, data: tuple[torch.Tensor, ...], generator) -> dict[str, torch.Tensor]:
+        """``reconstruction_error``: squared error of the deterministic up-then-down pass;
+        with labels, ``training_error``: the generative classification error."""
+        stack, x = self.stack, data[0]
+        h = stack.up_pass(x)
+        out = {"reconstruction_error": ((x - stack.down_pass(h)) ** 2).sum(-1).mean()}
+        if stack.n_classes and len(data) > 1:
+            wrong = stack.label_free_energies(h).argmin(1) != data[1].argmax(1)
+            out["training_error"] = wrong.float().mean()
+        return out
+
+    def state_dict(self) -> dict:
+        return {"k": self.k}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.k = int(state.get("k", self.k))
