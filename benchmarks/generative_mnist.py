@@ -57,9 +57,18 @@ class TestError(Callback):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3,000 images, tiny layers")
-    parser.add_argument("--epochs", type=int, default=30, help="CD-1 epochs per layer")
+    parser.add_argument("--epochs", type=int, default=30, help="CD-1 epochs per lower layer")
+    parser.add_argument("--top-method", choices=("cd", "pcd"), default="pcd",
+                        help="the top RBM's learning rule (default: pcd)")
+    parser.add_argument("--top-epochs", type=int, default=30)
+    parser.add_argument("--top-learning-rate", type=float, default=0.01,
+                        help="decays linearly to 0 with --top-method pcd (default: 0.01)")
     parser.add_argument("--updown-epochs", type=int, default=0)
     parser.add_argument("--updown-learning-rate", type=float, default=0.01)
+    parser.add_argument("--updown-method", choices=("cd", "pcd"), default="pcd",
+                        help="top-level chains of up-down: restarted (cd, the paper) or "
+                             "persistent (pcd, default)")
+    parser.add_argument("--save", default=None, help="save the trained GenerativeDBN here")
     parser.add_argument("--n-gibbs", type=int, default=1000,
                         help="Gibbs steps per class-conditional sample (the paper: 1000)")
     parser.add_argument("--n-complete", type=int, default=2000, help="test images to complete")
@@ -83,7 +92,7 @@ def main() -> int:
     if args.quick:
         X, y, X_test, y_test = X[:3000], y[:3000], X_test[:500], y_test[:500]
         layers, clf_layers, per_class = (64, 64, 128), (64,), 10
-        args.epochs, args.n_complete, args.n_gibbs = 1, 200, 50
+        args.epochs, args.top_epochs, args.n_complete, args.n_gibbs = 1, 1, 200, 50
         args.updown_epochs = min(args.updown_epochs, 1)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; "
           f"{len(X)} train / {len(X_test)} test images")
@@ -91,21 +100,33 @@ def main() -> int:
 
     monitor = TestError(X_test, y_test)
     start = time.perf_counter()
-    gen = GenerativeDBN(layers, pretrain_epochs=args.epochs, batch_size=100,
+    pcd_top = args.top_method == "pcd"
+    gen = GenerativeDBN(layers, pretrain_epochs=(args.epochs, args.epochs, args.top_epochs),
+                        pretrain_learning_rate=(0.1, 0.1, args.top_learning_rate),
+                        pretrain_method=("cd", "cd", args.top_method),
+                        pretrain_learning_rate_schedule=(
+                            "constant", "constant", "linear" if pcd_top else "constant"),
+                        batch_size=100,
                         updown_epochs=args.updown_epochs,
-                        updown_learning_rate=args.updown_learning_rate, callbacks=[monitor],
+                        updown_learning_rate=args.updown_learning_rate,
+                        updown_method=args.updown_method, callbacks=[monitor],
                         random_state=0, device=args.device).fit(X, y)
     fit_s = time.perf_counter() - start
     monitor = gen.callbacks_[0]  # fit works on copies of the callbacks
+    if args.save:
+        gen.set_params(callbacks=None).save(args.save)
     error = 1.0 - float((gen.predict(X_test) == y_test).mean())
     greedy_error = monitor.errors[0] if monitor.errors else error
     print(f"GenerativeDBN 784-{'-'.join(map(str, layers[:-1]))}+10-{layers[-1]}, "
-          f"{args.epochs} CD-1 epochs per layer: {gen.pretrain_time_:.1f} s; generative "
-          f"classification test error {100 * greedy_error:.2f} %")
+          f"{args.epochs} CD-1 epochs per lower layer, top RBM {args.top_method.upper()}-1 "
+          f"{args.top_epochs} epochs (lr {args.top_learning_rate}"
+          f"{' decaying linearly to 0' if pcd_top else ''}): {gen.pretrain_time_:.1f} s; "
+          f"generative classification test error {100 * greedy_error:.2f} %")
     if args.updown_epochs:
         curve = " ".join(f"{100 * e:.2f}" for e in monitor.errors[1:])
         print(f"up-down fine-tuning, {args.updown_epochs} epochs (lr "
-              f"{args.updown_learning_rate}, CD-k {[r['k'] for r in gen.history_['updown']]}): "
+              f"{args.updown_learning_rate}, {args.updown_method} top-level chains, CD-k "
+              f"{[r['k'] for r in gen.history_['updown']]}): "
               f"{gen.updown_time_:.1f} s; test error after each epoch (%): {curve}; final "
               f"{100 * error:.2f} %")
     result.update(fit_s=fit_s, pretrain_s=gen.pretrain_time_, updown_s=gen.updown_time_,

@@ -315,3 +315,24 @@ def test_gaussian_visible_units_for_standardized_data(digits_split):
         gen.sample(3, binary=True)
     with pytest.raises(ValueError, match="Bernoulli units take values in"):
         GenerativeDBN((8, 8), pretrain_epochs=1, device="cpu").fit(Z_train, y_train)
+
+
+def test_per_layer_learning_rules_and_schedules(digits_split):
+    X_train, _, y_train, _ = digits_split
+    gen = GenerativeDBN((32, 64), pretrain_epochs=(2, 3), pretrain_learning_rate=(0.1, 0.01),
+                        pretrain_method=("cd", "pcd"), k=(1, 2),
+                        pretrain_learning_rate_schedule=("constant", "linear"),
+                        device="cpu", random_state=0)
+    configs = gen._rbm_configs()
+    assert [(c.method, c.k, c.learning_rate_schedule) for c in configs] == [
+        ("cd", 1, "constant"), ("pcd", 2, "linear")]
+    gen.fit(X_train[:300], y_train[:300])
+    assert [len(h) for h in gen.history_["pretrain"]] == [2, 3]
+    for bad, message in [({"pretrain_method": ("cd", "xx")}, "pretrain_method must hold"),
+                         ({"pretrain_method": ("cd",)}, "pretrain_method has 1 entries"),
+                         ({"k": (1, 0)}, "k must hold integers >= 1"),
+                         ({"pretrain_learning_rate_schedule": ("linear", "cosine")},
+                          "pretrain_learning_rate_schedule must hold")]:
+        with pytest.raises(ValueError, match=message):
+            GenerativeDBN((8, 8), pretrain_epochs=1, device="cpu",
+                          **bad).fit(X_train[:50], y_train[:50])

@@ -198,3 +198,25 @@ def test_bad_updown_k_is_refused(bad, digits_split):
     with pytest.raises(ValueError, match="updown_k"):
         GenerativeDBN((16, 16), pretrain_epochs=1, updown_epochs=2, updown_k=bad,
                       device="cpu").fit(X_train[:50], y_train[:50])
+
+
+def test_persistent_top_level_chains_carry_on_between_batches():
+    stack = _stack(3).untied()
+    objective = UpDownObjective(stack, k=1, persistent=True)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(8, 6, generator=g, dtype=F64)
+    y = torch.nn.functional.one_hot(torch.arange(8) % 3, 3).to(F64)
+    objective.gradients_((x, y), g)
+    first = objective.chains.clone()
+    assert first.shape == (8, 7)
+    assert torch.equal(first[:, 4:].sum(1), torch.ones(8, dtype=F64))  # one-hot labels
+    state = objective.state_dict()
+    objective.gradients_((x, y), g)
+    assert not torch.equal(objective.chains, first)
+    # a restored objective continues from the saved chains
+    again = UpDownObjective(stack, k=1, persistent=True)
+    again.load_state_dict(state)
+    assert torch.equal(again.chains, first)
+    cd = UpDownObjective(stack, k=1)
+    cd.gradients_((x, y), g)
+    assert cd.chains is None

@@ -66,6 +66,12 @@ class UpDownObjective:
     k : int, default 3
         Gibbs steps of the top-level contrastive divergence; may be changed between epochs
         (the paper grows it from 3 to 6 to 10).
+    persistent : bool, default False
+        Run the top-level negative chains on from one mini-batch to the next (PCD in the
+        associative memory) instead of restarting them at the wake sample (the paper's
+        CD-k). The sleep phase then starts from these chains, which are closer to samples
+        of the model, and the associative memory unlearns the spurious modes that make
+        CD-trained DBNs generate poorly.
 
     Attributes
     ----------
@@ -79,13 +85,15 @@ class UpDownObjective:
     recognition copies' visible biases keep zero gradients.
     """
 
-    def __init__(self, stack: GenerativeStack, k: int = 3) -> None:
+    def __init__(self, stack: GenerativeStack, k: int = 3, persistent: bool = False) -> None:
         if stack.tied and stack.lower:
             raise ValueError("up-down fine-tuning needs untied weights: pass stack.untied().")
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}.")
         self.stack = stack
         self.k = int(k)
+        self.persistent = persistent
+        self.chains: torch.Tensor | None = None  # the top RBM's visible states (persistent)
         self.module = torch.nn.ModuleList([*stack.recognition, *stack.lower, stack.top])
 
     @torch.no_grad()
@@ -105,11 +113,17 @@ class UpDownObjective:
         top = stack.top
         v_pos = wake[-1] if labels is None else torch.cat([wake[-1], labels], dim=1)
         h_pos, h = top.sample_hidden(v_pos, generator)
+        if self.persistent:
+            if self.chains is None or self.chains.shape != v_pos.shape:
+                self.chains = v_pos.clone()
+            h = top.sample_hidden(self.chains, generator)[1]
         for step in range(self.k):
             _, v_neg = top.sample_visible(h, generator)
             if step < self.k - 1:
                 _, h = top.sample_hidden(v_neg, generator)
         h_neg = top.hidden_mean(v_neg)
+        if self.persistent:
+            self.chains = v_neg
         n = x.shape[0]
         top.weight.grad.addmm_(v_neg.t(), h_neg, beta=0.0, alpha=1.0 / n)
         top.weight.grad.addmm_(v_pos.t(), h_pos, alpha=-1.0 / n)
@@ -140,7 +154,9 @@ class UpDownObjective:
         return out
 
     def state_dict(self) -> dict:
-        return {"k": self.k}
+        return {"k": self.k, "chains": None if self.chains is None else self.chains.clone()}
 
     def load_state_dict(self, state: dict) -> None:
         self.k = int(state.get("k", self.k))
+        chains = state.get("chains")
+        self.chains = None if chains is None else chains.clone()

@@ -115,16 +115,29 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
     rates = per_layer(estimator.pretrain_learning_rate, n, "pretrain_learning_rate")
     check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
     check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
+    methods = per_layer(estimator.pretrain_method, n, "pretrain_method")
+    for method in methods:
+        if method not in ("cd", "pcd"):
+            raise ValueError(f"pretrain_method must hold 'cd' or 'pcd' (one per hidden layer), "
+                             f"got {method!r} in {estimator.pretrain_method!r}.")
+    ks = per_layer(estimator.k, n, "k")
+    check_per_layer(ks, "k", True, 1, closed=True)
+    schedules = per_layer(getattr(estimator, "pretrain_learning_rate_schedule", "constant"),
+                          n, "pretrain_learning_rate_schedule")
+    for schedule in schedules:
+        if schedule not in ("constant", "linear"):
+            raise ValueError("pretrain_learning_rate_schedule must hold 'constant' or "
+                             f"'linear' (one per hidden layer), got {schedule!r}.")
     visible = [visible_units, *units[:-1]]
     return [
         RBMConfig(
             n_hidden=int(size), visible_units=vis, hidden_units=hid, epochs=int(ep),
-            learning_rate=float(lr), batch_size=estimator.batch_size,
-            method=estimator.pretrain_method, k=estimator.k,
-            momentum=estimator.pretrain_momentum,
-            weight_decay=estimator.pretrain_weight_decay,
+            learning_rate=float(lr), batch_size=estimator.batch_size, method=method,
+            k=int(k), momentum=estimator.pretrain_momentum,
+            weight_decay=estimator.pretrain_weight_decay, learning_rate_schedule=schedule,
         )
-        for size, vis, hid, ep, lr in zip(sizes, visible, units, epochs, rates, strict=True)
+        for size, vis, hid, ep, lr, method, k, schedule in zip(
+            sizes, visible, units, epochs, rates, methods, ks, schedules, strict=True)
     ]
 
 def check_X(estimator, X, *, reset: bool, units: str | None = None, y=NO_Y, **kwargs):

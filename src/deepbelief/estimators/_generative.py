@@ -90,9 +90,15 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         Epochs of RBM training per layer (one value per entry of ``hidden_layer_sizes``).
     pretrain_learning_rate : float or sequence of float, default 0.1
         RBM step size, for all layers or one per layer.
-    pretrain_method : {'cd', 'pcd'}, default 'cd'
-    k : int, default 1
-        Gibbs steps of CD-k / PCD-k.
+    pretrain_method : {'cd', 'pcd'} or sequence of them, default 'cd'
+        For all layers or one per layer. Persistent CD for the top RBM (e.g.
+        ``('cd', 'cd', 'pcd')``) trains an associative memory whose Gibbs chains generate
+        far better class-conditional samples than CD-1's (see BENCHMARKS.md).
+    k : int or sequence of int, default 1
+        Gibbs steps of CD-k / PCD-k, for all layers or one per layer.
+    pretrain_learning_rate_schedule : {'constant', 'linear'} or sequence of them, default 'constant'
+        'linear' decays a layer's learning rate to 0 over its epochs (what PCD needs to
+        settle); for all layers or one per layer.
     pretrain_momentum : float or 'classic', default 'classic'
         'classic' is 0.5 for five epochs, then 0.9.
     pretrain_weight_decay : float, default 2e-4
@@ -105,6 +111,10 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
     updown_k : int or sequence of int, default (3, 6, 10)
         Gibbs steps of the top-level CD during up-down fine-tuning; a sequence splits the
         epochs into equal consecutive parts with growing ``k`` (the paper: CD-3, CD-6, CD-10).
+    updown_method : {'cd', 'pcd'}, default 'pcd'
+        The top level's negative chains during up-down: 'cd' restarts them at each wake
+        sample (the paper), 'pcd' carries them on between mini-batches (persistent). On
+        MNIST 'pcd' gave better samples, completions and classification (BENCHMARKS.md).
     callbacks : list or None, default None
         Functions ``(epoch, record)`` or :class:`deepbelief.callbacks.Callback` objects
         called after every epoch (phases ``'pretrain'`` and ``'updown'``); one returning
@@ -163,14 +173,16 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         "pretrain_epochs": _PER_LAYER_INT,
         "pretrain_learning_rate": _PER_LAYER_REAL,
         "visible_units": [StrOptions({"bernoulli", "gaussian"})],
-        "pretrain_method": [StrOptions({"cd", "pcd"})],
-        "k": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_method": [StrOptions({"cd", "pcd"}), list, tuple],
+        "k": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "pretrain_learning_rate_schedule": [StrOptions({"constant", "linear"}), list, tuple],
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "updown_epochs": [Interval(Integral, 0, None, closed="left")],
         "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "updown_k": [Interval(Integral, 1, None, closed="left"), list, tuple],
+        "updown_method": [StrOptions({"cd", "pcd"})],
         "callbacks": [list, tuple, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -184,14 +196,16 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         visible_units: str = "bernoulli",
         pretrain_epochs=10,
         pretrain_learning_rate=0.1,
-        pretrain_method: str = "cd",
-        k: int = 1,
+        pretrain_method="cd",
+        k=1,
+        pretrain_learning_rate_schedule="constant",
         pretrain_momentum="classic",
         pretrain_weight_decay: float = 2e-4,
         batch_size: int = 32,
         updown_epochs: int = 0,
         updown_learning_rate: float = 0.01,
         updown_k=(3, 6, 10),
+        updown_method: str = "pcd",
         callbacks: list | None = None,
         random_state=None,
         verbose: int = 0,
@@ -203,12 +217,14 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         self.pretrain_learning_rate = pretrain_learning_rate
         self.pretrain_method = pretrain_method
         self.k = k
+        self.pretrain_learning_rate_schedule = pretrain_learning_rate_schedule
         self.pretrain_momentum = pretrain_momentum
         self.pretrain_weight_decay = pretrain_weight_decay
         self.batch_size = batch_size
         self.updown_epochs = updown_epochs
         self.updown_learning_rate = updown_learning_rate
         self.updown_k = updown_k
+        self.updown_method = updown_method
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -306,7 +322,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
 
     def _up_down(self, stack: GenerativeStack, data: tuple, k_schedule: list[int],
                  generator, callbacks: list) -> list[dict]:
-        objective = UpDownObjective(stack, k_schedule[0])
+        objective = UpDownObjective(stack, k_schedule[0],
+                                    persistent=self.updown_method == "pcd")
         optimizer = make_optimizer(objective.module, "sgd", self.updown_learning_rate, 0.0,
                                    self.pretrain_weight_decay)
         phase = phase_callbacks(self, [_GrowK(k_schedule), *callbacks], phase="updown",
