@@ -29,3 +29,14 @@ def data_dir() -> Path:
     if not folder.is_dir():
         pytest.skip(f"data folder {folder} not found (set DEEPBELIEF_DATA)")
     return folder
+
+
+@pytest.fixture(scope="session")
+def digits_split():
+    """The reference split of the digits: X/16, 80/20, random_state=0."""
+    from sklearn.model_selection import train_test_split
+
+    from deepbelief.datasets import load_digits
+
+    X, y = load_digits()
+    return train_test_split(X, y, test_size=0.2, random_state=0)

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.model_selection import train_test_split
 
 from deepbelief import DBNClassifier, DBNRegressor, DBNTransformer
 from deepbelief.compat import (
@@ -11,15 +10,8 @@ from deepbelief.compat import (
     SupervisedDBNRegression,
     UnsupervisedDBN,
 )
-from deepbelief.datasets import load_digits
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits()
-    return train_test_split(X, y, test_size=0.2, random_state=0)
 
 
 def test_old_parameter_names_translate_to_deepbelief():

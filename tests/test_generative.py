@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 import torch
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import train_test_split
 
 import deepbelief
 from deepbelief import GenerativeDBN, load
-from deepbelief.datasets import load_digits
 from deepbelief.generative import GenerativeStack, joined_with_labels, reset_joined_visible_bias_
 from deepbelief.rbm import RBMModule
 from deepbelief.units import Joined, Softmax
@@ -155,12 +153,6 @@ def test_joined_visible_bias_starts_at_the_data_means():
 # -- the estimator -----------------------------------------------------------------------------
 SETTINGS = {"hidden_layer_sizes": (64, 64, 128), "pretrain_epochs": 15, "device": "cpu",
             "random_state": 0}
-
-
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits()
-    return train_test_split(X, y, test_size=0.2, random_state=0)
 
 
 @pytest.fixture(scope="module")

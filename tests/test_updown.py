@@ -10,10 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from sklearn.model_selection import train_test_split
 
 from deepbelief import GenerativeDBN, load
-from deepbelief.datasets import load_digits
 from deepbelief.generative import GenerativeStack, joined_with_labels
 from deepbelief.rbm import RBMModule
 from deepbelief.updown import UpDownObjective, _directed_down_grad_, _directed_up_grad_
@@ -134,12 +132,6 @@ def test_one_step_changes_nothing_at_a_zero_learning_rate_and_is_repeatable():
 
 
 # -- the estimator ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits()
-    return train_test_split(X, y, test_size=0.2, random_state=0)
-
-
 SETTINGS = {"hidden_layer_sizes": (64, 64, 128), "pretrain_epochs": 15, "device": "cpu",
             "random_state": 0, "updown_epochs": 6, "updown_k": (1, 2, 3)}
 
