@@ -328,3 +328,21 @@ def test_per_layer_learning_rules_and_schedules(digits_split):
         with pytest.raises(ValueError, match=message):
             GenerativeDBN((8, 8), pretrain_epochs=1, device="cpu",
                           **bad).fit(X_train[:50], y_train[:50])
+
+
+def test_reconstruct_is_the_mean_field_pass_through_the_whole_model(fitted, digits_split):
+    X_test = digits_split[1][:20]
+    recon = fitted.reconstruct(X_test)
+    assert recon.shape == X_test.shape and recon.dtype == np.float32
+    stack = fitted._stack
+    x = torch.as_tensor(X_test)
+    h = stack.up_pass(x)
+    v = torch.cat([h, stack.label_proba(h)], dim=1)
+    with torch.no_grad():
+        pen = stack.top.visible_mean(stack.top.hidden_mean(v))[:, :stack.n_penultimate]
+        expect = stack.down_pass(pen).numpy()
+    np.testing.assert_allclose(recon, expect, rtol=1e-5, atol=1e-6)
+    # most reconstructions are closer to their own input than to any other (16 of 20 here:
+    # the pass through the associative memory pulls an image towards its class)
+    errors = ((recon[:, None, :] - X_test[None, :, :]) ** 2).sum(-1)
+    assert (errors.argmin(1) == np.arange(len(X_test))).mean() >= 0.7
