@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument("--n-gibbs", type=int, default=1000,
                         help="Gibbs steps per class-conditional sample (the paper: 1000)")
     parser.add_argument("--n-complete", type=int, default=2000, help="test images to complete")
-    parser.add_argument("--complete-iter", type=int, default=20)
+    parser.add_argument("--complete-iter", type=int, default=100)
     parser.add_argument("--judge", default=None,
                         help="a saved judge DBNClassifier to reuse (trained and saved here "
                              "when the file does not exist)")
