@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import load_mnist  # $DEEPBELIEF_DATA, else ../shared/data
 
 from deepbelief import DBNClassifier, GenerativeDBN, load
 from deepbelief.callbacks import Callback
-from deepbelief.datasets import load_mnist
 
 
 class TestError(Callback):
@@ -84,10 +83,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    root = Path(os.environ.get("DEEPBELIEF_DATA")
-                or Path(__file__).resolve().parents[2] / "shared" / "data") / "mnist"
-    X, y = load_mnist(root)
-    X_test, y_test = load_mnist(root, kind="test")
+    X, y = load_mnist("train")
+    X_test, y_test = load_mnist("test")
     layers, clf_layers, per_class = (500, 500, 2000), (500, 500), 100
     if args.quick:
         X, y, X_test, y_test = X[:3000], y[:3000], X_test[:500], y_test[:500]

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import load_mnist  # $DEEPBELIEF_DATA, else ../shared/data
 
 from deepbelief import RBM
-from deepbelief.datasets import load_mnist
 from deepbelief.evaluation import (
     ais_log_partition,
     dbn_log_likelihood_bound,
@@ -73,10 +72,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    root = Path(os.environ.get("DEEPBELIEF_DATA")
-                or Path(__file__).resolve().parents[2] / "shared" / "data") / "mnist"
-    X_train, _ = load_mnist(root)
-    X_test, _ = load_mnist(root, kind="test")
+    X_train, _ = load_mnist("train")
+    X_test, _ = load_mnist("test")
     betas = default_betas()
     if args.quick:
         X_train, X_test, args.epochs = X_train[:2000], X_test[:500], 1

@@ -32,11 +32,9 @@ __all__ = ["UpDownObjective"]
 
 
 def _zero_grads(module: torch.nn.Module) -> None:
+    """Fresh zero gradients: the lower RBMs still hold their last pretraining gradients."""
     for p in module.parameters():
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-        else:
-            p.grad.zero_()
+        p.grad = torch.zeros_like(p)
 
 
 @torch.no_grad()
@@ -95,6 +93,9 @@ class UpDownObjective:
         self.persistent = persistent
         self.chains: torch.Tensor | None = None  # the top RBM's visible states (persistent)
         self.module = torch.nn.ModuleList([*stack.recognition, *stack.lower, stack.top])
+        # Every step overwrites the gradients it uses; the others (the generative copies'
+        # hidden biases, the recognition copies' visible biases) stay at these zeros.
+        _zero_grads(self.module)
 
     @torch.no_grad()
     def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> None:
@@ -102,7 +103,6 @@ class UpDownObjective:
         x = batch[0]
         labels = batch[1] if stack.n_classes else None
         n_pen = stack.n_penultimate
-        _zero_grads(self.module)
 
         # Wake phase: binary states up the recognition weights (the data as given).
         wake = [x]
