@@ -235,6 +235,15 @@ def test_generative_dbn_from_the_command_line(tmp_path, capsys):
                  "--npy", str(npy), "-o", str(tmp_path / "threes.png")]) == 0
     assert np.load(npy).shape == (4, 64)
     assert_png(tmp_path / "threes.png")
+    assert main(["sample", str(model), "--label", "3", "-n", "4", "--n-gibbs", "20",
+                 "--label-warmup", "10", "--npy", str(npy), "-o", str(tmp_path / "w.png")]) == 0
+    np.testing.assert_array_equal(
+        np.load(npy), gen.sample(4, y=3, n_gibbs=20, random_state=0, label_warmup=10))
+    assert main(["sample", str(model), "--label-warmup", "10", "-o", str(tmp_path / "x.png")]) == 2
+    assert "--label-warmup needs --label" in capsys.readouterr().err
+    assert main(["sample", str(model), "--label", "3", "--n-gibbs", "5", "--label-warmup", "10",
+                 "-o", str(tmp_path / "x.png")]) == 2
+    assert "must not exceed" in capsys.readouterr().err
     assert main(["sample", str(model), "--label", "12", "-o", str(tmp_path / "x.png")]) == 2
     assert "--label 12: not a class of this model" in capsys.readouterr().err
     assert main(["complete", str(model), "--data", "digits", "--n-images", "4",

@@ -143,6 +143,51 @@ def test_gibbs_with_clamped_penultimate_samples_labels_by_free_energy():
         assert _tv(labels[rows].mean(0), exact) < 0.03
 
 
+def test_label_scale_samples_the_rbm_with_scaled_label_weights():
+    stack = _tiny_stack(seed=5)
+    scaled = _tiny_stack(seed=5)
+    with torch.no_grad():
+        scaled.top.weight[N_PEN:] *= 4.0
+    h = (torch.rand((50, N_PEN), generator=torch.Generator().manual_seed(0)) < 0.5).double()
+    labels = torch.eye(N_CLASSES, dtype=torch.float64)[torch.arange(50) % N_CLASSES]
+    out = stack.gibbs_top(h, labels, 7, torch.Generator().manual_seed(1), clamp_labels=True,
+                          label_scale=4.0)
+    same = scaled.gibbs_top(h, labels, 7, torch.Generator().manual_seed(1), clamp_labels=True)
+    for a, b in zip(out, same, strict=True):
+        torch.testing.assert_close(a, b)
+    assert torch.equal(out[2], labels)  # the clamped labels come back unscaled
+    plain = stack.gibbs_top(h, labels, 7, torch.Generator().manual_seed(1), clamp_labels=True)
+    assert not torch.equal(plain[1], out[1])
+    with pytest.raises(ValueError, match="clamp"):
+        stack.gibbs_top(h, labels, 1, label_scale=2.0)
+
+
+def test_label_warmup_changes_the_start_not_the_stationary_distribution():
+    """Warm-up steps under scaled label weights, then plain steps: the chains still
+    converge to the model's exact class-conditional distribution."""
+    stack = _tiny_stack(seed=5, scale=2.0)
+    joint = _exact_joint(stack)
+    k, n = 1, 4000
+    labels = torch.eye(N_CLASSES, dtype=torch.float64)[k].expand(n, -1).clone()
+    g = torch.Generator().manual_seed(2)
+    h = (torch.rand((n, N_PEN), generator=g, dtype=torch.float64) < 0.5).double()
+    _, warm, _ = stack.gibbs_top(h, labels, 30, g, clamp_labels=True, label_scale=4.0)
+    warm_hist = torch.bincount(_state_index(warm), minlength=2**N_PEN).double() / n
+    exact = joint[:, k] / joint[:, k].sum()
+    scaled = _tiny_stack(seed=5, scale=2.0)
+    with torch.no_grad():
+        scaled.top.weight[N_PEN:] *= 4.0
+    exact_scaled = _exact_joint(scaled)[:, k] / _exact_joint(scaled)[:, k].sum()
+    assert _tv(exact_scaled, exact) > 0.3  # (0.52) the warm-up samples another distribution
+    assert _tv(warm_hist, exact_scaled) < 0.03
+    counts = torch.zeros(2**N_PEN, dtype=torch.float64)
+    _, h, _ = stack.gibbs_top(warm, labels, 30, g, clamp_labels=True)
+    for _ in range(10):
+        _, h, _ = stack.gibbs_top(h, labels, 3, g, clamp_labels=True)
+        counts += torch.bincount(_state_index(h), minlength=2**N_PEN).double()
+    assert _tv(counts / counts.sum(), exact) < 0.02  # ...and the plain steps forget it
+
+
 def test_joined_visible_bias_starts_at_the_data_means():
     rbm = RBMModule(N_PEN + N_CLASSES, N_TOP, joined_with_labels("bernoulli", N_PEN, N_CLASSES))
     mean = torch.tensor([0.2, 0.5, 0.7, 0.9, 0.1, 0.3, 0.6])
@@ -226,6 +271,24 @@ def test_complete_keeps_the_known_pixels(fitted, digits_split):
     assert np.mean((filled[:, ~mask] - X[:, ~mask]) ** 2) < np.mean((0.5 - X[:, ~mask]) ** 2)
 
 
+def test_complete_starts_the_unknown_entries_at_the_training_mean(fitted, digits_split,
+                                                                  tmp_path):
+    X_train, X_test, _, _ = digits_split
+    np.testing.assert_allclose(fitted.training_mean_, X_train.mean(0), rtol=1e-5)
+    mask = np.arange(64) < 32
+    start = fitted.complete(X_test[:3], mask, n_iter=0)
+    np.testing.assert_array_equal(start[:, mask], X_test[:3, mask])
+    np.testing.assert_allclose(start[:, ~mask], np.tile(fitted.training_mean_[~mask], (3, 1)))
+    same = load(fitted.save(tmp_path / "gen.safetensors"))
+    np.testing.assert_array_equal(same.training_mean_, fitted.training_mean_)
+    # a file written before training_mean_ was kept: the unknown entries start at 0.5
+    old = load(fitted.save(tmp_path / "gen.safetensors"))
+    del old.training_mean_
+    old = load(old.save(tmp_path / "old.safetensors"))
+    assert not hasattr(old, "training_mean_")
+    np.testing.assert_array_equal(old.complete(X_test[:3], mask, n_iter=0)[:, ~mask], 0.5)
+
+
 def test_unsupervised_model_samples_but_does_not_classify(digits_split):
     X_train, X_test, y_train, _ = digits_split
     gen = GenerativeDBN((32, 32), pretrain_epochs=2, device="cpu", random_state=0)
@@ -291,6 +354,54 @@ def test_sample_chains_are_the_same_draws_recorded(fitted):
     assert not np.allclose(chain[0], chain[-1])
     with pytest.raises(ValueError, match="chain_every"):
         fitted.sample(2, n_gibbs=3, chain_every=0)
+
+
+def test_label_warmup_pulls_chains_to_the_requested_class(fitted):
+    wanted = np.repeat(np.arange(10), 10)
+    plain = fitted.sample(100, y=wanted, n_gibbs=30, random_state=4)
+    warm = fitted.sample(100, y=wanted, n_gibbs=30, random_state=4, label_warmup=20)
+    assert not np.array_equal(plain, warm)
+    # the model recognises more of its warm-started samples as the class asked for
+    assert (fitted.predict(warm) == wanted).mean() >= (fitted.predict(plain) == wanted).mean()
+    assert (fitted.predict(warm) == wanted).mean() >= 0.8
+    # recorded chains are the same draws, the warm-up crossing a frame boundary
+    samples, chain = fitted.sample(100, y=wanted, n_gibbs=30, random_state=4, label_warmup=20,
+                                   chain_every=12)
+    np.testing.assert_array_equal(samples, warm)
+    assert chain.shape == (3, 100, 64)  # the start, steps 12 and 24 (30 is not a multiple)
+    np.testing.assert_array_equal(
+        fitted.sample(100, y=wanted, n_gibbs=30, random_state=4, label_warmup=30),
+        fitted.sample(100, y=wanted, n_gibbs=30, random_state=4, label_warmup=30,
+                      chain_every=7)[0])
+    with pytest.raises(ValueError, match="needs y"):
+        fitted.sample(2, n_gibbs=5, label_warmup=2)
+    with pytest.raises(ValueError, match="exceed"):
+        fitted.sample(2, y=1, n_gibbs=5, label_warmup=6)
+    with pytest.raises(ValueError, match="label_warmup_scale"):
+        fitted.sample(2, y=1, n_gibbs=5, label_warmup=2, label_warmup_scale=0.0)
+    with pytest.raises(ValueError, match="label_warmup"):
+        fitted.sample(2, y=1, n_gibbs=5, label_warmup=-1)
+
+
+def test_updown_batch_size_sets_the_persistent_chains(digits_split):
+    from deepbelief.callbacks import Callback
+
+    class Chains(Callback):
+        def __init__(self):
+            self.shapes = []
+
+        def on_epoch_end(self, context):
+            if context.phase == "updown":
+                self.shapes.append(tuple(context.objective.chains.shape))
+
+    X_train, _, y_train, _ = digits_split
+    gen = GenerativeDBN((16, 32), pretrain_epochs=1, batch_size=10, updown_epochs=2,
+                        updown_batch_size=40, callbacks=[Chains()], device="cpu",
+                        random_state=0).fit(X_train[:200], y_train[:200])
+    assert gen.callbacks_[0].shapes == [(40, 16 + 10)] * 2  # 40 chains, not 10
+    assert len(gen.history_["updown"]) == 2
+    with pytest.raises(ValueError, match="updown_batch_size"):
+        GenerativeDBN(updown_batch_size=0).fit(X_train[:20], y_train[:20])
 
 
 def test_gaussian_visible_units_for_standardized_data(digits_split):

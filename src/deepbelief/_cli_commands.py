@@ -509,6 +509,12 @@ def _draw_samples(model, args) -> np.ndarray:
     label = getattr(args, "label", None)
     if label is not None and name != "GenerativeDBN":
         raise UsageError("--label needs a GenerativeDBN (trained with labels).")
+    warmup = getattr(args, "label_warmup", 0)
+    if warmup and label is None:
+        raise UsageError("--label-warmup needs --label.")
+    if warmup > args.n_gibbs:
+        raise UsageError(f"--label-warmup {warmup} counts within --n-gibbs {args.n_gibbs}: "
+                         "it must not exceed it.")
     if name == "RBM":
         return model.sample(args.n_samples, args.n_gibbs, args.seed, mean=not args.binary)
     if name == "GenerativeDBN":
@@ -527,7 +533,7 @@ def _draw_samples(model, args) -> np.ndarray:
                 raise UsageError(f"--label {label}: not a class of this model (classes: "
                                  f"{' '.join(str(c) for c in model.classes_)}).")
         return model.sample(args.n_samples, y=y, n_gibbs=args.n_gibbs,
-                            random_state=args.seed, binary=args.binary)
+                            random_state=args.seed, binary=args.binary, label_warmup=warmup)
     return model.sample(args.n_samples, args.n_gibbs, args.seed)
 
 

@@ -359,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--label", metavar="LABEL",
                         help="generative DBN trained with labels: draw this class (default: "
                              "classes drawn by the model)")
+    sample.add_argument("--label-warmup", type=_non_negative_int, default=0, metavar="N",
+                        help="with --label: the first N of the Gibbs steps pull the chains "
+                             "towards the class (label weights x10), the rest sample the "
+                             "model; e.g. 200 (default: 0)")
     _sampling_options(sample)
     sample.add_argument("--npy", metavar="PATH", help="also save the samples as .npy")
     _picture_options(sample, "samples.png")

@@ -219,6 +219,7 @@ class GenerativeStack:
         *,
         clamp_labels: bool = False,
         clamp_penultimate: bool = False,
+        label_scale: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Alternating Gibbs sampling ``v -> h_top -> v`` in the top RBM.
 
@@ -234,6 +235,12 @@ class GenerativeStack:
             Full Gibbs steps.
         clamp_labels, clamp_penultimate : bool
             Keep that block at its start value (sampling the other block given it).
+        label_scale : float, default 1.0
+            Multiplies the clamped labels' weights in the hidden conditional: the chain
+            then samples an RBM whose labels pull ``label_scale`` times harder (1: the
+            model itself). Needs ``clamp_labels``; used to start class-conditional chains
+            inside the requested class before sampling the model (see
+            :meth:`deepbelief.GenerativeDBN.sample`).
 
         Returns
         -------
@@ -242,6 +249,8 @@ class GenerativeStack:
         n_classes; None without label units). Clamped blocks are returned as given.
         """
         top, n_pen = self.top, self.n_penultimate
+        if label_scale != 1.0 and not (clamp_labels and self.n_classes):
+            raise ValueError("label_scale != 1 needs clamped labels (clamp_labels=True).")
         if self.n_classes:
             if labels is None:
                 if clamp_labels:
@@ -252,6 +261,8 @@ class GenerativeStack:
             v = h
         h_mean = h
         for _ in range(n_steps):
+            if label_scale != 1.0:  # v W = h W_pen + labels W_label: scale the labels' term
+                v = torch.cat([v[:, :n_pen], labels * label_scale], dim=1)
             _, hid = top.sample_hidden(v, generator)
             mean, v = top.sample_visible(hid, generator)
             if clamp_penultimate:
