@@ -59,7 +59,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3,000 images, tiny layers")
     parser.add_argument("--epochs", type=int, default=30, help="CD-1 epochs per lower layer")
     parser.add_argument("--batch-size", type=int, default=20,
-                        help="mini-batch of every phase (default: 20; the paper: 10)")
+                        help="mini-batch of greedy training (default: 20; the paper: 10)")
     parser.add_argument("--learning-rate", type=float, default=0.05,
                         help="the lower RBMs' learning rate (default: 0.05)")
     parser.add_argument("--top-method", choices=("cd", "pcd"), default="cd",

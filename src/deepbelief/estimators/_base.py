@@ -68,6 +68,14 @@ def per_layer(value, n_layers: int, name: str) -> list:
     return [value] * n_layers
 
 
+def check_per_layer_options(values: list, name: str, options: tuple[str, ...]) -> None:
+    """Check each entry of a per-layer string parameter against ``options``."""
+    for value in values:
+        if value not in options:
+            raise ValueError(f"{name} must hold {' or '.join(map(repr, options))} (one per "
+                             f"hidden layer), got {value!r} in {values!r}.")
+
+
 def check_per_layer(values: list, name: str, integer: bool, low: float, *,
                     closed: bool) -> None:
     """Check each entry of a per-layer parameter given as a sequence (the scalar form is
@@ -116,18 +124,13 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
     check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
     check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
     methods = per_layer(estimator.pretrain_method, n, "pretrain_method")
-    for method in methods:
-        if method not in ("cd", "pcd"):
-            raise ValueError(f"pretrain_method must hold 'cd' or 'pcd' (one per hidden layer), "
-                             f"got {method!r} in {estimator.pretrain_method!r}.")
+    check_per_layer_options(methods, "pretrain_method", ("cd", "pcd"))
     ks = per_layer(estimator.k, n, "k")
     check_per_layer(ks, "k", True, 1, closed=True)
     schedules = per_layer(getattr(estimator, "pretrain_learning_rate_schedule", "constant"),
                           n, "pretrain_learning_rate_schedule")
-    for schedule in schedules:
-        if schedule not in ("constant", "linear"):
-            raise ValueError("pretrain_learning_rate_schedule must hold 'constant' or "
-                             f"'linear' (one per hidden layer), got {schedule!r}.")
+    check_per_layer_options(schedules, "pretrain_learning_rate_schedule",
+                            ("constant", "linear"))
     visible = [visible_units, *units[:-1]]
     return [
         RBMConfig(
