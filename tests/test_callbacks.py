@@ -21,10 +21,10 @@ from deepbelief.callbacks import (
     LearningRateScheduler,
     ProgressBar,
 )
+from deepbelief.core.rbm import RBMModule
 from deepbelief.datasets import load_digits
-from deepbelief.learning import RBMObjective, make_rule
-from deepbelief.rbm import RBMModule
-from deepbelief.training import TrainingContext, fit_epochs, make_optimizer
+from deepbelief.learning.contrastive import RBMObjective, make_rule
+from deepbelief.training.loop import TrainingContext, fit_epochs, make_optimizer
 
 torch.set_num_threads(1)
 

@@ -5,15 +5,15 @@ import pytest
 import torch
 
 from deepbelief import ModelFileError
-from deepbelief.checkpoint import (
+from deepbelief.core.rbm import RBMModule
+from deepbelief.learning.contrastive import PersistentContrastiveDivergence, RBMObjective
+from deepbelief.training.checkpoint import (
     flatten_state,
     load_checkpoint,
     save_checkpoint,
     unflatten_state,
 )
-from deepbelief.learning import PersistentContrastiveDivergence, RBMObjective
-from deepbelief.rbm import RBMModule
-from deepbelief.training import fit_epochs, make_optimizer
+from deepbelief.training.loop import fit_epochs, make_optimizer
 
 torch.set_num_threads(1)
 

@@ -14,9 +14,9 @@ import torch
 import deepbelief
 from deepbelief import RBM, DBNClassifier, DBNRegressor, DBNTransformer, GenerativeDBN
 from deepbelief.callbacks import Callback
+from deepbelief.core.rbm import RBMModule
 from deepbelief.datasets import load_digits
 from deepbelief.evaluation import ais_log_partition, exact_log_partition, log_likelihood
-from deepbelief.rbm import RBMModule
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from deepbelief import datasets
 from deepbelief.datasets import (
     FASHION_MNIST_SHA256,
     MNIST_SHA256,
@@ -30,6 +29,7 @@ from deepbelief.datasets import (
     verify_sha256,
     write_idx,
 )
+from deepbelief.datasets import _datasets as datasets
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from deepbelief import DivergenceError
-from deepbelief.learning import ContrastiveDivergence, RBMObjective
-from deepbelief.rbm import RBMModule
-from deepbelief.training import fit_epochs
+from deepbelief.core.rbm import RBMModule
+from deepbelief.learning.contrastive import ContrastiveDivergence, RBMObjective
+from deepbelief.training.loop import fit_epochs
 
 torch.set_num_threads(1)
 

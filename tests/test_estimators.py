@@ -35,7 +35,7 @@ from deepbelief import (
 from deepbelief.datasets import load_digits
 from deepbelief.estimators import _dbn
 from deepbelief.evaluation import pseudo_likelihood
-from deepbelief.serialization import metadata_sha256
+from deepbelief.io.modelfile import metadata_sha256
 
 # Small settings shared by the DBN estimators below.
 SMALL = {"hidden_layer_sizes": (16,), "pretrain_epochs": 2, "device": "cpu", "random_state": 0}

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepbelief import evaluation
+from deepbelief.core.rbm import RBMModule
 from deepbelief.evaluation import (
     AISResult,
     ais_log_partition,
@@ -22,7 +22,7 @@ from deepbelief.evaluation import (
     pseudo_likelihood,
     reconstruction_error,
 )
-from deepbelief.rbm import RBMModule
+from deepbelief.evaluation import _evaluation as evaluation
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -17,9 +17,13 @@ from sklearn.exceptions import NotFittedError
 
 import deepbelief
 from deepbelief import GenerativeDBN, load
-from deepbelief.generative import GenerativeStack, joined_with_labels, reset_joined_visible_bias_
-from deepbelief.rbm import RBMModule
-from deepbelief.units import Joined, Softmax
+from deepbelief.core.generative import (
+    GenerativeStack,
+    joined_with_labels,
+    reset_joined_visible_bias_,
+)
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.units import Joined, Softmax
 
 torch.set_num_threads(1)
 

@@ -8,13 +8,13 @@ import itertools
 import pytest
 import torch
 
-from deepbelief.learning import (
+from deepbelief.core.rbm import RBMModule
+from deepbelief.learning.contrastive import (
     ContrastiveDivergence,
     PersistentContrastiveDivergence,
     RBMObjective,
     make_rule,
 )
-from deepbelief.rbm import RBMModule
 
 torch.set_num_threads(1)
 

@@ -9,9 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from deepbelief.network import Dropout, FeedForwardDBN, SupervisedObjective
-from deepbelief.pretraining import transform_stack
-from deepbelief.rbm import RBMModule
+from deepbelief.core.network import Dropout, FeedForwardDBN
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.stack import up_pass
+from deepbelief.learning.supervised import SupervisedObjective
 
 torch.set_num_threads(1)
 
@@ -48,7 +49,7 @@ def test_hidden_activations_equal_the_stack_bottom_up_pass(hidden_types):
         got = net.features(x)
     # Same mathematics; only the matmul's memory layout (Wᵀ stored contiguously) differs,
     # so the results agree to float32 rounding.
-    torch.testing.assert_close(got, transform_stack(rbms, x), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(got, up_pass(rbms, x), rtol=1e-6, atol=1e-6)
     # layer by layer too
     linears = [m for m in net.body if isinstance(m, nn.Linear)]
     for linear, rbm in zip(linears, rbms, strict=True):
@@ -65,7 +66,7 @@ def test_forward_is_the_head_on_top_of_the_features():
     x = _inputs()
     head = net.head[-1]
     with torch.no_grad():
-        torch.testing.assert_close(net(x), transform_stack(rbms, x) @ head.weight.t(),
+        torch.testing.assert_close(net(x), up_pass(rbms, x) @ head.weight.t(),
                                    rtol=1e-5, atol=1e-6)
     assert torch.equal(head.bias, torch.zeros(3))
     expect = torch.randn((3, 3), generator=torch.Generator().manual_seed(0)) * 0.01
@@ -75,14 +76,14 @@ def test_forward_is_the_head_on_top_of_the_features():
 def test_transform_stack_chunks_and_empty_input():
     rbms = _stack()
     x = _inputs(n=50)
-    torch.testing.assert_close(transform_stack(rbms, x, batch_size=7),
-                               transform_stack(rbms, x), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(up_pass(rbms, x, batch_size=7),
+                               up_pass(rbms, x), rtol=1e-6, atol=1e-7)
     h = x
     with torch.no_grad():
         for rbm in rbms:
             h = rbm.hidden.mean(h @ rbm.weight + rbm.hidden_bias)
-    torch.testing.assert_close(transform_stack(rbms, x), h, rtol=1e-6, atol=1e-6)
-    assert transform_stack(rbms, x[:0]).shape == (0, 3)
+    torch.testing.assert_close(up_pass(rbms, x), h, rtol=1e-6, atol=1e-6)
+    assert up_pass(rbms, x[:0]).shape == (0, 3)
 
 
 # -- global RNG -------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from deepbelief import RBM, DBNClassifier, ModelFileError
-from deepbelief.rbm import RBMModule
-from deepbelief.serialization import load_file, save_file
-from deepbelief.units import unit_type
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.units import unit_type
+from deepbelief.io.modelfile import load_file, save_file
 
 torch.set_num_threads(1)
 FAST = settings(max_examples=25, deadline=None,

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from deepbelief.rbm import RBMModule
+from deepbelief.core.rbm import RBMModule
 
 torch.set_num_threads(1)
 

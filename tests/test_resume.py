@@ -21,8 +21,8 @@ import torch
 
 from deepbelief import RBM, DBNClassifier, DBNRegressor, DBNTransformer, ModelFileError
 from deepbelief.callbacks import Callback, EarlyStopping, LearningRateScheduler
-from deepbelief.checkpoint import load_checkpoint
 from deepbelief.datasets import load_digits
+from deepbelief.training.checkpoint import load_checkpoint
 
 torch.set_num_threads(1)
 

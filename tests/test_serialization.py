@@ -13,9 +13,9 @@ import pytest
 import safetensors.torch
 import torch
 
-from deepbelief import serialization
 from deepbelief.exceptions import ModelFileError
-from deepbelief.serialization import (
+from deepbelief.io import modelfile as serialization
+from deepbelief.io.modelfile import (
     FORMAT_VERSION,
     describe,
     load_file,

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
+from deepbelief.core.rbm import RBMModule
 from deepbelief.exceptions import DivergenceError
-from deepbelief.learning import RBMObjective, make_rule
-from deepbelief.pretraining import RBMConfig, RBMTrainer, pretrain_stack
-from deepbelief.rbm import RBMModule
-from deepbelief.training import (
+from deepbelief.learning.contrastive import RBMObjective, make_rule
+from deepbelief.training.greedy import RBMConfig, RBMTrainer, pretrain_stack
+from deepbelief.training.loop import (
     EpochSchedule,
     LoopState,
     fit_epochs,

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepbelief.units import Bernoulli, Gaussian, ReLU, Softmax, UnitType, unit_type
+from deepbelief.core.units import Bernoulli, Gaussian, ReLU, Softmax, UnitType, unit_type
 
 torch.set_num_threads(1)
 
@@ -234,8 +234,8 @@ def test_relu_and_gaussian_domains():
 
 
 def test_joined_units_act_blockwise_and_match_the_exact_partition():
-    from deepbelief.rbm import RBMModule
-    from deepbelief.units import Bernoulli, Joined, Softmax
+    from deepbelief.core.rbm import RBMModule
+    from deepbelief.core.units import Bernoulli, Joined, Softmax
 
     joined = Joined([(Bernoulli(), 3), (Softmax(), 4)])
     g = torch.Generator().manual_seed(0)

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from deepbelief import GenerativeDBN, load
-from deepbelief.generative import GenerativeStack, joined_with_labels
-from deepbelief.rbm import RBMModule
-from deepbelief.updown import UpDownObjective, _directed_down_grad_, _directed_up_grad_
+from deepbelief.core.generative import GenerativeStack, joined_with_labels
+from deepbelief.core.rbm import RBMModule
+from deepbelief.learning.updown import UpDownObjective, _directed_down_grad_, _directed_up_grad_
 
 torch.set_num_threads(1)
 F64 = torch.float64

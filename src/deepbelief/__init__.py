@@ -3,10 +3,16 @@
 >>> from deepbelief import DBNClassifier, RBM, load
 """
 
-__version__ = "0.1.0"
-
-from .estimators import RBM, DBNClassifier, DBNRegressor, DBNTransformer, GenerativeDBN, load
-from .exceptions import DivergenceError, ModelFileError
+from deepbelief._version import __version__
+from deepbelief.estimators import (
+    RBM,
+    DBNClassifier,
+    DBNRegressor,
+    DBNTransformer,
+    GenerativeDBN,
+    load,
+)
+from deepbelief.exceptions import DivergenceError, ModelFileError
 
 __all__ = [
     "RBM",

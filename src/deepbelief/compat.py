@@ -39,7 +39,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from .estimators import DBNClassifier, DBNRegressor, DBNTransformer, load
+from deepbelief.estimators import DBNClassifier, DBNRegressor, DBNTransformer, load
 
 __all__ = ["SupervisedDBNClassification", "SupervisedDBNRegression", "UnsupervisedDBN"]
 

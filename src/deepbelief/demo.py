@@ -11,9 +11,9 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from .datasets import load_digits
-from .estimators import DBNClassifier
-from .plotting import plot_predictions
+from deepbelief.datasets import load_digits
+from deepbelief.estimators import DBNClassifier
+from deepbelief.plotting import plot_predictions
 
 #: The demo's settings (also used by ``benchmarks/digits.py``): NReLU hidden units,
 #: dropout and SGD fine-tuning; see BENCHMARKS.md for the figures they give.

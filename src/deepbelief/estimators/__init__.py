@@ -1,8 +1,8 @@
 """scikit-learn estimators built on the PyTorch core."""
 
-from ._base import load
-from ._dbn import DBNClassifier, DBNRegressor, DBNTransformer
-from ._generative import GenerativeDBN
-from ._rbm import RBM
+from deepbelief.estimators._base import load
+from deepbelief.estimators._dbn import DBNClassifier, DBNRegressor, DBNTransformer
+from deepbelief.estimators._generative import GenerativeDBN
+from deepbelief.estimators._rbm import RBM
 
 __all__ = ["RBM", "DBNClassifier", "DBNRegressor", "DBNTransformer", "GenerativeDBN", "load"]

@@ -12,12 +12,12 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import serialization
-from ..callbacks import PhaseCallbacks, ProgressBar
-from ..checkpoint import TrainingCheckpoint, data_digest
-from ..exceptions import ModelFileError
-from ..pretraining import RBMConfig
-from ..units import unit_type
+from deepbelief.core.units import unit_type
+from deepbelief.exceptions import ModelFileError
+from deepbelief.io import modelfile as serialization
+from deepbelief.training.callbacks import PhaseCallbacks, ProgressBar
+from deepbelief.training.checkpoint import TrainingCheckpoint, data_digest
+from deepbelief.training.greedy import RBMConfig
 
 log = logging.getLogger("deepbelief")
 log.addHandler(logging.NullHandler())  # a library logs; the application shows (or not)

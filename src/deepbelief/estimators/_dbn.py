@@ -20,14 +20,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..callbacks import Callback, EarlyStopping, copy_callbacks
-from ..checkpoint import CheckpointCallback, TrainingCheckpoint, remaining_epochs
-from ..generative import down_pass
-from ..network import FeedForwardDBN, SupervisedObjective
-from ..pretraining import RBMConfig, pretrain_stack, transform_stack
-from ..rbm import RBMModule
-from ..training import LoopState, fit_epochs, make_optimizer
-from ._base import (
+from deepbelief.core.network import FeedForwardDBN
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.stack import down_pass, up_pass
+from deepbelief.estimators._base import (
     SaveLoadMixin,
     as_tensor,
     check_checkpoint_args,
@@ -42,6 +38,11 @@ from ._base import (
     set_fitted_input_state,
     to_numpy,
 )
+from deepbelief.learning.supervised import SupervisedObjective
+from deepbelief.training.callbacks import Callback, EarlyStopping, copy_callbacks
+from deepbelief.training.checkpoint import CheckpointCallback, TrainingCheckpoint, remaining_epochs
+from deepbelief.training.greedy import RBMConfig, pretrain_stack
+from deepbelief.training.loop import LoopState, fit_epochs, make_optimizer
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
 _PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
@@ -74,11 +75,11 @@ _PRETRAIN_DOC = """
         Seeds everything (a private ``torch.Generator``; no global RNG is used or changed).
     verbose : int, default 0
         Show progress when positive: a progress bar per phase on a terminal, else one line
-        per epoch on stdout (see :class:`deepbelief.callbacks.ProgressBar`).
+        per epoch on stdout (see :class:`deepbelief.training.callbacks.ProgressBar`).
     device : str, default 'auto'
         'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
     callbacks : list or None, default None
-        Functions ``(epoch, record)`` or :class:`deepbelief.callbacks.Callback` objects
+        Functions ``(epoch, record)`` or :class:`deepbelief.training.callbacks.Callback` objects
         called after every epoch of every phase (each pretrained layer, then fine-tuning);
         one returning True stops that phase. They are copied by ``fit`` (see
         ``callbacks_``) and not saved with the model.
@@ -359,7 +360,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         """
         check_is_fitted(self, "rbms_")
         x, dtype = self._input(X)
-        return to_numpy(transform_stack(self.rbms_, x), dtype)
+        return to_numpy(up_pass(self.rbms_, x), dtype)
 
     @torch.no_grad()
     def reconstruct(self, X) -> np.ndarray:
@@ -378,7 +379,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         """
         check_is_fitted(self, "rbms_")
         x, dtype = self._input(X)
-        return to_numpy(down_pass(self.rbms_, transform_stack(self.rbms_, x)), dtype)
+        return to_numpy(down_pass(self.rbms_, up_pass(self.rbms_, x)), dtype)
 
     @torch.no_grad()
     def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None) -> np.ndarray:

@@ -15,14 +15,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..callbacks import Callback, copy_callbacks
-from ..generative import GenerativeStack, joined_with_labels, reset_joined_visible_bias_
-from ..pretraining import RBMConfig, RBMTrainer, new_rbm, pretrain_stack, transform_stack
-from ..rbm import RBMModule
-from ..training import fit_epochs, make_optimizer
-from ..units import Joined, unit_type
-from ..updown import UpDownObjective
-from ._base import (
+from deepbelief.core.generative import (
+    GenerativeStack,
+    joined_with_labels,
+    reset_joined_visible_bias_,
+)
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.stack import up_pass
+from deepbelief.core.units import Joined, unit_type
+from deepbelief.estimators._base import (
     SaveLoadMixin,
     as_tensor,
     check_X,
@@ -34,6 +35,10 @@ from ._base import (
     set_fitted_input_state,
     to_numpy,
 )
+from deepbelief.learning.updown import UpDownObjective
+from deepbelief.training.callbacks import Callback, copy_callbacks
+from deepbelief.training.greedy import RBMConfig, RBMTrainer, new_rbm, pretrain_stack
+from deepbelief.training.loop import fit_epochs, make_optimizer
 
 _PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
 _PER_LAYER_REAL = [Interval(Real, 0, None, closed="neither"), list, tuple]
@@ -74,7 +79,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
     * completes partially observed inputs (``complete``).
 
     Training is greedy, then optionally ``updown_epochs`` of the paper's up-down fine-tuning
-    (contrastive wake-sleep, :mod:`deepbelief.updown`), which unties the recognition
+    (contrastive wake-sleep, :mod:`deepbelief.learning.updown`), which unties the recognition
     (bottom-up) and generative (top-down) weights of the lower layers.
 
     Parameters
@@ -125,7 +130,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         sample (the paper), 'pcd' carries them on between mini-batches (persistent). On
         MNIST 'pcd' gave better samples, completions and classification (BENCHMARKS.md).
     callbacks : list or None, default None
-        Functions ``(epoch, record)`` or :class:`deepbelief.callbacks.Callback` objects
+        Functions ``(epoch, record)`` or :class:`deepbelief.training.callbacks.Callback` objects
         called after every epoch (phases ``'pretrain'`` and ``'updown'``); one returning
         True stops that phase. Copied by ``fit`` (see ``callbacks_``), not saved.
     random_state : int, RandomState or None, default None
@@ -290,7 +295,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         lower, histories = [], []
         if len(configs) > 1:
             lower, histories = pretrain_stack(data, configs[:-1], generator, callbacks=[phase])
-        top_data = transform_stack(lower, data) if lower else data
+        top_data = up_pass(lower, data) if lower else data
         top_config = configs[-1]
         if y is not None:
             onehot = torch.nn.functional.one_hot(

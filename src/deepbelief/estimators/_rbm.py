@@ -13,15 +13,9 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import copy_callbacks
-from ..checkpoint import CheckpointCallback, TrainingCheckpoint, remaining_epochs
-from ..evaluation import pseudo_likelihood
-from ..exceptions import DivergenceError
-from ..pretraining import RBMConfig, RBMTrainer, new_rbm
-from ..rbm import RBMModule
-from ..training import LoopState
-from ..units import Bernoulli
-from ._base import (
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.units import Bernoulli
+from deepbelief.estimators._base import (
     SaveLoadMixin,
     as_tensor,
     check_checkpoint_args,
@@ -35,6 +29,12 @@ from ._base import (
     set_fitted_input_state,
     to_numpy,
 )
+from deepbelief.evaluation import pseudo_likelihood
+from deepbelief.exceptions import DivergenceError
+from deepbelief.training.callbacks import copy_callbacks
+from deepbelief.training.checkpoint import CheckpointCallback, TrainingCheckpoint, remaining_epochs
+from deepbelief.training.greedy import RBMConfig, RBMTrainer, new_rbm
+from deepbelief.training.loop import LoopState
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
 
@@ -64,7 +64,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         Epochs over the training data.
     verbose : int, default 0
         Show progress when positive: a progress bar on a terminal, else one line per epoch
-        on stdout (see :class:`deepbelief.callbacks.ProgressBar`).
+        on stdout (see :class:`deepbelief.training.callbacks.ProgressBar`).
     random_state : int, RandomState or None, default None
         Seeds weights, shuffling and sampling (a private ``torch.Generator``; no global RNG).
     visible_units, hidden_units : {'bernoulli', 'gaussian', 'relu'}, default 'bernoulli'
@@ -93,7 +93,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     device : str, default 'auto'
         'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
     callbacks : list or None, default None
-        Functions ``(epoch, record)`` or :class:`deepbelief.callbacks.Callback` objects
+        Functions ``(epoch, record)`` or :class:`deepbelief.training.callbacks.Callback` objects
         called after every epoch (phase ``'pretrain'``); one returning True stops training.
         They are copied by ``fit`` (see ``callbacks_``) and not saved with the model.
 

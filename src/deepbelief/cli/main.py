@@ -33,9 +33,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _cli_commands as cmd
-from ._cli_commands import KINDS, LATER_KINDS
-from ._cli_io import CommandError, UsageError, load_data, one_line
+from deepbelief.cli import commands as cmd
+from deepbelief.cli.commands import KINDS, LATER_KINDS
+from deepbelief.cli.io import CommandError, UsageError, load_data, one_line
 
 __all__ = ["CommandError", "UsageError", "build_parser", "load_data", "main"]
 
@@ -220,7 +220,7 @@ examples:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``deepbelief`` argument parser (one sub-parser per command)."""
-    from . import __version__
+    from deepbelief._version import __version__
 
     parser = _Parser(prog="deepbelief", formatter_class=_Formatter,
                      description="Deep Belief Networks and RBMs: train, evaluate, predict, "
@@ -439,7 +439,7 @@ def _logging_handler(args) -> logging.Handler:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from .exceptions import DivergenceError, ModelFileError
+    from deepbelief.exceptions import DivergenceError, ModelFileError
 
     return (CommandError, OSError, ValueError, ModelFileError, DivergenceError, RuntimeError,
             MemoryError)

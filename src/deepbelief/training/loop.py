@@ -12,7 +12,7 @@ per epoch (metrics, divergence check, callbacks).
 
 Callbacks are plain functions ``(epoch, record) -> bool | None`` or objects with any of the
 hooks ``on_train_begin(context)``, ``on_epoch_begin(context)``, ``on_epoch_end(context)``
-and ``on_train_end(context)`` (see :mod:`deepbelief.callbacks`), which receive a
+and ``on_train_end(context)`` (see :mod:`deepbelief.training.callbacks`), which receive a
 :class:`TrainingContext`. A true value returned from ``on_epoch_end`` (or from a function)
 stops the loop after that epoch.
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from .exceptions import DivergenceError
+from deepbelief.exceptions import DivergenceError
 
 __all__ = [
     "EpochSchedule",
@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 #: A plain callback: called after each epoch with ``(epoch, record)``; True stops training.
-#: Objects with ``on_epoch_end(context)`` etc. are accepted too (:mod:`deepbelief.callbacks`).
+#: Objects with ``on_epoch_end(context)`` etc. are accepted too
+#: (:mod:`deepbelief.training.callbacks`).
 Callback = Callable[[int, dict], bool | None]
 
 
@@ -170,8 +171,8 @@ class TrainingContext:
     Attributes
     ----------
     module : torch.nn.Module
-        The module being trained (an :class:`~deepbelief.rbm.RBMModule` in pretraining,
-        the :class:`~deepbelief.network.FeedForwardDBN` in fine-tuning).
+        The module being trained (an :class:`~deepbelief.core.rbm.RBMModule` in pretraining,
+        the :class:`~deepbelief.core.network.FeedForwardDBN` in fine-tuning).
     optimizer : torch.optim.Optimizer
         Its optimizer (a learning-rate scheduler may change its ``param_groups``).
     data : tuple of torch.Tensor
@@ -199,7 +200,7 @@ class TrainingContext:
         Number of layers of the DBN being pretrained; None otherwise.
     lower_layers : list of RBMModule
         The trained layers below ``layer`` (bottom first): map raw input to this layer's
-        input with :func:`deepbelief.pretraining.transform_stack`.
+        input with :func:`deepbelief.core.stack.up_pass`.
     estimator : object or None
         The estimator being fitted (its fitted attributes are not set yet).
     label : str or None
@@ -209,7 +210,7 @@ class TrainingContext:
     objective : object or None
         The objective being trained (see the module docstring); with ``module``,
         ``optimizer`` and ``generator`` it is the state a checkpoint saves
-        (:mod:`deepbelief.checkpoint`).
+        (:mod:`deepbelief.training.checkpoint`).
     """
 
     module: torch.nn.Module
@@ -259,7 +260,7 @@ def _epoch_end(callbacks: Sequence, context: TrainingContext) -> bool:
             result = callback(context.epoch, record)
         else:
             raise TypeError(f"{callback!r} is not a callback: give a function "
-                            "(epoch, record) or a deepbelief.callbacks.Callback.")
+                            "(epoch, record) or a deepbelief.training.callbacks.Callback.")
         stop = bool(result) or stop
         for key, value in record.items():
             record[key] = _as_float(value)
@@ -314,7 +315,7 @@ def fit_epochs(
     schedule : optional per-epoch learning rate / momentum.
     callbacks : functions called after each epoch with ``(epoch, record)``, or callback
         objects whose hooks receive a :class:`TrainingContext` (see
-        :mod:`deepbelief.callbacks`); a true return value stops training after the epoch.
+        :mod:`deepbelief.training.callbacks`); a true return value stops training after the epoch.
         ``on_train_end`` runs even when training fails (with ``context.error`` set).
     state : loop position and history to continue from.
     monitor_size : number of leading samples used for per-epoch monitoring metrics.

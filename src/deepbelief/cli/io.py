@@ -171,7 +171,7 @@ def _split(X, y, split: str):
 
 
 def _load_idx(source: str, folder: Path | None, split: str):
-    from .datasets import load_fashion_mnist, load_mnist
+    from deepbelief.datasets import load_fashion_mnist, load_mnist
 
     loader = load_fashion_mnist if source == "fashion-mnist" else load_mnist
     if (folder is None and source == "fashion-mnist" and not os.environ.get("DEEPBELIEF_DATA")
@@ -237,7 +237,7 @@ def load_data(
                          f"to a file like {source}.")
     split = split or "train"
     if source == "digits":
-        from .datasets import load_digits
+        from deepbelief.datasets import load_digits
 
         X, y = _split(*load_digits(), split)
         name = f"digits ({split} split)" if split != "all" else "digits"

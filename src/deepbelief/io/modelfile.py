@@ -100,7 +100,8 @@ import numpy as np
 import safetensors.torch
 import torch
 
-from .exceptions import ModelFileError
+from deepbelief._version import __version__
+from deepbelief.exceptions import ModelFileError
 
 __all__ = [
     "FORMAT_NAME",
@@ -260,21 +261,7 @@ def payload_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
 
 
 def _library_version() -> str:
-    try:
-        import deepbelief
-
-        version = getattr(deepbelief, "__version__", None)
-        if isinstance(version, str) and version:
-            return version
-    except ImportError:  # pragma: no cover - we are inside deepbelief
-        pass
-    try:
-        from importlib.metadata import PackageNotFoundError
-        from importlib.metadata import version as dist_version
-
-        return dist_version("deepbelief")
-    except (ImportError, PackageNotFoundError):
-        return "0+unknown"
+    return __version__
 
 
 def _where(keys: Iterable[str | int]) -> str:

@@ -1,7 +1,7 @@
 """Honest likelihood evaluation of RBMs: partition functions, log-likelihoods and proxies.
 
 The log-probability of a visible vector under an RBM is ``log p(v) = -F(v) - log Z``; the
-free energy ``F`` is cheap (:meth:`deepbelief.rbm.RBMModule.free_energy`) but the
+free energy ``F`` is cheap (:meth:`deepbelief.core.rbm.RBMModule.free_energy`) but the
 partition function ``Z`` is a sum over exponentially many states. This module offers
 
 * :func:`exact_log_partition` -- enumerate every state of the smaller binary layer (up to
@@ -13,7 +13,7 @@ partition function ``Z`` is a sum over exponentially many states. This module of
 * cheap training monitors that need no ``Z``: :func:`pseudo_likelihood`,
   :func:`reconstruction_error` and :func:`free_energy_gap`.
 
-The energy convention is the one of :mod:`deepbelief.units`::
+The energy convention is the one of :mod:`deepbelief.core.units`::
 
     E(v, h) = phi_v(v) - a·v + phi_h(h) - b·h - vᵀ W h
 
@@ -47,8 +47,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .rbm import RBMModule
-from .units import Bernoulli, Gaussian
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.units import Bernoulli, Gaussian
 
 __all__ = [
     "AISResult",

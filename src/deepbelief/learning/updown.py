@@ -2,7 +2,7 @@
 
 Hinton, Osindero & Teh (2006), section 5 and appendix B. After greedy training the lower
 RBMs' weights serve both directions; up-down fine-tuning unties them
-(:meth:`deepbelief.generative.GenerativeStack.untied`) and improves each direction with the
+(:meth:`deepbelief.core.generative.GenerativeStack.untied`) and improves each direction with the
 other's samples:
 
 * **wake (up) phase**: sample every layer bottom-up with the *recognition* weights, then
@@ -17,7 +17,7 @@ other's samples:
 
 Every update is a log-likelihood gradient of a directed (sigmoid belief net) layer, written
 to ``.grad`` as its negative, so any ``torch.optim`` optimizer steps and
-:func:`deepbelief.training.fit_epochs` (the one training loop) drives it. Bernoulli lower
+:func:`deepbelief.training.loop.fit_epochs` (the one training loop) drives it. Bernoulli lower
 layers only (the bottom layer also takes grey values in [0, 1] as probabilities).
 """
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import torch
 
-from .generative import GenerativeStack
-from .rbm import RBMModule
+from deepbelief.core.generative import GenerativeStack
+from deepbelief.core.rbm import RBMModule
 
 __all__ = ["UpDownObjective"]
 
@@ -54,7 +54,7 @@ def _directed_up_grad_(layer: RBMModule, below: torch.Tensor, above: torch.Tenso
 
 
 class UpDownObjective:
-    """The up-down algorithm as an objective for :func:`~deepbelief.training.fit_epochs`.
+    """The up-down algorithm as an objective for :func:`~deepbelief.training.loop.fit_epochs`.
 
     Parameters
     ----------

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .rbm import RBMModule
+from deepbelief.core.rbm import RBMModule
 
-__all__ = ["FeedForwardDBN", "SupervisedObjective"]
+__all__ = ["Dropout", "FeedForwardDBN"]
 
 _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "identity": nn.Identity}
 
@@ -118,28 +118,3 @@ class FeedForwardDBN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits or regression outputs: (batch, n_outputs)."""
         return self.head(self.body(x))
-
-
-class SupervisedObjective:
-    """Backpropagation objective for :func:`deepbelief.training.fit_epochs`.
-
-    ``loss`` is a ``torch.nn`` loss (cross-entropy for classification, MSE for
-    regression); returns the detached batch loss so the loop can average it per epoch.
-    """
-
-    def __init__(self, network: nn.Module, loss: nn.Module) -> None:
-        self.module = network
-        self.loss = loss
-
-    def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> torch.Tensor:
-        x, y = batch
-        net = self.module
-        net.train()
-        net.set_generator(generator)
-        for p in net.parameters():
-            p.grad = None
-        loss = self.loss(net(x), y)
-        loss.backward()
-        net.set_generator(None)
-        net.eval()
-        return loss.detach()

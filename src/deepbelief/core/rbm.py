@@ -1,7 +1,7 @@
 """Restricted Boltzmann Machine mathematics: energies, conditionals and Gibbs sampling.
 
-No training happens here; learning rules (:mod:`deepbelief.learning`) and the training
-loop (:mod:`deepbelief.training`) use these functions, and so do the estimators.
+No training happens here; learning rules (:mod:`deepbelief.learning.contrastive`) and the training
+loop (:mod:`deepbelief.training.loop`) use these functions, and so do the estimators.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .units import Bernoulli, Gaussian, ReLU, UnitType, unit_type
+from deepbelief.core.units import Bernoulli, Gaussian, ReLU, UnitType, unit_type
 
 __all__ = ["RBMModule"]
 
@@ -17,7 +17,7 @@ __all__ = ["RBMModule"]
 class RBMModule(nn.Module):
     """An RBM with pluggable visible and hidden unit types.
 
-    Energy (see :mod:`deepbelief.units`)::
+    Energy (see :mod:`deepbelief.core.units`)::
 
         E(v, h) = phi_v(v) - a·v + phi_h(h) - b·h - vᵀ W h
 

@@ -20,7 +20,7 @@ What the model does:
   down-pass (done by the estimator, :class:`deepbelief.GenerativeDBN`).
 
 After greedy training both directions share the lower RBMs' weights. Up-down fine-tuning
-(:mod:`deepbelief.updown`) *unties* them: :meth:`GenerativeStack.untied` gives the up pass
+(:mod:`deepbelief.learning.updown`) *unties* them: :meth:`GenerativeStack.untied` gives the up pass
 its own copies (the recognition weights), while the originals stay the directed
 generative weights of the down pass.
 
@@ -36,11 +36,11 @@ from collections.abc import Sequence
 
 import torch
 
-from .pretraining import transform_stack
-from .rbm import RBMModule
-from .units import Bernoulli, Joined, Softmax, UnitType
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.stack import down_pass, up_pass
+from deepbelief.core.units import Bernoulli, Joined, Softmax, UnitType
 
-__all__ = ["GenerativeStack", "down_pass", "joined_with_labels", "reset_joined_visible_bias_"]
+__all__ = ["GenerativeStack", "joined_with_labels", "reset_joined_visible_bias_"]
 
 
 def joined_with_labels(lower: UnitType | str, n_lower: int, n_classes: int) -> Joined:
@@ -69,22 +69,6 @@ def reset_joined_visible_bias_(rbm: RBMModule, data_mean: torch.Tensor) -> None:
         else:
             biases.append(p)
     rbm.visible_bias.copy_(torch.cat(biases))
-
-
-def down_pass(rbms: Sequence[RBMModule], h: torch.Tensor,
-              generator: torch.Generator | None = None) -> torch.Tensor:
-    """Top-down pass through ``rbms`` (bottom first) from the top one's hidden states ``h``
-    to the means of the data layer.
-
-    Each RBM's visible conditional is a directed generative layer. With a ``generator`` the
-    layers between are sampled (an ancestral pass); without, means are propagated.
-    """
-    for i, rbm in enumerate(reversed(rbms)):
-        if generator is None or i == len(rbms) - 1:
-            h = rbm.visible_mean(h)
-        else:
-            h = rbm.sample_visible(h, generator)[1]
-    return h
 
 
 class GenerativeStack:
@@ -118,7 +102,7 @@ class GenerativeStack:
     Examples
     --------
     >>> import torch
-    >>> from deepbelief.rbm import RBMModule
+    >>> from deepbelief.core.rbm import RBMModule
     >>> rbms = [RBMModule(6, 4), RBMModule(4 + 3, 5, joined_with_labels("bernoulli", 4, 3))]
     >>> stack = GenerativeStack(rbms)
     >>> stack.label_free_energies(stack.up_pass(torch.ones(2, 6))).shape
@@ -169,7 +153,7 @@ class GenerativeStack:
     def up_pass(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic bottom-up pass through the recognition layers: (n, n_features) to
         the penultimate layer's means (n, n_penultimate)."""
-        return transform_stack(self.recognition, x) if self.recognition else x
+        return up_pass(self.recognition, x) if self.recognition else x
 
     @torch.no_grad()
     def down_pass(self, h: torch.Tensor,

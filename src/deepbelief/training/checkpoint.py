@@ -3,7 +3,7 @@
 A training state is a tree of dicts, lists and tuples whose leaves are tensors, numpy
 arrays, numbers, strings, booleans or None: model weights, ``optimizer.state_dict()``,
 persistent chains, ``torch.Generator.get_state()``, the loop position and history. It is
-stored in the model file format of :mod:`deepbelief.serialization` (safetensors + JSON,
+stored in the model file format of :mod:`deepbelief.io.modelfile` (safetensors + JSON,
 checksummed, written atomically), with model type ``"checkpoint:<kind>"``, so a crash
 during a save never destroys the previous checkpoint, and loading executes nothing.
 
@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import serialization
-from .callbacks import Callback, PhaseCallbacks
-from .exceptions import ModelFileError
-from .training import TrainingContext
+from deepbelief.exceptions import ModelFileError
+from deepbelief.io import modelfile as serialization
+from deepbelief.training.callbacks import Callback, PhaseCallbacks
+from deepbelief.training.loop import TrainingContext
 
 __all__ = [
     "CheckpointCallback",
@@ -190,7 +190,7 @@ def epoch_end_state(context: TrainingContext, *, stopped: bool, callbacks: Itera
     ``module`` (weights), ``optimizer``, ``objective`` (e.g. persistent chains, sparsity
     statistics), ``generator``, ``epoch`` (epochs done), ``history``, ``stopped`` (a
     callback asked the loop to stop) and ``callbacks`` (their states): the keys of
-    :meth:`deepbelief.pretraining.RBMTrainer.state_dict` and a few more.
+    :meth:`deepbelief.training.greedy.RBMTrainer.state_dict` and a few more.
     """
     objective, generator = context.objective, context.generator
     return {
@@ -322,7 +322,7 @@ class TrainingCheckpoint:
 class CheckpointCallback(Callback):
     """Runs a phase's callbacks and saves a checkpoint after every ``every`` epochs.
 
-    It wraps the :class:`~deepbelief.callbacks.PhaseCallbacks` of an estimator's phase, so
+    It wraps the :class:`~deepbelief.training.callbacks.PhaseCallbacks` of an estimator's phase, so
     that each save sees the epoch as the callbacks left it (their metrics in the record,
     early stopping's counters, whether one of them stopped the phase).
 

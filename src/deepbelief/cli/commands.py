@@ -1,8 +1,8 @@
 """The commands of the command line (``deepbelief train``, ``evaluate``, ...).
 
 Each ``run_*`` function takes the parsed arguments of :mod:`deepbelief.cli` and returns the
-exit status; errors are raised as :class:`~deepbelief._cli_io.UsageError` (exit 2) or
-:class:`~deepbelief._cli_io.CommandError` and library exceptions (exit 1).
+exit status; errors are raised as :class:`~deepbelief.cli.io.UsageError` (exit 2) or
+:class:`~deepbelief.cli.io.CommandError` and library exceptions (exit 1).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._cli_io import (
+from deepbelief.cli.io import (
     DATASETS,
     CommandError,
     Data,
@@ -56,7 +56,7 @@ def _data_from_args(args, *, default_split: str, n_features: int | None = None,
 
 # -- models ------------------------------------------------------------------------------------
 def _load_model(path: str, device: str | None = None):
-    from .estimators import load
+    from deepbelief.estimators import load
 
     model = load(path, device=device)
     log.info("model: %s from %s", type(model).__name__, path)
@@ -129,11 +129,11 @@ def _reconstruction_error(model, X: np.ndarray) -> float:
 def _stack_reconstruct(model, X: np.ndarray) -> np.ndarray:
     import torch
 
-    from .pretraining import transform_stack
+    from deepbelief.core.stack import up_pass
 
     with torch.no_grad():
         x = torch.as_tensor(X, dtype=torch.float32, device=model.rbms_[0].weight.device)
-        h = transform_stack(model.rbms_, x)
+        h = up_pass(model.rbms_, x)
         for rbm in reversed(model.rbms_):
             h = rbm.visible_mean(h)
     return h.cpu().numpy()
@@ -143,8 +143,8 @@ def _log_likelihood(model, X: np.ndarray, args) -> dict[str, Any]:
     """Mean log p(v) of an RBM: exact enumeration when small, AIS otherwise."""
     import torch
 
-    from .evaluation import ais_log_partition, exact_log_partition, log_likelihood
-    from .units import Bernoulli
+    from deepbelief.core.units import Bernoulli
+    from deepbelief.evaluation import ais_log_partition, exact_log_partition, log_likelihood
 
     rbm = model.rbm_
     binary = [n for n, layer in ((rbm.n_visible, rbm.visible), (rbm.n_hidden, rbm.hidden))
@@ -276,7 +276,7 @@ def _groups(kind: str) -> tuple[str, ...]:
 
 
 def _estimator_params(args) -> tuple[type, dict[str, Any]]:
-    from . import estimators
+    from deepbelief import estimators
 
     kind = args.kind
     cls = getattr(estimators, KINDS[kind])
@@ -311,7 +311,7 @@ def _estimator_params(args) -> tuple[type, dict[str, Any]]:
 
 def _check_params(cls, params: dict) -> None:
     """Bad option values are usage errors: check them before any data is loaded."""
-    from .estimators._base import resolve_device
+    from deepbelief.estimators._base import resolve_device
 
     try:
         model = cls(**params)
@@ -324,7 +324,7 @@ def _check_params(cls, params: dict) -> None:
 
 
 def _progress_callbacks(args) -> list:
-    from .callbacks import ProgressBar
+    from deepbelief.training.callbacks import ProgressBar
 
     return [ProgressBar(verbose=0 if args.quiet else 1, sink=log.info)]
 
@@ -348,7 +348,7 @@ def run_train(args) -> int:
     if args.free_energy_gap:
         from sklearn.model_selection import train_test_split
 
-        from .callbacks import FreeEnergyGap
+        from deepbelief.training.callbacks import FreeEnergyGap
 
         if y is None:
             X, X_valid = train_test_split(X, test_size=args.free_energy_gap, random_state=0)
@@ -538,7 +538,7 @@ def _draw_samples(model, args) -> np.ndarray:
 
 
 def run_sample(args) -> int:
-    from .plotting import plot_images
+    from deepbelief.plotting import plot_images
 
     model = _load_model(args.model, args.device)
     shape = _image_shape(args.image_shape, model.n_features_in_)
@@ -572,7 +572,7 @@ def _mask(kind: str, fraction: float, shape: tuple[int, int], n: int, seed: int)
 
 
 def run_complete(args) -> int:
-    from .plotting import plot_completions
+    from deepbelief.plotting import plot_completions
 
     model = _load_model(args.model, args.device)
     _require(model, args.model, "complete", ("RBM", "GenerativeDBN"),
@@ -591,7 +591,7 @@ def run_complete(args) -> int:
 
 
 def run_plot(args) -> int:
-    from . import plotting
+    from deepbelief import plotting
 
     what = args.what
     output = args.output or f"{what}.png"
@@ -670,7 +670,7 @@ def _history_summary(history) -> dict[str, Any]:
 
 
 def run_inspect(args) -> int:
-    from .serialization import describe
+    from deepbelief.io.modelfile import describe
 
     header = describe(args.model)
     model = _load_model(args.model, "cpu")
@@ -715,6 +715,6 @@ def run_inspect(args) -> int:
 
 # -- demo --------------------------------------------------------------------------------------
 def run_demo(args) -> int:
-    from .demo import main as demo_main
+    from deepbelief.demo import main as demo_main
 
     return demo_main(args.seed, args.output, args.device)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from .rbm import RBMModule
+from deepbelief.core.rbm import RBMModule
 
 __all__ = ["ContrastiveDivergence", "PersistentContrastiveDivergence", "RBMObjective", "make_rule"]
 

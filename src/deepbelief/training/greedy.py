@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .learning import RBMObjective, make_rule
-from .rbm import RBMModule
-from .training import (
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.stack import up_pass
+from deepbelief.learning.contrastive import RBMObjective, make_rule
+from deepbelief.training.loop import (
     EpochSchedule,
     LoopState,
     fit_epochs,
@@ -24,7 +25,7 @@ from .training import (
     momentum_schedule,
 )
 
-__all__ = ["RBMConfig", "RBMTrainer", "pretrain_stack", "transform_stack"]
+__all__ = ["RBMConfig", "RBMTrainer", "pretrain_stack"]
 
 
 @dataclass(frozen=True)
@@ -125,21 +126,6 @@ def new_rbm(n_visible: int, config: RBMConfig, data: torch.Tensor,
     return rbm
 
 
-@torch.no_grad()
-def transform_stack(rbms: Sequence[RBMModule], x: torch.Tensor,
-                    batch_size: int = 8192) -> torch.Tensor:
-    """Deterministic bottom-up pass ``E[h_L | ... E[h_1 | x]]`` in chunks."""
-    outs = []
-    for lo in range(0, x.shape[0], batch_size):
-        h = x[lo : lo + batch_size]
-        for rbm in rbms:
-            h = rbm.hidden_mean(h)
-        outs.append(h)
-    if not outs:
-        return x.new_zeros((0, rbms[-1].n_hidden))
-    return torch.cat(outs)
-
-
 def pretrain_stack(
     data: torch.Tensor,
     configs: Sequence[RBMConfig],
@@ -162,7 +148,7 @@ def pretrain_stack(
     with layer ``len(trained)``, on ``data`` passed up through them. ``resume`` is that
     layer's interrupted state: its weights (``"module"``), the keys of
     :meth:`RBMTrainer.state_dict` and ``"stopped"`` (a callback had stopped it), as
-    :func:`deepbelief.checkpoint.epoch_end_state` saves them. ``on_layer_end(rbms,
+    :func:`deepbelief.training.checkpoint.epoch_end_state` saves them. ``on_layer_end(rbms,
     histories)`` is called after each layer trained here.
     """
     rbms: list[RBMModule] = list(trained)
@@ -172,7 +158,7 @@ def pretrain_stack(
     x = data
     if len(rbms) < len(configs):
         for rbm in rbms:  # the same passes as below, so the data is bit-identical
-            x = transform_stack([rbm], x)
+            x = up_pass([rbm], x)
     for i in range(len(rbms), len(configs)):
         config = configs[i]
         if i > 0:
@@ -201,5 +187,5 @@ def pretrain_stack(
         if on_layer_end is not None:
             on_layer_end(rbms, histories)
         if i + 1 < len(configs):
-            x = transform_stack([rbm], x)
+            x = up_pass([rbm], x)
     return rbms, histories

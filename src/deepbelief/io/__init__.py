@@ -1,0 +1,1 @@
+"""Files: the verified model-file format (safetensors + JSON) and atomic writes."""
