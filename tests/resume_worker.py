@@ -1,6 +1,7 @@
 """A training process for the SIGKILL test of ``test_resume.py`` (not a test module).
 
-``python tests/resume_worker.py CHECKPOINT PAUSE`` fits :data:`PARAMS` on :func:`data`
+``python tests/resume_worker.py CHECKPOINT PAUSE [KIND]`` fits :data:`PARAMS` (a
+``DBNClassifier``), or with ``KIND`` ``GenerativeDBN`` :data:`GENERATIVE`, on :func:`data`
 with a checkpoint after every epoch and ``resume=True``: the same command starts the run
 and continues it after a kill. Each epoch also sleeps ``PAUSE`` seconds (a callback, which
 changes nothing in the model), so the run lasts long enough to be killed mid-way without
@@ -15,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from deepbelief import DBNClassifier
+from deepbelief import DBNClassifier, GenerativeDBN
 from deepbelief.datasets import load_digits
 
 #: Every source of randomness: PCD chains, dropout, the validation split, shuffling.
@@ -27,18 +28,28 @@ PARAMS = {
     "device": "cpu", "random_state": 3,
 }
 
+#: A generative DBN with labels and up-down (persistent chains), so a kill can land in
+#: any of its phases: the lower stack, the top RBM, up-down.
+GENERATIVE = {
+    "hidden_layer_sizes": (24, 32), "pretrain_epochs": 4, "pretrain_method": ("cd", "pcd"),
+    "updown_epochs": 12, "updown_k": (1, 2), "updown_batch_size": 40, "batch_size": 32,
+    "device": "cpu", "random_state": 3,
+}
+
 
 def data() -> tuple[np.ndarray, np.ndarray]:
     X, y = load_digits()
     return X[:240], y[:240]
 
 
-def main(path: str, pause: float) -> None:
+def main(path: str, pause: float, kind: str = "DBNClassifier") -> None:
     torch.set_num_threads(1)
     X, y = data()
-    DBNClassifier(**PARAMS, callbacks=[lambda epoch, record: time.sleep(pause)]).fit(
+    cls, params = {"DBNClassifier": (DBNClassifier, PARAMS),
+                   "GenerativeDBN": (GenerativeDBN, GENERATIVE)}[kind]
+    cls(**params, callbacks=[lambda epoch, record: time.sleep(pause)]).fit(
         X, y, checkpoint=path, checkpoint_every=1, resume=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], float(sys.argv[2]))
+    main(*sys.argv[1:2], float(sys.argv[2]), *sys.argv[3:4])

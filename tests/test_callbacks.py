@@ -144,7 +144,8 @@ def test_fit_epochs_accepts_callback_objects_and_initial_context():
                        make_optimizer(rbm, "sgd", 0.1), epochs=3, batch_size=10,
                        generator=torch.Generator().manual_seed(0),
                        callbacks=[recorder, lambda e, r: None],
-                       context={"phase": "pretrain", "label": "mine"})
+                       context={"phase": "pretrain", "label": "mine", "layer": None,
+                                "n_layers": None, "lower_layers": [], "estimator": None})
     assert len(state.history) == 3
     assert recorder.events[0][1] == "pretrain" and recorder.events[0][-1] == "mine"
     assert recorder.events[-1] == ("end", None)
@@ -153,10 +154,41 @@ def test_fit_epochs_accepts_callback_objects_and_initial_context():
                    epochs=1, batch_size=10, generator=None, callbacks=[42])
 
 
-def test_context_fields_have_defaults():
+def test_the_loop_context_has_no_estimator_vocabulary():
+    """The loop knows the loop; where it stands (phase, layer, ...) is its caller's to
+    tell, in ``where``, whose entries read as attributes."""
     module = torch.nn.Linear(2, 1)
     context = TrainingContext(module, torch.optim.SGD(module.parameters(), lr=0.1), (), 1, [])
-    assert context.phase is None and context.layer is None and context.lower_layers == []
+    assert context.where == {} and context.error is None and context.epoch == 0
+    with pytest.raises(AttributeError, match="phase"):
+        _ = context.phase
+    context.where["phase"] = "pretrain"
+    assert context.phase == "pretrain"
+    # the built-in callbacks work outside the estimators too
+    data = (torch.rand(20, 8, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+    rbm = RBMModule(8, 3)
+    stopper = EarlyStopping("reconstruction_error", patience=1, tol=1e9)
+    lines = []
+    state = fit_epochs(RBMObjective(rbm, make_rule("cd")), (data,),
+                       make_optimizer(rbm, "sgd", 0.1), epochs=5, batch_size=10,
+                       generator=torch.Generator().manual_seed(0),
+                       callbacks=[stopper, ProgressBar(bar=False, sink=lines.append)])
+    assert len(state.history) == 2 and stopper.stopped_epoch_ == 2
+    assert lines[0].startswith("[layer] epoch 1")
+
+
+def test_early_stopping_watches_the_updown_phase():
+    """Every phase name is accepted, from the one list (GenerativeDBN runs 'updown')."""
+    from deepbelief import GenerativeDBN
+    from deepbelief.training.callbacks import PHASES
+
+    assert PHASES == ("pretrain", "finetune", "updown")
+    stopper = EarlyStopping("reconstruction_error", patience=1, tol=1e9, phase="updown")
+    LearningRateScheduler(lambda e: 0.01, phase="updown")
+    gen = GenerativeDBN((16, 32), pretrain_epochs=3, updown_epochs=6, callbacks=[stopper],
+                        **SMALL).fit(X, Y)
+    assert [len(h) for h in gen.history_["pretrain"]] == [3, 3]  # pretraining unwatched
+    assert len(gen.history_["updown"]) == 2 and gen.callbacks_[0].stopped_epoch_ == 2
 
 
 # -- the callbacks parameter -------------------------------------------------------------------

@@ -29,7 +29,7 @@ from deepbelief.datasets import (
     verify_sha256,
     write_idx,
 )
-from deepbelief.datasets import _datasets as datasets
+from deepbelief.datasets import loaders as datasets
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -164,6 +164,24 @@ def test_write_idx_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
     # The failed write left the previous file intact and no temporary file behind.
     np.testing.assert_array_equal(read_idx(path), np.zeros(3, dtype=np.uint8))
     assert [p.name for p in tmp_path.iterdir()] == ["a.gz"]
+
+
+@pytest.mark.parametrize("name", ["a.gz", "a"])
+def test_write_idx_failing_mid_write_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    path = tmp_path / name
+    write_idx(path, np.arange(3, dtype=np.uint8))
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", fail)  # after the data are written, before the rename
+    with pytest.raises(OSError, match="disk full"):
+        write_idx(path, np.zeros(5, dtype=np.float32))
+    monkeypatch.undo()
+    np.testing.assert_array_equal(read_idx(path), np.arange(3, dtype=np.uint8))
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 @pytest.mark.parametrize(

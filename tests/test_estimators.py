@@ -33,9 +33,10 @@ from deepbelief import (
     load,
 )
 from deepbelief.datasets import load_digits
-from deepbelief.estimators import _dbn
+from deepbelief.estimators import _supervised
 from deepbelief.evaluation import pseudo_likelihood
 from deepbelief.io.modelfile import metadata_sha256
+from deepbelief.training.callbacks import Callback
 
 # Small settings shared by the DBN estimators below.
 SMALL = {"hidden_layer_sizes": (16,), "pretrain_epochs": 2, "device": "cpu", "random_state": 0}
@@ -627,7 +628,7 @@ def test_early_stopping_keeps_the_best_weights(monkeypatch):
         splits.append(result)
         return result
 
-    monkeypatch.setattr(_dbn, "train_test_split", recording_split)
+    monkeypatch.setattr(_supervised, "train_test_split", recording_split)
     reg = DBNRegressor((32,), visible_units="gaussian", pretrain_epochs=1,
                        pretrain_learning_rate=0.01, learning_rate_init=1e-2,
                        early_stopping=True, validation_fraction=0.25, n_iter_no_change=5,
@@ -766,17 +767,16 @@ def test_rbm_sample_inputs_needs_bernoulli_visible_units_and_trains_on_binary_sa
         RBM(4, sample_inputs=True, visible_units="gaussian", device="cpu").fit(X)
     seen = []
 
-    class Spy(RBM):
-        def _new_trainer(self, rbm, generator):
-            trainer = super()._new_trainer(rbm, generator)
-            original = trainer.objective.rule.negative_phase
+    class Spy(Callback):
+        def on_train_begin(self, context):
+            original = context.objective.rule.negative_phase
 
             def negative_phase(rbm_, v_pos, h, g):
                 seen.append(v_pos.clone())
                 return original(rbm_, v_pos, h, g)
 
-            trainer.objective.rule.negative_phase = negative_phase
-            return trainer
+            context.objective.rule.negative_phase = negative_phase
 
-    Spy(4, n_iter=1, batch_size=64, sample_inputs=True, random_state=0, device="cpu").fit(X)
+    RBM(4, n_iter=1, batch_size=64, sample_inputs=True, random_state=0, device="cpu",
+        callbacks=[Spy()]).fit(X)
     assert seen and set(torch.unique(seen[0]).tolist()) == {0.0, 1.0}

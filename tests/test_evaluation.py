@@ -19,10 +19,10 @@ from deepbelief.evaluation import (
     exact_log_partition,
     free_energy_gap,
     log_likelihood,
+    monitors,
     pseudo_likelihood,
     reconstruction_error,
 )
-from deepbelief.evaluation import _evaluation as evaluation
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -307,7 +307,7 @@ def test_pseudo_likelihood_matches_brute_force(hidden, monkeypatch):
     per_feature = pseudo_likelihood(rbm, X, per_feature=True)
     assert torch.allclose(per_feature, pl / 7)
     # Forcing the smallest blocks (one sample, one feature) gives the same values.
-    monkeypatch.setattr(evaluation, "_PL_BLOCK_ELEMENTS", 5)
+    monkeypatch.setattr(monitors, "_PL_BLOCK_ELEMENTS", 5)
     assert torch.allclose(pseudo_likelihood(rbm, X), pl, atol=1e-6)
 
 
@@ -419,3 +419,21 @@ def test_dbn_bound_rejects_layers_it_cannot_bound():
         dbn_log_likelihood_bound([lower, RBMModule(3, 2)], torch.zeros(1, 5), 0.0)
     with pytest.raises(ValueError, match="n_samples"):
         dbn_log_likelihood_bound([RBMModule(5, 3)], torch.zeros(1, 5), 0.0, n_samples=0)
+
+
+def test_exact_log_partition_enumerates_softmax_and_joined_layers():
+    g = torch.Generator().manual_seed(4)
+    rbm = RBMModule(4, 3, hidden="softmax", dtype=torch.float64)
+    with torch.no_grad():
+        for p in rbm.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
+    v = torch.tensor(list(itertools.product([0.0, 1.0], repeat=4)), dtype=torch.float64)
+    h = torch.eye(3, dtype=torch.float64)
+    with torch.no_grad():
+        energies = torch.stack([rbm.energy(v, hk.expand(len(v), 3)) for hk in h])
+    brute = float(torch.logsumexp(-energies.reshape(-1), 0))
+    assert exact_log_partition(rbm) == pytest.approx(brute, abs=1e-12)  # the 3 softmax states
+    assert exact_log_partition(rbm, layer="visible") == pytest.approx(brute, abs=1e-12)
+    joined = RBMModule(4, 2, [["bernoulli", 2], ["softmax", 2]], "gaussian")
+    assert exact_log_partition(joined) == pytest.approx(
+        math.log(4 * 2) + 2 * 0.5 * math.log(2 * math.pi), abs=1e-12)

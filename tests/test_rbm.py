@@ -258,3 +258,73 @@ def test_reset_parameters_sets_real_visible_bias_to_the_data_mean(kind):
     # the visible means start at the data mean when the weights are negligible
     torch.testing.assert_close(rbm.visible_mean(torch.zeros(1, 2, dtype=F64))[0],
                                rbm.visible.mean(mean))
+
+
+# -- context input (conditional RBMs) ----------------------------------------------------------
+def _context_rbm(visible="bernoulli", seed=3) -> RBMModule:
+    rbm = RBMModule(3, 2, visible, n_context=2, dtype=F64)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in rbm.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=F64))
+    return rbm
+
+
+def test_context_shifts_the_biases_and_the_conditionals_match_enumeration():
+    rbm = _context_rbm()
+    c = torch.tensor([[0.7, -1.3]], dtype=F64)
+    v, h = _states("bernoulli", 3), _states("bernoulli", 2)
+    A, B = rbm.context_visible.detach(), rbm.context_hidden.detach()
+    a, b, W = rbm.visible_bias.detach() + c[0] @ A, rbm.hidden_bias.detach() + c[0] @ B, \
+        rbm.weight.detach()
+    energy = -(v @ a)[:, None] - (h @ b)[None, :] - v @ W @ h.t()  # E(v, h | c) by hand
+    with torch.no_grad():
+        vv, hh = v.repeat_interleave(len(h), 0), h.repeat(len(v), 1)
+        torch.testing.assert_close(rbm.energy(vv, hh, c.expand(len(vv), 2)),
+                                   energy.reshape(-1))
+        joint = torch.softmax(-energy.reshape(-1), 0).reshape(len(v), len(h))  # p(v, h | c)
+        p_h = joint / joint.sum(1, keepdim=True)  # p(h | v, c)
+        torch.testing.assert_close(rbm.hidden_mean(v, c.expand(len(v), 2)), p_h @ h)
+        p_v = joint / joint.sum(0, keepdim=True)  # p(v | h, c)
+        torch.testing.assert_close(rbm.visible_mean(h, c.expand(len(h), 2)), p_v.t() @ v)
+        torch.testing.assert_close(rbm.free_energy(v, c.expand(len(v), 2)),
+                                   -torch.logsumexp(-energy, 1))
+        torch.testing.assert_close(rbm.free_energy_hidden(h, c.expand(len(h), 2)),
+                                   -torch.logsumexp(-energy, 0))
+
+
+def test_context_rows_are_per_sample_and_sampling_uses_them():
+    rbm = _context_rbm("gaussian")
+    v = torch.randn(4, 3, generator=torch.Generator().manual_seed(0), dtype=F64)
+    c = torch.randn(4, 2, generator=torch.Generator().manual_seed(1), dtype=F64)
+    with torch.no_grad():
+        rows = torch.cat([rbm.hidden_field(v[i:i + 1], c[i:i + 1]) for i in range(4)])
+        torch.testing.assert_close(rbm.hidden_field(v, c), rows)
+        h = rbm.sample_hidden(v, torch.Generator().manual_seed(2), context=c)[1]
+        mean, _ = rbm.sample_visible(h, torch.Generator(), context=c)
+        torch.testing.assert_close(mean, h @ rbm.weight.t() + rbm.visible_bias
+                                   + c @ rbm.context_visible)
+        assert rbm.gibbs(v, 2, torch.Generator().manual_seed(4), context=c).shape == (4, 3)
+        # A zero context is no context.
+        torch.testing.assert_close(rbm.free_energy(v, torch.zeros(4, 2, dtype=F64)),
+                                   rbm.free_energy(v))
+
+
+def test_without_context_nothing_changes():
+    plain = _random_rbm(4, 3, "gaussian", "relu")
+    assert set(plain.state_dict()) == {"weight", "visible_bias", "hidden_bias"}
+    v = torch.randn(5, 4, generator=torch.Generator().manual_seed(0), dtype=F64)
+    with torch.no_grad():
+        assert torch.equal(plain.hidden_field(v), torch.addmm(plain.hidden_bias, v, plain.weight))
+    with pytest.raises(ValueError, match="n_context=0"):
+        plain.hidden_field(v, torch.zeros(5, 1, dtype=F64))
+    with pytest.raises(ValueError, match="2 values per sample"):
+        _context_rbm().visible_field(torch.zeros(1, 2, dtype=F64), torch.zeros(1, 3, dtype=F64))
+    with pytest.raises(ValueError, match="n_context"):
+        RBMModule(3, 2, n_context=-1)
+    # reset_parameters zeroes the context weights and leaves the plain parameters' draws alone.
+    ctx, base = RBMModule(4, 3, n_context=2), RBMModule(4, 3)
+    ctx.reset_parameters(torch.Generator().manual_seed(0))
+    base.reset_parameters(torch.Generator().manual_seed(0))
+    assert torch.equal(ctx.weight, base.weight)
+    assert not ctx.context_visible.any() and not ctx.context_hidden.any()

@@ -19,7 +19,14 @@ import numpy as np
 import pytest
 import torch
 
-from deepbelief import RBM, DBNClassifier, DBNRegressor, DBNTransformer, ModelFileError
+from deepbelief import (
+    RBM,
+    DBNClassifier,
+    DBNRegressor,
+    DBNTransformer,
+    GenerativeDBN,
+    ModelFileError,
+)
 from deepbelief.callbacks import Callback, EarlyStopping, LearningRateScheduler
 from deepbelief.datasets import load_digits
 from deepbelief.training.checkpoint import load_checkpoint
@@ -89,6 +96,8 @@ def _tensors(estimator) -> list[tuple[str, torch.Tensor]]:
         return list(estimator.rbm_.state_dict().items())
     out = [(f"rbm{i}.{k}", v) for i, r in enumerate(estimator.rbms_)
            for k, v in r.state_dict().items()]
+    out += [(f"rec{i}.{k}", v) for i, r in enumerate(getattr(estimator, "recognition_", None)
+                                                      or []) for k, v in r.state_dict().items()]
     if hasattr(estimator, "network_"):
         out += [(f"net.{k}", v) for k, v in estimator.network_.state_dict().items()]
     return out
@@ -114,7 +123,7 @@ def assert_same_model(a, b, X) -> None:
 
 def _fit(estimator, data, **kwargs):
     X, y = data
-    supervised = isinstance(estimator, (DBNClassifier, DBNRegressor))
+    supervised = isinstance(estimator, (DBNClassifier, DBNRegressor, GenerativeDBN))
     return estimator.fit(X, y if supervised else None, **kwargs)
 
 
@@ -134,6 +143,11 @@ _CLF = {**_DBN, "max_iter": 8, "learning_rate_init": 0.01, "dropout": 0.2,
 _REG = {**_DBN, "visible_units": "bernoulli", "max_iter": 6, "learning_rate_init": 0.01,
         "dropout": 0.1, "solver": "sgd"}
 
+_GEN = {"hidden_layer_sizes": (16, 24), "pretrain_epochs": 3, "pretrain_method": ("cd", "pcd"),
+        "updown_epochs": 4, "updown_k": (1, 2), "updown_batch_size": 20, "device": "cpu",
+        "random_state": 4}
+
+
 def _adam(groups, learning_rate):
     """A user-supplied optimizer (not JSON: left out of the parameters checked)."""
     return torch.optim.Adam(groups, lr=learning_rate)
@@ -152,6 +166,10 @@ CASES = {
     "classifier-every-3": (DBNClassifier, _CLF, "digits", ("finetune", None, 4), 3),
     "regressor-mid-layer-1": (DBNRegressor, _REG, "regression", ("pretrain", 0, 1), 1),
     "regressor-mid-finetuning": (DBNRegressor, _REG, "regression", ("finetune", None, 2), 1),
+    "generative-mid-layer-1": (GenerativeDBN, _GEN, "digits", ("pretrain", 0, 1), 1),
+    "generative-mid-top-rbm": (GenerativeDBN, _GEN, "digits", ("pretrain", 1, 1), 1),
+    "generative-mid-updown": (GenerativeDBN, _GEN, "digits", ("updown", None, 2), 1),
+    "generative-updown-every-2": (GenerativeDBN, _GEN, "digits", ("updown", None, 3), 2),
 }
 
 
@@ -181,16 +199,19 @@ def test_the_checkpoint_tells_where_training_stands(digits, tmp_path):
     _interrupted(lambda **kw: DBNClassifier(**_CLF, **kw), digits, path,
                  Interrupt("pretrain", 1, 2))
     state = load_checkpoint(path, kind="DBNClassifier")
-    assert (state["stage"], state["layer"], state["current"]["epoch"]) == ("pretrain", 1, 2)
-    assert len(state["rbms"]) == 1 and len(state["histories"]) == 1
+    assert (state["stage"], state["phase"], state["position"]["layer"],
+            state["current"]["epoch"]) == ("pretrain", 0, 1, 2)
+    assert state["done"] == []
+    assert len(state["position"]["rbms"]) == 1 and len(state["position"]["histories"]) == 1
     assert state["params"]["hidden_layer_sizes"] == [16, 8]
     assert "callbacks" not in state["params"] and "verbose" not in state["params"]
 
     _interrupted(lambda **kw: DBNClassifier(**_CLF, **kw), digits, path,
                  Interrupt("finetune", None, 2))
     state = load_checkpoint(path, kind="DBNClassifier")
-    assert (state["stage"], state["current"]["epoch"]) == ("finetune", 2)
-    assert len(state["split"]["valid"]) == 40  # validation_fraction of 200
+    assert (state["stage"], state["phase"], state["current"]["epoch"]) == ("finetune", 1, 2)
+    assert len(state["done"][0]["rbms"]) == 2  # the finished pretraining
+    assert len(state["position"]["split"]["valid"]) == 40  # validation_fraction of 200
     early = state["current"]["callbacks"][1]  # _ValidationScore, EarlyStopping, user's
     assert early["type"] == "EarlyStopping" and early["state"]["best_state"] is not None
 
@@ -239,20 +260,21 @@ def _load_worker():
     return module
 
 
-def _run_until(path: Path, ready, timeout: float = 120.0) -> dict:
+def _run_until(path: Path, ready, timeout: float = 120.0, kind: str = "DBNClassifier"
+               ) -> dict:
     """Start the worker, poll its checkpoint until ``ready(state)``, SIGKILL it."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join(p for p in (str(_HERE.parent / "src"),
                                                      os.environ.get("PYTHONPATH")) if p)}
     process = subprocess.Popen([sys.executable, str(_HERE / "resume_worker.py"), str(path),
-                                "0.05"], env=env, stdout=subprocess.PIPE,
+                                "0.05", kind], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()[0].decode()
             try:  # writes are atomic: a read sees the old file or the new one, whole
-                state = load_checkpoint(path, kind="DBNClassifier")
+                state = load_checkpoint(path, kind=kind)
             except FileNotFoundError:
                 state = None
             if state is not None and ready(state):
@@ -266,7 +288,7 @@ def _run_until(path: Path, ready, timeout: float = 120.0) -> dict:
         if process.poll() is None:
             process.kill()
             process.wait()
-    state = load_checkpoint(path, kind="DBNClassifier")
+    state = load_checkpoint(path, kind=kind)
     assert state["stage"] != "finished", "the process finished before it was killed"
     return state
 
@@ -279,21 +301,53 @@ def test_a_killed_training_process_resumes_to_the_uninterrupted_model(tmp_path):
     X, y = worker.data()
     path = tmp_path / "run.ckpt"
 
-    state = _run_until(path, lambda s: s["stage"] == "pretrain" and s["layer"] == 1
-                       and s["current"] is not None)
-    assert state["stage"] == "pretrain" and len(state["rbms"]) >= 1
+    state = _run_until(path, lambda s: s["stage"] == "pretrain"
+                       and s["position"]["layer"] == 1 and s["current"] is not None)
+    assert state["stage"] == "pretrain" and len(state["position"]["rbms"]) >= 1
     state = _run_until(path, lambda s: s["stage"] == "finetune"
                        and s["current"] is not None and s["current"]["epoch"] >= 3)
     assert state["stage"] == "finetune"
-    killed_at = state["current"]["epoch"]
-    assert killed_at < worker.PARAMS["max_iter"]
+    assert state["current"]["epoch"] < worker.PARAMS["max_iter"]
+    _finish_here(DBNClassifier, worker.PARAMS, (X, y), path, state)
 
+
+def _finish_here(cls, params, data, path, state) -> None:
+    """Resume the killed run here: it restarts at the killed epoch and ends with the
+    model of an uninterrupted run."""
     epochs = Epochs()
-    resumed = DBNClassifier(**worker.PARAMS, callbacks=[epochs]).fit(
-        X, y, checkpoint=path, checkpoint_every=1, resume=True)
-    assert epochs.seen[0] == ("finetune", None, killed_at)
-    reference = DBNClassifier(**worker.PARAMS).fit(X, y)
-    assert_same_model(reference, resumed, X)
+    resumed = cls(**params, callbacks=[epochs]).fit(*data, checkpoint=path,
+                                                     checkpoint_every=1, resume=True)
+    assert epochs.seen[0] == (state["stage"], None, state["current"]["epoch"])
+    assert_same_model(cls(**params).fit(*data), resumed, data[0])
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_a_killed_generative_dbn_resumes_to_the_uninterrupted_model(tmp_path):
+    """GenerativeDBN with labels: SIGKILL in the top RBM's training, restart, SIGKILL
+    mid-up-down, then finish here: the model equals an uninterrupted run's."""
+    worker = _load_worker()
+    X, y = worker.data()
+    path = tmp_path / "run.ckpt"
+    kind = "GenerativeDBN"
+    state = _run_until(path, lambda s: s["stage"] == "pretrain" and s["phase"] == 1
+                       and s["current"] is not None, kind=kind)
+    assert len(state["done"][0]["rbms"]) == 1  # the lower stack is finished
+    state = _run_until(path, lambda s: s["stage"] == "updown" and s["current"] is not None
+                       and s["current"]["epoch"] >= 2, kind=kind)
+    assert state["current"]["epoch"] < worker.GENERATIVE["updown_epochs"]
+    _finish_here(GenerativeDBN, worker.GENERATIVE, (X, y), path, state)
+
+
+def test_a_checkpoint_of_an_older_layout_is_refused(digits, tmp_path):
+    from deepbelief.training.checkpoint import LAYOUT_VERSION, save_checkpoint
+
+    path = tmp_path / "run.ckpt"
+    DBNTransformer(**_DBN).fit(digits[0], checkpoint=path)
+    state = load_checkpoint(path, kind="DBNTransformer")
+    save_checkpoint(path, {**state, "layout": LAYOUT_VERSION - 1}, kind="DBNTransformer")
+    with pytest.raises(ModelFileError, match=rf"unknown layout \({LAYOUT_VERSION - 1} "
+                                             rf"instead of {LAYOUT_VERSION}\)"):
+        DBNTransformer(**_DBN).fit(digits[0], checkpoint=path, resume=True)
 
 
 def test_a_crash_during_a_save_keeps_the_previous_checkpoint(digits, tmp_path, monkeypatch):
@@ -312,7 +366,8 @@ def test_a_crash_during_a_save_keeps_the_previous_checkpoint(digits, tmp_path, m
         DBNTransformer(**_DBN).fit(digits[0], checkpoint=path)
     monkeypatch.setattr(os, "replace", real_replace)
     state = load_checkpoint(path, kind="DBNTransformer")
-    assert (state["stage"], state["layer"], state["current"]["epoch"]) == ("pretrain", 0, 2)
+    assert (state["stage"], state["position"]["layer"], state["current"]["epoch"]) == (
+        "pretrain", 0, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.ckpt"]  # no temporary file
     resumed = DBNTransformer(**_DBN).fit(digits[0], checkpoint=path, resume=True)
     assert_same_model(DBNTransformer(**_DBN).fit(digits[0]), resumed, digits[0])
@@ -321,6 +376,7 @@ def test_a_crash_during_a_save_keeps_the_previous_checkpoint(digits, tmp_path, m
 @pytest.mark.parametrize("cls, params, fixture", [
     (RBM, _RBM, "digits"), (DBNTransformer, _DBN, "digits"),
     (DBNClassifier, _CLF, "digits"), (DBNRegressor, _REG, "regression"),
+    (GenerativeDBN, _GEN, "digits"),
 ])
 def test_checkpoints_change_nothing_in_the_model(cls, params, fixture, request, tmp_path):
     """The same weights with and without checkpoints; a finished checkpoint resumed

@@ -15,6 +15,7 @@ import torch
 
 from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
+from deepbelief.io.atomic import atomic_write
 from deepbelief.io.modelfile import (
     FORMAT_VERSION,
     describe,
@@ -586,6 +587,22 @@ def test_failed_write_leaves_no_temp_file_when_no_target(tmp_path: Path, monkeyp
     with pytest.raises(OSError):
         _save(tmp_path / "model.safetensors")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path):
+    path = tmp_path / "model.safetensors"
+    mask = os.umask(0o022)
+    try:
+        atomic_write(path, b"first")
+        assert path.stat().st_mode & 0o777 == 0o644  # as open() would create it
+        path.chmod(0o640)
+        atomic_write(path, lambda handle: handle.write(b"second"))
+    finally:
+        os.umask(mask)
+    assert path.read_bytes() == b"second"
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert os.listdir(tmp_path) == ["model.safetensors"]
 
 
 def test_interrupt_during_write_cleans_up(tmp_path: Path, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepbelief.core.units import Bernoulli, Gaussian, ReLU, Softmax, UnitType, unit_type
+from deepbelief.core.units import Bernoulli, Gaussian, Joined, ReLU, Softmax, UnitType, unit_type
 
 torch.set_num_threads(1)
 
@@ -263,3 +263,94 @@ def test_joined_units_act_blockwise_and_match_the_exact_partition():
     torch.testing.assert_close(rbm.free_energy_hidden(h), -torch.logsumexp(-energies, 0))
     with pytest.raises(ValueError, match="expected 7 units"):
         joined.mean(torch.zeros(1, 6))
+
+
+# -- what callers ask a unit type ------------------------------------------------------------
+JOINED = Joined([(Bernoulli(), 2), (Softmax(), 3)])
+
+
+def test_bias_for_mean_by_hand_and_clipped():
+    p = torch.tensor([[0.5, 0.75, 0.0, 1.0]], dtype=F64)
+    clip = math.log(1e-3 / (1 - 1e-3))
+    torch.testing.assert_close(Bernoulli().bias_for_mean(p),
+                               torch.tensor([[0.0, math.log(3.0), clip, -clip]], dtype=F64))
+    torch.testing.assert_close(Softmax().bias_for_mean(torch.tensor([0.25, 0.75, 0.0], dtype=F64)),
+                               torch.tensor([math.log(0.25), math.log(0.75), math.log(1e-3)],
+                                            dtype=F64))
+    x = torch.tensor([0.5, -2.0], dtype=F64)
+    assert torch.equal(Gaussian().bias_for_mean(x), x)
+
+
+@pytest.mark.parametrize("unit, mean", [
+    (Bernoulli(), [0.2, 0.5, 0.9]), (Gaussian(), [-1.5, 0.0, 2.0]), (ReLU(), [0.5, 1.0, 3.0]),
+    (Softmax(), [0.2, 0.3, 0.5]), (JOINED, [0.1, 0.6, 0.2, 0.3, 0.5]),
+])
+def test_the_bias_for_a_mean_gives_that_mean(unit, mean):
+    mean = torch.tensor([mean], dtype=F64)
+    torch.testing.assert_close(unit.mean(unit.bias_for_mean(mean)), mean)
+
+
+@pytest.mark.parametrize("unit, n", [(Bernoulli(), 3), (Softmax(), 4), (JOINED, 5)])
+def test_log_conditional_is_a_normalised_log_probability(unit, n):
+    states = unit.states(torch.arange(int(unit.n_states(n))), n, F64)
+    field = _fields(3, (1, n))
+    log_p = unit.log_conditional(states, field.expand(len(states), n))
+    torch.testing.assert_close(log_p, -unit.base_energy(states) + states @ field[0]
+                               - unit.log_partition(field))
+    assert float(torch.logsumexp(log_p, 0)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_log_conditional_by_hand():
+    x = torch.tensor([[1.0, 0.0]], dtype=F64)
+    f = torch.tensor([[0.3, -1.2]], dtype=F64)
+    expect = math.log(torch.sigmoid(f[0, 0]).item()) + math.log(1 - torch.sigmoid(f[0, 1]).item())
+    assert float(Bernoulli().log_conditional(x, f)[0]) == pytest.approx(expect, abs=1e-14)
+    normal = torch.distributions.Normal(f, 1.0).log_prob(x).sum(-1)
+    torch.testing.assert_close(Gaussian().log_conditional(x, f), normal)
+    # The overrides agree with the exponential-family default they replace.
+    for unit in (Bernoulli(), Gaussian()):
+        torch.testing.assert_close(unit.log_conditional(x, f), UnitType.log_conditional(unit, x, f))
+
+
+def test_random_starts_come_from_the_generator():
+    def g():
+        return torch.Generator().manual_seed(7)
+
+    uniform = torch.rand((4, 3), generator=g())
+    assert torch.equal(Gaussian().random_start((4, 3), g()), uniform)
+    assert torch.equal(ReLU().random_start((4, 3), g()), uniform)
+    assert torch.equal(Bernoulli().random_start((4, 3), g()), (uniform < 0.5).float())
+    one_hot = Softmax().random_start((50, 3), g(), dtype=F64)
+    assert one_hot.dtype == F64 and torch.equal(one_hot.sum(1), torch.ones(50, dtype=F64))
+    assert set(one_hot.argmax(1).tolist()) == {0, 1, 2}
+    joined = JOINED.random_start((6, 5), g())
+    assert set(joined[:, :2].unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(joined[:, 2:].sum(1), torch.ones(6))
+
+
+def test_states_enumerate_every_state_once():
+    bits = Bernoulli().states(torch.arange(8), 3, F64)
+    assert torch.equal(bits, _binary_states(3).flip(1))  # bit j is unit j
+    assert Bernoulli().n_states(3) == 8 and Softmax().n_states(4) == 4
+    assert torch.equal(Softmax().states(torch.arange(4), 4, F64), torch.eye(4, dtype=F64))
+    assert JOINED.n_states(5) == 4 * 3
+    joined = JOINED.states(torch.arange(12), 5, F64)
+    assert len({tuple(row.tolist()) for row in joined}) == 12
+    assert JOINED.check_domain(joined) is None
+    for unit in (Gaussian(), ReLU(), Joined([(Bernoulli(), 1), (Gaussian(), 1)])):
+        assert unit.n_states(2) == math.inf
+        with pytest.raises(ValueError, match="cannot be enumerated"):
+            unit.states(torch.arange(2), 2, F64)
+
+
+def test_flags_specs_and_parts():
+    assert [u.binary for u in (Bernoulli(), Gaussian(), ReLU(), Softmax())] == [
+        True, False, False, False]
+    assert [u.exact for u in (Bernoulli(), Gaussian(), ReLU(), Softmax())] == [
+        True, True, False, True]
+    assert Joined([(Bernoulli(), 2), (Bernoulli(), 1)]).binary and not JOINED.binary
+    assert not Joined([(ReLU(), 2), (Softmax(), 1)]).exact and JOINED.exact
+    for unit in (Bernoulli(), Gaussian(), ReLU(), Softmax(), JOINED):
+        assert unit_type(unit.spec) == unit
+    assert Gaussian().parts(4) == [(Gaussian(), 4)]
+    assert JOINED.parts(5) == [(Bernoulli(), 2), (Softmax(), 3)]

@@ -23,6 +23,11 @@ _LABEL_NAMES = ("label", "labels", "y", "target", "class")
 _DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
+#: Exit status: success, failure (a missing or invalid file, data that does not fit the
+#: model, ...), and a usage error (a bad option or value).
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
 class UsageError(Exception):
     """The command line is wrong (exit status 2)."""
 
@@ -267,6 +272,19 @@ def load_data(
     if len(X) == 0:
         raise CommandError(f"{name} holds no samples.")
     return Data(np.ascontiguousarray(X, dtype=np.float32), y, name)
+
+
+def data_from_args(args, *, default_split: str, n_features: int | None = None,
+                   want_labels: bool = False) -> Data:
+    """:func:`load_data` with a command's data options (``--data``, ``--split``,
+    ``--data-dir``, ``--label-column``, ``--limit``); ``default_split`` applies to the
+    built-in data sets and IDX folders."""
+    builtin = args.data in DATASETS or Path(args.data).is_dir()
+    data = load_data(args.data, split=args.split or (default_split if builtin else None),
+                     data_dir=args.data_dir, label_column=args.label_column,
+                     limit=args.limit, n_features=n_features, want_labels=want_labels)
+    log.info("data: %s, %d samples x %d features", data.name, *data.X.shape)
+    return data
 
 
 # -- output ------------------------------------------------------------------------------------

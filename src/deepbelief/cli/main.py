@@ -21,412 +21,31 @@ on stderr, without traceback unless ``--traceback`` is given. Messages go throug
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
 import logging
-import math
 import os
 import sys
-import tomllib
 import traceback
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from deepbelief.cli import commands as cmd
-from deepbelief.cli.commands import KINDS, LATER_KINDS
-from deepbelief.cli.io import CommandError, UsageError, load_data, one_line
+from deepbelief.cli.config import config_tokens
+from deepbelief.cli.io import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    UsageError,
+    load_data,
+    one_line,
+)
+from deepbelief.cli.parser import build_parser
+from deepbelief.exceptions import DivergenceError, ModelFileError
 
 __all__ = ["CommandError", "UsageError", "build_parser", "load_data", "main"]
 
 log = logging.getLogger("deepbelief")
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors raised (one line) rather than printed with the usage."""
-
-    def error(self, message: str):
-        raise UsageError(f"{message} (see '{self.prog} --help')", self.prog)
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=34, width=100)
-
-
-# -- config files and settings -----------------------------------------------------------------
-def _parse_setting(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key.strip().replace("-", "_"), value
-
-
-def _config_tokens(path: str, parser: argparse.ArgumentParser) -> list[str]:
-    """A TOML config file as command-line tokens (command-line options given after them
-    take precedence)."""
-    try:
-        with open(path, "rb") as handle:
-            config = tomllib.load(handle)
-    except FileNotFoundError:
-        raise CommandError(f"config file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path} is not valid TOML: {exc}", "deepbelief train") from None
-    config = dict(config.get("train", config))
-    params = config.pop("params", {})
-    options = {a.dest: a for a in parser._actions if a.option_strings}
-    tokens: list[str] = []
-    for key, value in config.items():
-        dest = key.replace("-", "_")
-        action = options.get(dest)
-        if action is None or dest in ("help", "config", "set"):
-            raise UsageError(f"{path}: unknown setting {key!r}; the settings are the long "
-                             "options of 'deepbelief train', and [params] holds estimator "
-                             "parameters.", "deepbelief train")
-        flag = next(o for o in action.option_strings if o.startswith("--"))
-        if isinstance(value, bool):
-            if isinstance(action, argparse.BooleanOptionalAction):
-                tokens.append(flag if value else f"--no-{flag[2:]}")
-            elif value:
-                tokens.append(flag)
-            continue
-        values = value if isinstance(value, list) else [value]
-        tokens += [flag, *(str(v) for v in values)]
-    if not isinstance(params, dict):
-        raise UsageError(f"{path}: [params] must be a table of estimator parameters.",
-                         "deepbelief train")
-    for key, value in params.items():
-        tokens += ["--set", f"{key}={json.dumps(value)}"]
-    return tokens
-
-
-# -- the parser --------------------------------------------------------------------------------
-def _number(convert: Callable[[str], Any], valid: Callable[[Any], bool], expected: str):
-    """An argparse ``type=`` that converts with ``convert`` and checks ``valid``."""
-
-    def parse(text: str):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if not valid(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
-        return value
-
-    return parse
-
-
-_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-_non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
-_positive_float = _number(float, lambda v: v > 0 and math.isfinite(v), "a positive number")
-_fraction = _number(float, lambda v: 0 < v < 1, "a number in (0, 1)")
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("output and diagnostics")
-    group.add_argument("-q", "--quiet", action="store_true",
-                       help="no progress and no messages, only results and errors")
-    group.add_argument("-v", "--verbose", action="count", default=0,
-                       help="more messages (-vv: debugging)")
-    group.add_argument("--threads", type=_positive_int, metavar="N",
-                       help="CPU threads for torch (default: torch's choice)")
-    group.add_argument("--traceback", action="store_true",
-                       help="show the Python traceback of an error")
-
-
-def _data_options(parser: argparse.ArgumentParser, *, default: str | None = "digits",
-                  split_default: str = "train") -> None:
-    group = parser.add_argument_group("data")
-    group.add_argument("--data", default=default, required=default is None, metavar="SOURCE",
-                       help="digits, mnist, fashion-mnist, a folder of IDX files, or a file: "
-                            ".npz (arrays X, y), .npy (X), .csv/.tsv (with a label column) "
-                            f"(default: {default})")
-    group.add_argument("--split", choices=("train", "test", "all"),
-                       help="part of a built-in data set; digits: the reference 80/20 split "
-                            f"with random_state=0 (default: {split_default})")
-    group.add_argument("--data-dir", metavar="DIR",
-                       help="folder with the MNIST / Fashion-MNIST files (default: "
-                            "$DEEPBELIEF_DATA)")
-    group.add_argument("--label-column", metavar="COL",
-                       help="name or 0-based index of a table's label column, or 'none' "
-                            "(default: a column named label/y/target/class, else the last "
-                            "one when labels are needed)")
-    group.add_argument("--limit", type=_positive_int, metavar="N",
-                       help="use only the first N samples")
-
-
-def _model_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="a model file written by "
-                                                       "'deepbelief train' or .save()")
-    parser.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: the saved "
-                                         "device, the CPU when CUDA is missing)")
-
-
-def _picture_options(parser: argparse.ArgumentParser, output: str) -> None:
-    parser.add_argument("-o", "--output", default=output, metavar="PNG",
-                        help=f"the picture to write (default: {output})")
-    parser.add_argument("--image-shape", metavar="HxW",
-                        help="image height and width, e.g. 28x28 (default: square)")
-    parser.add_argument("--n-cols", type=_positive_int, metavar="N", help="images per row")
-
-
-def _sampling_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n-gibbs", type=_non_negative_int, default=1000, metavar="N",
-                        help="Gibbs steps from noise (default: 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--binary", action="store_true",
-                        help="draw binary samples, not the last step's means (RBM, "
-                             "generative DBN)")
-
-
-EPILOGS = {
-    "train": """examples:
-  deepbelief train --data digits
-  deepbelief train --data digits --kind rbm --layers 64 --epochs 20 -o rbm.safetensors
-  deepbelief train --data mnist --data-dir ../shared/data --layers 500 500 \\
-      --hidden-units relu --pretrain-learning-rate 0.01 --epochs 30 -o mnist.safetensors
-  deepbelief train --config settings.toml --set pretrain_momentum=0.5
-
-A TOML config file holds long options (layers = [256, 256], hidden-units = "relu", ...) and
-a [params] table of estimator parameters; options on the command line take precedence.""",
-    "evaluate": """examples:
-  deepbelief evaluate model.safetensors --data digits
-  deepbelief evaluate rbm.safetensors --data digits --ais-runs 100 --json
-
-Classifiers: accuracy, error rate and log-loss; regressors: R², MSE, MAE; RBMs: the mean
-log-likelihood log p(v) = -F(v) - log Z (log Z exact for a small binary layer, else by AIS),
-the pseudo-log-likelihood and the reconstruction error; DBN transformers: the
-reconstruction error of the up-down pass. (For data that is not binary, log p(v) of a
-Bernoulli RBM is a density value, not a probability.)""",
-    "plot": """pictures:
-  filters          receptive fields of the first hidden layer
-  samples          images drawn from an RBM or DBN transformer
-  reconstructions  data above its up-down reconstruction
-  predictions      test images titled with label and prediction (classifiers)
-  curves           the training history (MODEL may be a history .json/.csv file)
-  embedding        a 2-D map of the model's features, coloured by label
-
-examples:
-  deepbelief plot filters model.safetensors -o filters.png
-  deepbelief plot curves model.history.json -o curves.png""",
-}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``deepbelief`` argument parser (one sub-parser per command)."""
-    from deepbelief._version import __version__
-
-    parser = _Parser(prog="deepbelief", formatter_class=_Formatter,
-                     description="Deep Belief Networks and RBMs: train, evaluate, predict, "
-                                 "sample and draw from the command line.",
-                     epilog="Run 'deepbelief COMMAND --help' for a command's options.")
-    parser.add_argument("--version", action="version", version=f"deepbelief {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    parser.set_defaults(commands=commands.choices)
-
-    def command(name: str, help: str, run) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
-                                  formatter_class=_Formatter, epilog=EPILOGS.get(name))
-        sub.set_defaults(run=run)
-        return sub
-
-    # train
-    train = command("train", "train a model and save it with its training history",
-                    cmd.run_train)
-    train.add_argument("--config", metavar="TOML", help="settings file (see below)")
-    _data_options(train)
-    model = train.add_argument_group("model")
-    model.add_argument("--kind", default="classifier",
-                       choices=(*KINDS, *LATER_KINDS),
-                       help="classifier (DBNClassifier), regressor (DBNRegressor), "
-                            "transformer (DBNTransformer), rbm (RBM), generative "
-                            "(GenerativeDBN: labels join the top RBM when the data has "
-                            "them) (default: classifier); autoencoder: not available yet")
-    model.add_argument("--layers", type=_positive_int, nargs="+", metavar="N",
-                       help="hidden units per layer, bottom first (default: 256 256; "
-                            "rbm: one value, default 256)")
-    model.add_argument("--visible-units", choices=("bernoulli", "gaussian"),
-                       help="input units: bernoulli for data in [0, 1], gaussian for "
-                            "standardized data (default: bernoulli)")
-    model.add_argument("--hidden-units", nargs="+", choices=("bernoulli", "relu", "gaussian"),
-                       metavar="UNITS",
-                       help="bernoulli, relu or gaussian; one, or one per layer "
-                            "(default: bernoulli)")
-    fit = train.add_argument_group("training")
-    fit.add_argument("--pretrain-epochs", type=_non_negative_int, nargs="+", metavar="N",
-                     help="RBM epochs per layer, one or one per layer (default: 10)")
-    fit.add_argument("--pretrain-learning-rate", type=_positive_float, nargs="+", metavar="LR",
-                     help="RBM learning rate, one or one per layer (default: 0.1)")
-    fit.add_argument("--epochs", type=_non_negative_int, metavar="N",
-                     help="fine-tuning epochs (classifier, regressor; default: 100; "
-                          "generative: up-down epochs, default 0) or training epochs (rbm; "
-                          "default: 10)")
-    fit.add_argument("--learning-rate", type=_positive_float, metavar="LR",
-                     help="fine-tuning learning rate (default: 0.001 with adam; generative: "
-                          "up-down, default 0.01) or the RBM's (rbm; default: 0.1)")
-    fit.add_argument("--batch-size", type=_positive_int, metavar="N",
-                     help="mini-batch size (default: 32; rbm: 10)")
-    fit.add_argument("--solver", choices=("adam", "sgd"), help="fine-tuning optimizer "
-                                                                "(default: adam)")
-    fit.add_argument("--dropout", type=float, metavar="P",
-                     help="fine-tuning dropout probability (default: 0)")
-    fit.add_argument("--method", choices=("cd", "pcd"),
-                     help="contrastive divergence or persistent CD (default: cd; rbm: pcd)")
-    fit.add_argument("--k", type=_positive_int, metavar="K", help="Gibbs steps per update "
-                                                                  "(default: 1)")
-    fit.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None,
-                     help="hold out --validation-fraction of the data, stop fine-tuning when "
-                          "its score stalls, keep the best weights")
-    fit.add_argument("--validation-fraction", type=_fraction, metavar="F",
-                     help="held-out fraction for --early-stopping (default: 0.1)")
-    fit.add_argument("--free-energy-gap", type=_fraction, metavar="F",
-                     help="hold out F of the data (not trained on) and record the free-energy "
-                          "gap of every RBM epoch (Hinton 2010, §6)")
-    fit.add_argument("--set", type=_parse_setting, action="append", metavar="NAME=VALUE",
-                     help="any other estimator parameter, e.g. --set pretrain_momentum=0.5 "
-                          "(VALUE in JSON: 0.5, true, [1, 2], or plain text)")
-    fit.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: auto)")
-    fit.add_argument("--seed", type=int, help="random_state (default: 0)")
-    out = train.add_argument_group("output")
-    out.add_argument("-o", "--output", default="model.safetensors", metavar="PATH",
-                     help="the model file (default: model.safetensors)")
-    out.add_argument("--history", metavar="PATH",
-                     help="training history, .json or .csv (default: the model path with "
-                          ".history.json)")
-    out.add_argument("--no-history", action="store_true", help="write no history file")
-    out.add_argument("--checkpoint", metavar="PATH",
-                     help="save the whole training state to PATH while training (see "
-                          "docs/checkpoints.md)")
-    out.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
-                     help="epochs between checkpoints (default: 1)")
-    out.add_argument("--resume", action="store_true",
-                     help="continue from --checkpoint if it exists (the same command serves "
-                          "the first run and every restart)")
-    _common(train)
-
-    # evaluate
-    evaluate = command("evaluate", "score a model on test data", cmd.run_evaluate)
-    _model_argument(evaluate)
-    _data_options(evaluate, split_default="test")
-    evaluate.add_argument("--json", action="store_true", help="print JSON")
-    likelihood = evaluate.add_argument_group("RBM log-likelihood")
-    likelihood.add_argument("--log-likelihood", choices=("auto", "exact", "ais", "none"),
-                            default="auto",
-                            help="how to get log Z: exact enumeration when a binary layer has "
-                                 "at most --exact-max-units units, else AIS (default: auto)")
-    likelihood.add_argument("--exact-max-units", type=_positive_int, default=20, metavar="N",
-                            help="largest layer 'auto' enumerates (default: 20)")
-    likelihood.add_argument("--ais-runs", type=_positive_int, default=100, metavar="N",
-                            help="AIS runs (default: 100)")
-    likelihood.add_argument("--ais-betas", type=_positive_int, metavar="N",
-                            help="AIS inverse temperatures, evenly spaced (default: the 14,501 "
-                                 "of Salakhutdinov & Murray, 2008)")
-    likelihood.add_argument("--seed", type=int, default=0, help="AIS seed (default: 0)")
-    _common(evaluate)
-
-    # predict
-    predict = command("predict", "write a classifier's or regressor's predictions as CSV",
-                      cmd.run_predict)
-    _model_argument(predict)
-    _data_options(predict, split_default="test")
-    predict.add_argument("-o", "--output", metavar="CSV",
-                         help="the CSV file (default: stdout)")
-    predict.add_argument("--proba", action="store_true",
-                         help="add a probability column per class")
-    _common(predict)
-
-    # transform
-    transform = command("transform", "write a model's features (top hidden layer)",
-                        cmd.run_transform)
-    _model_argument(transform)
-    _data_options(transform, split_default="test")
-    transform.add_argument("-o", "--output", metavar="PATH",
-                           help="a .npy or .csv file (default: CSV on stdout)")
-    _common(transform)
-
-    # sample
-    sample = command("sample", "draw images from an RBM, a DBN transformer or a generative DBN",
-                     cmd.run_sample)
-    _model_argument(sample)
-    sample.add_argument("-n", "--n-samples", type=_positive_int, default=30, metavar="N",
-                        help="number of samples (default: 30)")
-    sample.add_argument("--label", metavar="LABEL",
-                        help="generative DBN trained with labels: draw this class (default: "
-                             "classes drawn by the model)")
-    sample.add_argument("--label-warmup", type=_non_negative_int, default=0, metavar="N",
-                        help="with --label: the first N of the Gibbs steps pull the chains "
-                             "towards the class (label weights x10), the rest sample the "
-                             "model; e.g. 200 (default: 0)")
-    _sampling_options(sample)
-    sample.add_argument("--npy", metavar="PATH", help="also save the samples as .npy")
-    _picture_options(sample, "samples.png")
-    _common(sample)
-
-    # complete
-    complete = command("complete", "fill in hidden parts of images with an RBM or a "
-                                   "generative DBN",
-                       cmd.run_complete)
-    _model_argument(complete)
-    _data_options(complete, split_default="test")
-    complete.add_argument("--n-images", type=_positive_int, default=10, metavar="N",
-                          help="images to complete (default: 10)")
-    complete.add_argument("--mask", choices=("bottom", "top", "left", "right", "random"),
-                          default="bottom", help="which part is hidden (default: bottom)")
-    complete.add_argument("--fraction", type=_fraction, default=0.5, metavar="F",
-                          help="hidden fraction of rows, columns or pixels (default: 0.5)")
-    complete.add_argument("--n-iter", type=_non_negative_int, default=200, metavar="N",
-                          help="clamped Gibbs steps (default: 200)")
-    complete.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    _picture_options(complete, "completions.png")
-    _common(complete)
-
-    # inspect
-    inspect = command("inspect", "show what a model file holds", cmd.run_inspect)
-    inspect.add_argument("model", metavar="MODEL", help="a model file")
-    inspect.add_argument("--json", action="store_true", help="print JSON")
-    _common(inspect)
-
-    # plot
-    plot = command("plot", "draw a picture of a model or its training", cmd.run_plot)
-    plot.add_argument("what", metavar="PICTURE", choices=("filters", "samples",
-                                                          "reconstructions", "predictions",
-                                                          "curves", "embedding"),
-                      help="filters, samples, reconstructions, predictions, curves or "
-                           "embedding (see below)")
-    _model_argument(plot)
-    _data_options(plot, split_default="test")
-    plot.add_argument("-o", "--output", metavar="PNG",
-                      help="the picture to write (default: PICTURE.png)")
-    plot.add_argument("--image-shape", metavar="HxW",
-                      help="image height and width, e.g. 28x28 (default: square)")
-    plot.add_argument("--n-cols", type=_positive_int, metavar="N", help="images per row")
-    plot.add_argument("-n", type=_positive_int, metavar="N",
-                      help="filters, samples or images to draw (default: 100 filters, 30 "
-                           "samples, 20 reconstructions, 10 predictions)")
-    plot.add_argument("--n-points", type=_positive_int, default=2000, metavar="N",
-                      help="embedding: points to draw (default: 2000)")
-    plot.add_argument("--method", choices=("pca", "tsne"), default="pca",
-                      help="embedding: PCA or t-SNE (default: pca)")
-    plot.add_argument("--title", help="the picture's title")
-    _sampling_options(plot)
-    _common(plot)
-
-    # demo
-    demo = command("demo", "train the reference DBN on the bundled digits", cmd.run_demo)
-    demo.add_argument("--seed", type=int, default=0, help="random_state of the model")
-    demo.add_argument("--output", default="out", help="folder for the PNG (default: out)")
-    demo.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
-    _common(demo)
-    return parser
-
-
-# -- main --------------------------------------------------------------------------------------
 def _logging_handler(args) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
@@ -439,8 +58,6 @@ def _logging_handler(args) -> logging.Handler:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from deepbelief.exceptions import DivergenceError, ModelFileError
-
     return (CommandError, OSError, ValueError, ModelFileError, DivergenceError, RuntimeError,
             MemoryError)
 
@@ -456,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "train" and args.config:
             at = argv.index("train") + 1
-            tokens = _config_tokens(args.config, args.commands["train"])
+            tokens = config_tokens(args.config, args.commands["train"])
             args = parser.parse_args([*argv[:at], *tokens, *argv[at:]])
         handler = _logging_handler(args)
         if args.threads:

@@ -38,7 +38,7 @@ import torch
 
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import down_pass, up_pass
-from deepbelief.core.units import Bernoulli, Joined, Softmax, UnitType
+from deepbelief.core.units import Joined, Softmax, UnitType
 
 __all__ = ["GenerativeStack", "joined_with_labels", "reset_joined_visible_bias_"]
 
@@ -51,24 +51,12 @@ def joined_with_labels(lower: UnitType | str, n_lower: int, n_classes: int) -> J
 
 @torch.no_grad()
 def reset_joined_visible_bias_(rbm: RBMModule, data_mean: torch.Tensor) -> None:
-    """Set the visible biases of an RBM with :class:`Joined` visible units so that the
-    visible means equal ``data_mean`` (n_visible,): ``log(p / (1 - p))`` on Bernoulli
-    blocks, ``log p`` on softmax blocks, the mean itself on other blocks
-    (:meth:`RBMModule.reset_parameters` handles the plain unit types)."""
-    if not isinstance(rbm.visible, Joined):
-        raise ValueError(f"expected Joined visible units, got {rbm.visible!r}.")
-    biases, start = [], 0
-    for unit, n in rbm.visible.blocks:
-        p = data_mean[start : start + n]
-        start += n
-        if isinstance(unit, Bernoulli):
-            p = p.clamp(1e-3, 1 - 1e-3)
-            biases.append(torch.log(p) - torch.log1p(-p))
-        elif isinstance(unit, Softmax):
-            biases.append(torch.log(p.clamp_min(1e-3)))
-        else:
-            biases.append(p)
-    rbm.visible_bias.copy_(torch.cat(biases))
+    """Set the visible biases of ``rbm`` so that the visible means equal ``data_mean``
+    (n_visible,), block by block for :class:`Joined` units: ``log(p / (1 - p))`` on
+    Bernoulli blocks, ``log p`` on softmax blocks, the mean itself on other blocks
+    (:meth:`~deepbelief.core.units.UnitType.bias_for_mean`, as
+    :meth:`RBMModule.reset_parameters` does given the data's mean)."""
+    rbm.visible_bias.copy_(rbm.visible.bias_for_mean(data_mean))
 
 
 class GenerativeStack:
@@ -120,10 +108,9 @@ class GenerativeStack:
             raise ValueError("the recognition layers must have the shapes of the lower RBMs: "
                              f"{[tuple(r.weight.shape) for r in self.recognition]} vs "
                              f"{[tuple(g.weight.shape) for g in self.lower]}.")
-        visible = self.top.visible
-        if (isinstance(visible, Joined) and len(visible.blocks) == 2
-                and isinstance(visible.blocks[1][0], Softmax)):
-            self.n_penultimate, self.n_classes = visible.blocks[0][1], visible.blocks[1][1]
+        parts = self.top.visible.parts(self.top.n_visible)
+        if len(parts) == 2 and parts[1][0] == Softmax():
+            self.n_penultimate, self.n_classes = parts[0][1], parts[1][1]
         else:
             self.n_penultimate, self.n_classes = self.top.n_visible, 0
         below = self.lower[-1].n_hidden if self.lower else None
@@ -146,7 +133,7 @@ class GenerativeStack:
     def penultimate_units(self) -> UnitType:
         """The unit type of the penultimate layer (the top RBM's non-label block)."""
         visible = self.top.visible
-        return visible.blocks[0][0] if self.n_classes else visible
+        return visible.parts(self.top.n_visible)[0][0] if self.n_classes else visible
 
     # -- passes ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -182,7 +169,7 @@ class GenerativeStack:
         top, n_pen = self.top, self.n_penultimate
         w_h, w_l = top.weight[:n_pen], top.weight[n_pen:]
         a_h, a_l = top.visible_bias[:n_pen], top.visible_bias[n_pen:]
-        (pen_units, _), (label_units, _) = top.visible.blocks
+        (pen_units, _), (label_units, _) = top.visible.parts(top.n_visible)
         eye = torch.eye(self.n_classes, device=h.device, dtype=h.dtype)
         field = (top.hidden_bias + h @ w_h).unsqueeze(1) + w_l.unsqueeze(0)  # (n, K, H)
         per_label = label_units.base_energy(eye) - a_l  # (K,)

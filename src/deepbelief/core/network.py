@@ -1,8 +1,9 @@
-"""The fine-tuning network: a pretrained RBM stack unrolled into a feed-forward model.
+"""The fine-tuning network: a pretrained stack of layers unrolled into a feed-forward model.
 
-Each RBM contributes one ``nn.Linear`` (weight ``Wᵀ``, bias ``b``) followed by the
-activation of its hidden unit type (sigmoid for Bernoulli, ReLU for NReLU, identity for
-Gaussian), so the network's hidden activations equal the DBN's bottom-up pass exactly.
+Each layer contributes one ``nn.Linear`` (its :meth:`~deepbelief.core.layers.Layer.unrolled`
+weight and bias; ``Wᵀ`` and ``b`` for an RBM) followed by its activation (for an RBM that of
+its hidden unit type: sigmoid for Bernoulli, ReLU for NReLU, identity for Gaussian), so the
+network's hidden activations equal the DBN's bottom-up pass exactly.
 A linear head on top gives logits (classification) or outputs (regression).
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from deepbelief.core.rbm import RBMModule
+from deepbelief.core.layers import Layer
 
 __all__ = ["Dropout", "FeedForwardDBN"]
 
@@ -93,18 +94,20 @@ class FeedForwardDBN(nn.Module):
 
     @classmethod
     def from_rbms(
-        cls, rbms: Sequence[RBMModule], n_outputs: int, dropout: float = 0.0,
+        cls, rbms: Sequence[Layer], n_outputs: int, dropout: float = 0.0,
         generator: torch.Generator | None = None,
     ) -> FeedForwardDBN:
-        """Unroll pretrained RBMs (bottom first); the head gets small random weights."""
+        """Unroll pretrained layers (RBMs or any :class:`~deepbelief.core.layers.Layer`,
+        bottom first); the head gets small random weights."""
         sizes = [rbms[0].n_visible] + [r.n_hidden for r in rbms]
-        net = cls(sizes, [r.hidden.activation for r in rbms], n_outputs, dropout,
-                  device=rbms[0].weight.device)
+        unrolled = [r.unrolled() for r in rbms]
+        net = cls(sizes, [r.activation for r in rbms], n_outputs, dropout,
+                  device=unrolled[0][0].device)
         with torch.no_grad():
             linears = [m for m in net.body if isinstance(m, nn.Linear)]
-            for linear, rbm in zip(linears, rbms, strict=True):
-                linear.weight.copy_(rbm.weight.t())
-                linear.bias.copy_(rbm.hidden_bias)
+            for linear, (weight, bias) in zip(linears, unrolled, strict=True):
+                linear.weight.copy_(weight)
+                linear.bias.copy_(bias)
             head = net.head[-1]
             head.weight.copy_(torch.randn(head.weight.shape, generator=generator,
                                           device=head.weight.device) * 0.01)

@@ -1,7 +1,8 @@
 """Passes through a stack of layers: bottom-up (recognition) and top-down (generation).
 
 A stack is a sequence of layers, bottom first, each offering ``hidden_mean`` (up),
-``visible_mean`` and ``sample_visible`` (down), as :class:`~deepbelief.core.rbm.RBMModule`
+``visible_mean`` and ``sample_visible`` (down), as every
+:class:`~deepbelief.core.layers.Layer` (e.g. :class:`~deepbelief.core.rbm.RBMModule`)
 does. Every estimator, the CLI and the generative DBN use these two functions.
 """
 

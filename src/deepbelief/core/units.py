@@ -11,6 +11,14 @@ Conditional means and samples follow from the same two functions. Keeping this i
 narrow (``mean``, ``sample``, ``base_energy``, ``log_partition``, ``check_domain``) means
 every unit type works with every layer, sampler and estimator.
 
+What callers would otherwise learn by testing a unit's class, they ask the unit: the bias
+whose mean equals a data mean (:meth:`UnitType.bias_for_mean`), a random state to start a
+chain from (:meth:`UnitType.random_start`), whether its states can be enumerated and which
+they are (:meth:`UnitType.n_states`, :meth:`UnitType.states`), ``log p(x | f)``
+(:meth:`UnitType.log_conditional`), whether every unit is an independent 0/1 unit
+(:attr:`UnitType.binary`) and whether :meth:`UnitType.sample` draws exactly from the
+distribution that :meth:`UnitType.log_partition` normalises (:attr:`UnitType.exact`).
+
 All tensors have shape ``(batch, n_units)``; functions are element-wise except
 :class:`Softmax`, whose units form one one-of-K group.
 """
@@ -33,14 +41,25 @@ __all__ = [
 ]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+#: How far from the edge of the domain :meth:`UnitType.bias_for_mean` clips a mean.
+_CLIP = 1e-3
 
 
 class UnitType:
-    """Base class of a unit type; subclasses implement the five methods below."""
+    """Base class of a unit type.
+
+    Subclasses implement ``mean``, ``sample``, ``base_energy``, ``log_partition`` and
+    ``bias_for_mean``; the other methods have defaults that hold for every unit type.
+    """
 
     name: str = ""
     #: The activation used when the layer becomes part of a feed-forward network.
     activation: str = "identity"
+    #: Every unit is an independent {0, 1} unit with ``p(x=1 | f) = sigmoid(f)``.
+    binary: bool = False
+    #: :meth:`sample` draws exactly from ``exp(-phi(x) + f·x - A(f))`` (False where the
+    #: sampler is an approximation, as for NReLU units).
+    exact: bool = True
 
     def mean(self, field: torch.Tensor) -> torch.Tensor:
         """``E[x | f]`` for total input ``field``."""
@@ -68,6 +87,51 @@ class UnitType:
         """Return a message if ``x`` lies outside the unit's states, else ``None``."""
         return None
 
+    def bias_for_mean(self, mean: torch.Tensor) -> torch.Tensor:
+        """The bias (field) whose conditional mean is ``mean`` (..., n_units), e.g. the
+        visible bias that makes an untrained RBM's visible means equal the data's means
+        (Hinton's practical guide, §8). Means at the edge of the domain are clipped to
+        ``1e-3`` from it."""
+        raise NotImplementedError
+
+    def log_conditional(self, x: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+        """``log p(x | f) = -phi(x) + f·x - A(f)`` summed over units: shape ``(batch,)``.
+
+        A density for real-valued units, a probability for discrete ones.
+        """
+        return -self.base_energy(x) + (field * x).sum(-1) - self.log_partition(field)
+
+    def random_start(self, shape: tuple[int, ...], generator: torch.Generator | None, *,
+                     device: torch.device | str | None = None,
+                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """Random states of shape ``shape`` to start a Gibbs chain from: uniform noise on
+        [0, 1) by default (real-valued units), fair coins for binary units."""
+        return torch.rand(shape, generator=generator, device=device, dtype=dtype)
+
+    def n_states(self, n_units: int) -> float:
+        """How many joint states ``n_units`` units have: ``math.inf`` unless discrete."""
+        return math.inf
+
+    def states(self, index: torch.Tensor, n_units: int, dtype: torch.dtype) -> torch.Tensor:
+        """The joint states numbered ``index`` (int64, shape (m,)) of ``n_units`` units, as
+        a (m, n_units) tensor; numbering runs from 0 to ``n_states(n_units) - 1``.
+
+        Raises
+        ------
+        ValueError
+            If the states cannot be enumerated (``n_states`` is infinite).
+        """
+        raise ValueError(f"the states of {self!r} units cannot be enumerated.")
+
+    def parts(self, n_units: int) -> list[tuple[UnitType, int]]:
+        """The layer's blocks of one unit type each, as ``(unit type, size)`` pairs."""
+        return [(self, n_units)]
+
+    @property
+    def spec(self):
+        """A JSON-able description that :func:`unit_type` rebuilds this unit type from."""
+        return self.name
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -91,6 +155,7 @@ class Bernoulli(UnitType):
 
     name = "bernoulli"
     activation = "sigmoid"
+    binary = True
 
     def mean(self, field: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(field)
@@ -107,6 +172,23 @@ class Bernoulli(UnitType):
 
     def log_partition(self, field: torch.Tensor) -> torch.Tensor:
         return F.softplus(field).sum(-1)
+
+    def bias_for_mean(self, mean: torch.Tensor) -> torch.Tensor:
+        p = mean.clamp(_CLIP, 1 - _CLIP)
+        return torch.log(p) - torch.log1p(-p)
+
+    def log_conditional(self, x: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+        return (x * F.logsigmoid(field) + (1 - x) * F.logsigmoid(-field)).sum(-1)
+
+    def random_start(self, shape, generator, *, device=None, dtype=torch.float32):
+        return (super().random_start(shape, generator, device=device, dtype=dtype) < 0.5).to(dtype)
+
+    def n_states(self, n_units: int) -> float:
+        return 2**n_units
+
+    def states(self, index: torch.Tensor, n_units: int, dtype: torch.dtype) -> torch.Tensor:
+        shifts = torch.arange(n_units, device=index.device, dtype=torch.int64)
+        return ((index.unsqueeze(1) >> shifts) & 1).to(dtype)  # bit j = unit j
 
     def check_domain(self, x: torch.Tensor) -> str | None:
         lo, hi = float(x.min()), float(x.max())
@@ -140,6 +222,12 @@ class Gaussian(UnitType):
     def log_partition(self, field: torch.Tensor) -> torch.Tensor:
         return (0.5 * field * field + _HALF_LOG_2PI).sum(-1)
 
+    def bias_for_mean(self, mean: torch.Tensor) -> torch.Tensor:
+        return mean
+
+    def log_conditional(self, x: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+        return (-0.5 * (x - field) ** 2 - _HALF_LOG_2PI).sum(-1)
+
 
 class ReLU(UnitType):
     """Noisy rectified linear units (NReLU; Nair & Hinton, 2010).
@@ -153,6 +241,7 @@ class ReLU(UnitType):
 
     name = "relu"
     activation = "relu"
+    exact = False
     _TERMS = 24  # terms beyond this distance from the kink are < exp(-24)
 
     def mean(self, field: torch.Tensor) -> torch.Tensor:
@@ -175,6 +264,9 @@ class ReLU(UnitType):
         above = F.softplus(f - (mm + 1 + k) + 0.5)  # i = m+1, m+2, ...
         total = m * field - 0.5 * m * m + below.sum(-1) + above.sum(-1)
         return total.sum(-1)
+
+    def bias_for_mean(self, mean: torch.Tensor) -> torch.Tensor:
+        return mean  # max(0, f) = mean for mean >= 0
 
     def check_domain(self, x: torch.Tensor) -> str | None:
         if float(x.min()) < 0.0:
@@ -201,6 +293,18 @@ class Softmax(UnitType):
     def log_partition(self, field: torch.Tensor) -> torch.Tensor:
         return torch.logsumexp(field, dim=-1)
 
+    def bias_for_mean(self, mean: torch.Tensor) -> torch.Tensor:
+        return torch.log(mean.clamp_min(_CLIP))  # softmax(log p) = p when p sums to 1
+
+    def random_start(self, shape, generator, *, device=None, dtype=torch.float32):
+        return self.sample(torch.zeros(shape, device=device, dtype=dtype), generator)
+
+    def n_states(self, n_units: int) -> float:
+        return n_units
+
+    def states(self, index: torch.Tensor, n_units: int, dtype: torch.dtype) -> torch.Tensor:
+        return F.one_hot(index, n_units).to(dtype)
+
     def check_domain(self, x: torch.Tensor) -> str | None:
         if float(x.min()) < 0.0 or not torch.allclose(x.sum(-1), x.new_ones(())):
             return "softmax units take one-hot (or probability) vectors whose rows sum to 1."
@@ -224,9 +328,12 @@ class Joined(UnitType):
             raise ValueError("Joined needs at least one block, each with >= 1 unit.")
         self.size = sum(n for _, n in self.blocks)
 
+    def _check_size(self, n_units: int) -> None:
+        if n_units != self.size:
+            raise ValueError(f"expected {self.size} units, got {n_units}.")
+
     def _split(self, x: torch.Tensor):
-        if x.shape[-1] != self.size:
-            raise ValueError(f"expected {self.size} units, got {x.shape[-1]}.")
+        self._check_size(x.shape[-1])
         return zip((u for u, _ in self.blocks),
                    torch.split(x, [n for _, n in self.blocks], dim=-1), strict=True)
 
@@ -253,6 +360,53 @@ class Joined(UnitType):
                 return message
         return None
 
+    @property
+    def binary(self) -> bool:
+        return all(u.binary for u, _ in self.blocks)
+
+    @property
+    def exact(self) -> bool:
+        return all(u.exact for u, _ in self.blocks)
+
+    @property
+    def activation(self) -> str:
+        kinds = {u.activation for u, _ in self.blocks}
+        return kinds.pop() if len(kinds) == 1 else "identity"
+
+    def bias_for_mean(self, mean):
+        return torch.cat([u.bias_for_mean(m) for u, m in self._split(mean)], dim=-1)
+
+    def log_conditional(self, x, field):
+        return sum(u.log_conditional(part, f)
+                   for (u, part), (_, f) in zip(self._split(x), self._split(field), strict=True))
+
+    def random_start(self, shape, generator, *, device=None, dtype=torch.float32):
+        *lead, n = shape
+        self._check_size(n)
+        return torch.cat([u.random_start((*lead, k), generator, device=device, dtype=dtype)
+                          for u, k in self.blocks], dim=-1)
+
+    def n_states(self, n_units: int) -> float:
+        return math.prod(u.n_states(k) for u, k in self.blocks)
+
+    def states(self, index, n_units, dtype):
+        if not math.isfinite(self.n_states(n_units)):
+            return super().states(index, n_units, dtype)
+        self._check_size(n_units)
+        parts = []
+        for u, k in self.blocks:  # mixed radix: the first block varies fastest
+            radix = int(u.n_states(k))
+            parts.append(u.states(index % radix, k, dtype))
+            index = index // radix
+        return torch.cat(parts, dim=-1)
+
+    def parts(self, n_units: int) -> list[tuple[UnitType, int]]:
+        return list(self.blocks)
+
+    @property
+    def spec(self):
+        return [[u.name, n] for u, n in self.blocks]
+
     def __repr__(self) -> str:
         return f"Joined({[(u, n) for u, n in self.blocks]!r})"
 
@@ -268,14 +422,20 @@ _REGISTRY: dict[str, type[UnitType]] = {
 }
 
 
-def unit_type(spec: str | UnitType) -> UnitType:
-    """Return the unit type named by ``spec`` ('bernoulli', 'gaussian', 'relu', 'softmax').
+def unit_type(spec: str | list | UnitType) -> UnitType:
+    """Return the unit type named by ``spec`` ('bernoulli', 'gaussian', 'relu', 'softmax'),
+    or the :class:`Joined` type of a list of ``[name, size]`` blocks (the form of
+    :attr:`UnitType.spec`).
 
     >>> unit_type("bernoulli")
     Bernoulli()
+    >>> unit_type([["bernoulli", 2], ["softmax", 3]]).spec
+    [['bernoulli', 2], ['softmax', 3]]
     """
     if isinstance(spec, UnitType):
         return spec
+    if isinstance(spec, list | tuple):
+        return Joined([(unit_type(name), int(n)) for name, n in spec])
     try:
         return _REGISTRY[str(spec).lower()]()
     except KeyError:

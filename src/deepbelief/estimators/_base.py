@@ -15,9 +15,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from deepbelief.core.units import unit_type
 from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
-from deepbelief.training.callbacks import PhaseCallbacks, ProgressBar
+from deepbelief.training.callbacks import copy_callbacks
 from deepbelief.training.checkpoint import TrainingCheckpoint, data_digest
 from deepbelief.training.greedy import RBMConfig
+from deepbelief.training.plan import FitPlan
 
 log = logging.getLogger("deepbelief")
 log.addHandler(logging.NullHandler())  # a library logs; the application shows (or not)
@@ -182,19 +183,6 @@ def to_numpy(t: torch.Tensor, dtype=np.float32) -> np.ndarray:
     return t.detach().cpu().numpy().astype(dtype, copy=False)
 
 
-def phase_callbacks(estimator, callbacks: list, *, phase: str, label: str,
-                    internal: list | tuple = (), n_layers: int | None = None,
-                    lower_layers: list | tuple = ()) -> PhaseCallbacks:
-    """The callbacks of one training phase: the estimator's own (``internal``, e.g. early
-    stopping) first, then the user's, then a :class:`ProgressBar` when ``verbose`` is
-    positive and the user gave none."""
-    every = [*internal, *callbacks]
-    if estimator.verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
-        every.append(ProgressBar(estimator.verbose))
-    return PhaseCallbacks(every, phase=phase, estimator=estimator, label=label,
-                          n_layers=n_layers, lower_layers=lower_layers)
-
-
 #: Parameters that do not change the trained model: a resumed fit may give others.
 _NOT_CHECKPOINTED = ("callbacks", "verbose")
 
@@ -251,9 +239,9 @@ def check_checkpoint_args(checkpoint, checkpoint_every, resume) -> None:
                                 "exist; create it first.")
 
 
-def open_checkpoint(estimator, checkpoint, *, every: int, resume: bool,
-                    generator: torch.Generator, X: np.ndarray, y=None
-                    ) -> TrainingCheckpoint | None:
+def _open_checkpoint(estimator, checkpoint, *, every: int, resume: bool,
+                     generator: torch.Generator, X: np.ndarray, y=None
+                     ) -> TrainingCheckpoint | None:
     """The checkpoint of a fit (None without ``checkpoint``), after the checks.
 
     With ``resume`` and an existing file, the file is read and checked against the
@@ -284,6 +272,63 @@ def open_checkpoint(estimator, checkpoint, *, every: int, resume: bool,
             generator.set_state(saved["generator"])
             log.info("Resuming from the checkpoint %s (%s).", checkpoint, saved["stage"])
     return ckpt
+
+
+class FitSession:
+    """The start of every estimator's ``fit``: parameters checked, device, random stream,
+    callbacks (copies), and the checkpoint opened; :meth:`run` then runs the estimator's
+    declared phases with a :class:`~deepbelief.training.plan.FitPlan`.
+
+    Parameters
+    ----------
+    estimator : the estimator being fitted (its ``_validate_params`` is called).
+    checkpoint, checkpoint_every, resume :
+        ``fit``'s arguments, checked before anything else.
+    callbacks : list, optional
+        The callbacks to run (``partial_fit`` passes those of the previous call); default:
+        copies of ``estimator.callbacks``.
+    generator : torch.Generator, optional
+        Continue this stream (``partial_fit``); default: a new one from ``random_state``.
+
+    Attributes
+    ----------
+    device : torch.device
+    generator : torch.Generator
+    callbacks : list
+    checkpoint : TrainingCheckpoint or None
+        Set by :meth:`open`.
+    """
+
+    def __init__(self, estimator, *, checkpoint=None, checkpoint_every: int = 1,
+                 resume: bool = False, callbacks: list | None = None,
+                 generator: torch.Generator | None = None) -> None:
+        check_checkpoint_args(checkpoint, checkpoint_every, resume)
+        if generator is None:
+            estimator._validate_params()
+        self.estimator = estimator
+        self.device = (resolve_device(estimator.device) if generator is None
+                       else generator.device)
+        self.generator = (make_generator(estimator.random_state, self.device)
+                          if generator is None else generator)
+        self.callbacks = copy_callbacks(estimator.callbacks) if callbacks is None else callbacks
+        self._args = (checkpoint, checkpoint_every, resume)
+        self.checkpoint: TrainingCheckpoint | None = None
+
+    def open(self, X: np.ndarray, y=None) -> TrainingCheckpoint | None:
+        """Open the checkpoint for the validated training data (``resume``: read it and
+        put the random stream back where it was). Call before any random draw."""
+        checkpoint, every, resume = self._args
+        self.checkpoint = _open_checkpoint(self.estimator, checkpoint, every=every,
+                                           resume=resume, generator=self.generator, X=X, y=y)
+        return self.checkpoint
+
+    def run(self, phases: list) -> FitPlan:
+        """Run ``phases`` (see :mod:`deepbelief.training.plan`); returns the plan."""
+        plan = FitPlan(phases, owner=self.estimator, callbacks=self.callbacks,
+                       verbose=self.estimator.verbose, generator=self.generator,
+                       checkpoint=self.checkpoint)
+        plan.run()
+        return plan
 
 
 def fitted_input_state(estimator) -> dict:

@@ -3,8 +3,8 @@ classification and completion of inputs."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
+from functools import partial
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -22,23 +22,24 @@ from deepbelief.core.generative import (
 )
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import up_pass
-from deepbelief.core.units import Joined, unit_type
 from deepbelief.estimators._base import (
+    FitSession,
     SaveLoadMixin,
     as_tensor,
     check_X,
     fitted_input_state,
-    make_generator,
-    phase_callbacks,
     pretrain_configs,
     resolve_device,
     set_fitted_input_state,
     to_numpy,
 )
+from deepbelief.estimators._docs import fit_doc
+from deepbelief.estimators._generation import GenerationMixin
 from deepbelief.learning.updown import UpDownObjective
-from deepbelief.training.callbacks import Callback, copy_callbacks
-from deepbelief.training.greedy import RBMConfig, RBMTrainer, new_rbm, pretrain_stack
-from deepbelief.training.loop import fit_epochs, make_optimizer
+from deepbelief.training.callbacks import Callback
+from deepbelief.training.greedy import RBMConfig
+from deepbelief.training.loop import make_optimizer
+from deepbelief.training.plan import LoopPhase, LoopSetup, RBMPhase, StackPhase
 
 _PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
 _PER_LAYER_REAL = [Interval(Real, 0, None, closed="neither"), list, tuple]
@@ -58,13 +59,12 @@ class _GrowK(Callback):
         context.record["k"] = context.objective.k
 
 
-def _check_count(name: str, value, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
+def _reset_label_biases(rbm: RBMModule, data: torch.Tensor) -> None:
+    """The top RBM's visible biases from the data's mean, label block included."""
+    reset_joined_visible_bias_(rbm, data.mean(0))
 
 
-class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
+class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimator):
     """Generative Deep Belief Net with label units in its top RBM (Hinton et al., 2006).
 
     A greedy stack of Bernoulli RBMs whose top RBM models the penultimate layer joined
@@ -253,32 +253,15 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
     def _rbm_configs(self) -> list[RBMConfig]:
         return pretrain_configs(self, visible_units=self.visible_units)
 
-    def fit(self, X, y=None) -> GenerativeDBN:
-        """Greedy layer-wise training: the lower RBMs on ``X``, then the top RBM on the
-        penultimate layer's means joined with one-hot labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data in [0, 1].
-        y : array-like of shape (n_samples,) or None
-            Class labels; None trains an unsupervised model (which can sample and complete
-            inputs but not classify).
-
-        Returns
-        -------
-        GenerativeDBN
-            ``self``.
-        """
-        self._validate_params()
+    def fit(self, X, y=None, *, checkpoint=None, checkpoint_every: int = 1,
+            resume: bool = False) -> GenerativeDBN:
+        session = FitSession(self, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                             resume=resume)
         configs = self._rbm_configs()
         k_schedule = self._k_schedule()
-        callbacks = copy_callbacks(self.callbacks)
-        device = resolve_device(self.device)
-        generator = make_generator(self.random_state, device)
+        classes = onehot = None
         if y is None:
             X = check_X(self, X, reset=True, units=self.visible_units)
-            classes = None
         else:
             X, y = check_X(self, X, reset=True, units=self.visible_units, y=y)
             y = column_or_1d(y, warn=True)
@@ -287,48 +270,60 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
             if len(classes) < 2:
                 raise ValueError(f"The data has only one class ({classes.tolist()[0]!r}); "
                                  "generative classification needs at least 2 classes.")
-        start = time.perf_counter()
-        data = as_tensor(X, device)
-        phase = phase_callbacks(self, callbacks, phase="pretrain",
-                                label=f"{type(self).__name__} pretraining",
-                                n_layers=len(configs))
-        lower, histories = [], []
-        if len(configs) > 1:
-            lower, histories = pretrain_stack(data, configs[:-1], generator, callbacks=[phase])
-        top_data = up_pass(lower, data) if lower else data
+        session.open(X, y)
+        data = as_tensor(X, session.device)
+        label, n = f"{type(self).__name__} pretraining", len(configs)
+        lower = StackPhase("pretrain", label, configs[:-1], data, n_layers=n)
         top_config = configs[-1]
-        if y is not None:
+        if classes is not None:
             onehot = torch.nn.functional.one_hot(
-                torch.from_numpy(encoded.astype(np.int64)).to(device), len(classes)
+                torch.from_numpy(encoded.astype(np.int64)).to(data.device), len(classes)
             ).to(data.dtype)
-            visible = joined_with_labels(top_config.visible_units, top_data.shape[1],
-                                         len(classes))
-            top_data = torch.cat([top_data, onehot], dim=1)
-            top_config = replace(top_config, visible_units=visible)
-        top = new_rbm(top_data.shape[1], top_config, top_data, generator)
-        if y is not None:
-            reset_joined_visible_bias_(top, top_data.mean(0))
-        state = RBMTrainer(top, top_config, generator).run(
-            top_data, callbacks=[phase], name=f"layer {len(configs)} (top RBM)")
-        stack = GenerativeStack([*lower, top])
-        pretrain_time = time.perf_counter() - start
-        start, updown_history = time.perf_counter(), []
+            n_penultimate = configs[-2].n_hidden if n > 1 else X.shape[1]
+            top_config = replace(top_config, visible_units=joined_with_labels(
+                top_config.visible_units, n_penultimate, len(classes)))
+
+        def top_data() -> torch.Tensor:
+            x = up_pass(lower.rbms, data) if lower.rbms else data
+            return x if onehot is None else torch.cat([x, onehot], dim=1)
+
+        top = RBMPhase("pretrain", label, top_config, top_data, n_layers=n,
+                       lower_layers=lambda: lower.rbms, loop_name=f"layer {n} (top RBM)",
+                       init=None if onehot is None else _reset_label_biases,
+                       generator=session.generator)
+        phases = [lower, top] if n > 1 else [top]
         if self.updown_epochs:
-            stack = stack.untied()
-            data_tuple = (data,) if y is None else (data, onehot)
-            updown_history = self._up_down(stack, data_tuple, k_schedule, generator, callbacks)
+            data_tuple = (data,) if onehot is None else (data, onehot)
+            phases.append(LoopPhase(
+                "updown", f"{type(self).__name__} up-down fine-tuning",
+                partial(self._updown_setup, lower, top, data_tuple, k_schedule),
+                epochs=self.updown_epochs, batch_size=self.updown_batch_size or self.batch_size,
+                loop_name="up-down fine-tuning"))
+        session.run(phases)
+        stack = GenerativeStack([*lower.rbms, top.trainer.rbm])
+        if self.updown_epochs:
+            stack = phases[-1].setup.objective.stack
         self.rbms_ = [*stack.lower, stack.top]
         self.recognition_ = None if stack.tied else stack.recognition
         self.training_mean_ = np.asarray(X, dtype=np.float32).mean(0)
-        self.history_ = {"pretrain": [*histories, state.history], "updown": updown_history}
-        self.callbacks_ = callbacks
-        self.pretrain_time_ = pretrain_time
-        self.updown_time_ = time.perf_counter() - start if self.updown_epochs else 0.0
+        self.history_ = {"pretrain": [*lower.history, top.history],
+                         "updown": phases[-1].history if self.updown_epochs else []}
+        self.callbacks_ = session.callbacks
+        self.pretrain_time_ = lower.time + top.time
+        self.updown_time_ = phases[-1].time if self.updown_epochs else 0.0
         if classes is None:  # no stale labels from an earlier fit with y
             self.__dict__.pop("classes_", None)
         else:
             self.classes_ = classes
         return self
+
+    fit.__doc__ = fit_doc(
+        """Greedy layer-wise training: the lower RBMs on ``X``, then the top RBM on the
+        penultimate layer's means joined with one-hot labels; then ``updown_epochs`` of
+        up-down fine-tuning.""", "GenerativeDBN", """
+        y : array-like of shape (n_samples,) or None
+            Class labels; None trains an unsupervised model (which can sample and complete
+            inputs but not classify).""")
 
     def _k_schedule(self) -> list[int]:
         """``updown_k`` as one Gibbs-step count per up-down epoch."""
@@ -340,19 +335,15 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         n = self.updown_epochs
         return [int(ks[min(e * len(ks) // n, len(ks) - 1)]) for e in range(n)]
 
-    def _up_down(self, stack: GenerativeStack, data: tuple, k_schedule: list[int],
-                 generator, callbacks: list) -> list[dict]:
+    def _updown_setup(self, lower: StackPhase, top: RBMPhase, data: tuple,
+                      k_schedule: list[int], position: dict | None) -> LoopSetup:
+        """Up-down fine-tuning of the greedy stack, untied (draws nothing)."""
+        stack = GenerativeStack([*lower.rbms, top.trainer.rbm]).untied()
         objective = UpDownObjective(stack, k_schedule[0],
                                     persistent=self.updown_method == "pcd")
         optimizer = make_optimizer(objective.module, "sgd", self.updown_learning_rate, 0.0,
                                    self.pretrain_weight_decay)
-        phase = phase_callbacks(self, [_GrowK(k_schedule), *callbacks], phase="updown",
-                                label=f"{type(self).__name__} up-down fine-tuning")
-        state = fit_epochs(objective, data, optimizer, epochs=self.updown_epochs,
-                           batch_size=self.updown_batch_size or self.batch_size,
-                           generator=generator,
-                           callbacks=[phase], name="up-down fine-tuning")
-        return state.history
+        return LoopSetup(objective, optimizer, data, [_GrowK(k_schedule)])
 
     # -- helpers -------------------------------------------------------------------------------
     @property
@@ -424,180 +415,9 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
             out.append(stack.down_pass(top[:, : stack.n_penultimate]))
         return to_numpy(torch.cat(out))
 
-    # -- generation ------------------------------------------------------------------------------
-    @torch.no_grad()
-    def sample(self, n_samples: int, y=None, n_gibbs: int = 200, random_state=None,
-               binary: bool = False, chain_every: int | None = None, label_warmup: int = 0,
-               label_warmup_scale: float = 10.0):
-        """Draw inputs from the generative model.
-
-        ``n_gibbs`` steps of alternating Gibbs sampling in the top RBM, started from random
-        binary penultimate states (the label units clamped to ``y`` when given, else
-        sampled with the rest), then one top-down pass through the directed generative
-        weights (Hinton, Osindero & Teh, 2006).
-
-        Parameters
-        ----------
-        n_samples : int
-            Independent chains.
-        y : label, array-like of shape (n_samples,), or None
-            Class of every sample (one label for all, or one each); needs a model fitted
-            with labels. None: classes are sampled by the model.
-        n_gibbs : int, default 200
-            Gibbs steps in the top RBM.
-        random_state : int, RandomState or None, default None
-            Seeds the chains (no global RNG is used).
-        binary : bool, default False
-            False: the deterministic top-down pass of means, returning probabilities.
-            True: an ancestral pass sampling every layer, returning binary inputs.
-        chain_every : int or None, default None
-            Also return the chains: the top-down pass of means every ``chain_every`` Gibbs
-            steps (for animations and plots of how the samples form). The random draws
-            are the same as without it.
-        label_warmup : int, default 0
-            With ``y``: the first ``label_warmup`` of the ``n_gibbs`` steps sample an RBM
-            whose label weights are multiplied by ``label_warmup_scale``, so that chains
-            started at random settle in the requested class's region; the remaining
-            steps sample the model itself. A chain of any start converges to the same
-            distribution, so this changes where the chains start, not what they sample.
-            From random starts the clamped labels of a trained model often pull too weakly
-            to leave another class's mode within a few hundred steps; on MNIST a
-            ``label_warmup`` of 200 raised the samples that a separate classifier assigns
-            to the requested class from 88.4 % to 95.0 % at 1,000 steps (BENCHMARKS.md).
-        label_warmup_scale : float, default 10.0
-            The factor on the label weights during the warm-up (> 1 pulls harder).
-
-        Returns
-        -------
-        samples : ndarray of shape (n_samples, n_features_in_)
-        chain : ndarray of shape (n_gibbs // chain_every + 1, n_samples, n_features_in_)
-            Only with ``chain_every``: the images at step 0 (the random start), then every
-            ``chain_every`` steps.
-
-        Examples
-        --------
-        >>> from deepbelief import GenerativeDBN
-        >>> from deepbelief.datasets import load_digits
-        >>> X, y = load_digits()
-        >>> gen = GenerativeDBN((32, 64), pretrain_epochs=2, random_state=0,
-        ...                     device="cpu").fit(X[:300], y[:300])
-        >>> samples, chain = gen.sample(5, y=7, n_gibbs=20, random_state=0, chain_every=5)
-        >>> samples.shape, chain.shape
-        ((5, 64), (5, 5, 64))
-        """
-        check_is_fitted(self, "rbms_")
-        n_samples = _check_count("n_samples", n_samples)
-        n_gibbs = _check_count("n_gibbs", n_gibbs)
-        stack = self._stack
-        device = stack.top.weight.device
-        generator = make_generator(random_state, device)
-        labels = None
-        if y is not None:
-            self._check_labelled("sample(y=...)")
-            labels = self._encode(y, n_samples)
-        elif stack.n_classes:  # a uniformly drawn start; the chain samples the labels
-            index = torch.randint(stack.n_classes, (n_samples,), generator=generator,
-                                  device=device)
-            labels = torch.nn.functional.one_hot(index, stack.n_classes).float()
-        if chain_every is not None:
-            chain_every = _check_count("chain_every", chain_every, low=1)
-        label_warmup = _check_count("label_warmup", label_warmup)
-        if label_warmup and y is None:
-            raise ValueError("label_warmup needs y: it pulls the chains towards the requested "
-                             "classes (set label_warmup=0 to sample without labels given).")
-        if label_warmup > n_gibbs:
-            raise ValueError(f"label_warmup ({label_warmup}) counts within n_gibbs "
-                             f"({n_gibbs}): it must not exceed it.")
-        if not (isinstance(label_warmup_scale, Real) and np.isfinite(label_warmup_scale)
-                and label_warmup_scale > 0):
-            raise ValueError(f"label_warmup_scale must be a finite number > 0, got "
-                             f"{label_warmup_scale!r}.")
-        if binary and self.visible_units != "bernoulli":
-            raise ValueError("binary=True draws binary inputs, which needs Bernoulli visible "
-                             "units; with visible_units='gaussian' use binary=False (means).")
-        h = (torch.rand((n_samples, stack.n_penultimate), generator=generator,
-                        device=device) < 0.5).float()
-        h_mean, h_sample, chain = h, h, [stack.down_pass(h)]
-        done = 0
-        while done < n_gibbs:  # in pieces of chain_every steps: the same draws as in one
-            steps = min(chain_every or n_gibbs, n_gibbs - done)
-            warm = min(max(label_warmup - done, 0), steps)  # warm-up steps in this piece
-            for piece, scale in ((warm, float(label_warmup_scale)), (steps - warm, 1.0)):
-                if piece:
-                    h_mean, h_sample, labels = stack.gibbs_top(
-                        h_sample, labels, piece, generator, clamp_labels=y is not None,
-                        label_scale=scale)
-            done += steps
-            if chain_every is not None and steps == chain_every:
-                chain.append(stack.down_pass(h_mean))
-        if binary:
-            p = stack.down_pass(h_sample, generator)
-            out = (torch.rand(p.shape, generator=generator, device=device) < p).float()
-        else:
-            out = stack.down_pass(h_mean)
-        if chain_every is None:
-            return to_numpy(out)
-        return to_numpy(out), to_numpy(torch.stack(chain))
-
-    @torch.no_grad()
-    def complete(self, X, mask, n_iter: int = 100, random_state=None) -> np.ndarray:
-        """Fill in the unknown entries of ``X``.
-
-        The known entries (``mask`` True) stay clamped; the unknown start at the mean of
-        the training inputs (``training_mean_``). Each iteration is an up-pass of means,
-        one Gibbs step in the top RBM (the labels drawn from ``p(label | h)``), a
-        down-pass of means, and re-clamping the known entries. On MNIST with the bottom
-        halves hidden, starting at the training mean rather than at 0.5 raised a separate
-        classifier's accuracy on the completed digits from 0.654 to 0.772 (BENCHMARKS.md).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features_in_)
-            Inputs in [0, 1]; the values of unknown entries are ignored.
-        mask : array-like of bool, shape (n_samples, n_features_in_) or (n_features_in_,)
-            True where ``X`` is known.
-        n_iter : int, default 100
-            Iterations; on MNIST 100 completed better than 20 (BENCHMARKS.md).
-        random_state : int, RandomState or None, default None
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features_in_)
-            ``X`` at the known entries (exactly), the model's probabilities elsewhere.
-        """
-        n_iter = _check_count("n_iter", n_iter)
-        x = self._input(X)
-        mask = np.asarray(mask)
-        if mask.dtype != bool:
-            raise ValueError(f"mask must be boolean (True where X is known), got dtype "
-                             f"{mask.dtype}.")
-        try:
-            mask = np.broadcast_to(mask, tuple(x.shape))
-        except ValueError:
-            raise ValueError(f"mask of shape {mask.shape} does not fit X of shape "
-                             f"{tuple(x.shape)}.") from None
-        known = torch.from_numpy(np.ascontiguousarray(mask)).to(x.device)
-        stack = self._stack
-        generator = make_generator(random_state, x.device)
-        if hasattr(self, "training_mean_"):
-            start = torch.as_tensor(self.training_mean_, device=x.device).expand_as(x)
-        else:  # a model saved before training_mean_ was kept: the middle of the range
-            start = torch.full_like(x, 0.5 if self.visible_units == "bernoulli" else 0.0)
-        current = torch.where(known, x, start)
-        for _ in range(n_iter):
-            h = stack.up_pass(current)
-            h_mean, _, _ = stack.gibbs_top(h, None, 1, generator)
-            current = torch.where(known, x, stack.down_pass(h_mean))
-        return to_numpy(current)
-
     # -- saving ----------------------------------------------------------------------------------
     def _get_state(self):
-        def units(u):
-            if isinstance(u, Joined):
-                return [[b.name, n] for b, n in u.blocks]
-            return u.name
-
-        config = {"rbm_units": [[units(r.visible), units(r.hidden)] for r in self.rbms_],
+        config = {"rbm_units": [[r.visible.spec, r.hidden.spec] for r in self.rbms_],
                   **fitted_input_state(self), "history": self.history_}
         if hasattr(self, "classes_"):
             config["classes"] = self.classes_.tolist()
@@ -613,16 +433,11 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, BaseEstimator):
         return config, tensors
 
     def _set_state(self, config, tensors) -> None:
-        def units(spec):
-            if isinstance(spec, list):
-                return Joined([(unit_type(name), int(n)) for name, n in spec])
-            return unit_type(spec)
-
         device = resolve_device(self.device)
 
         def rbm(prefix: str, vis, hid) -> RBMModule:
             w = tensors[f"{prefix}.weight"]
-            module = RBMModule(w.shape[0], w.shape[1], units(vis), units(hid), device=device)
+            module = RBMModule(w.shape[0], w.shape[1], vis, hid, device=device)
             module.load_state_dict({k[len(prefix) + 1:]: v for k, v in tensors.items()
                                     if k.startswith(f"{prefix}.")})
             return module

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -14,27 +13,24 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from deepbelief.core.rbm import RBMModule
-from deepbelief.core.units import Bernoulli
+from deepbelief.core.units import unit_type
 from deepbelief.estimators._base import (
+    FitSession,
     SaveLoadMixin,
     as_tensor,
-    check_checkpoint_args,
     check_X,
     fitted_input_state,
     make_generator,
-    open_checkpoint,
     output_dtype,
-    phase_callbacks,
     resolve_device,
     set_fitted_input_state,
     to_numpy,
 )
 from deepbelief.evaluation import pseudo_likelihood
 from deepbelief.exceptions import DivergenceError
-from deepbelief.training.callbacks import copy_callbacks
-from deepbelief.training.checkpoint import CheckpointCallback, TrainingCheckpoint, remaining_epochs
-from deepbelief.training.greedy import RBMConfig, RBMTrainer, new_rbm
+from deepbelief.training.greedy import RBMConfig, RBMTrainer
 from deepbelief.training.loop import LoopState
+from deepbelief.training.plan import RBMPhase
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
 
@@ -225,66 +221,31 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     def _fit(self, X, incremental: bool, checkpoint=None, checkpoint_every: int = 1,
              resume: bool = False):
         first = not (incremental and hasattr(self, "rbm_"))
-        if first:
-            self._validate_params()
-            if self.sample_inputs and self.visible_units != "bernoulli":
-                raise ValueError("sample_inputs=True draws binary inputs, so it needs "
-                                 "visible_units='bernoulli', got "
-                                 f"visible_units={self.visible_units!r}.")
-            callbacks = copy_callbacks(self.callbacks)
-        else:  # partial_fit continues with the same callbacks (and their state)
-            callbacks = getattr(self, "callbacks_", None)
-            if callbacks is None:
-                callbacks = copy_callbacks(self.callbacks)
-        check_checkpoint_args(checkpoint, checkpoint_every, resume)
+        trainer = None if first else self._trainer
+        session = FitSession(  # partial_fit continues with the same callbacks (and state)
+            self, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+            callbacks=None if first else getattr(self, "callbacks_", None),
+            generator=None if first else trainer.generator)
+        if first and self.sample_inputs and not unit_type(self.visible_units).binary:
+            raise ValueError("sample_inputs=True draws binary inputs, so it needs visible_units="
+                             f"'bernoulli', got visible_units={self.visible_units!r}.")
         X = check_X(self, X, reset=first, units=self.visible_units)
-        ckpt, current = None, None
-        epochs = 1 if incremental else self.n_iter
-        if first:
-            device = resolve_device(self.device)
-            data = as_tensor(X, device)
-            generator = make_generator(self.random_state, device)
-            ckpt = open_checkpoint(self, checkpoint, every=checkpoint_every, resume=resume,
-                                   generator=generator, X=X)
-            current = None if ckpt is None or ckpt.resumed is None else ckpt.resumed["current"]
-            if current is None:
-                rbm = new_rbm(X.shape[1], self._config(), data, generator)
-                trainer = self._new_trainer(rbm, generator)
-            else:  # continue (or just rebuild) the checkpointed run
-                rbm = RBMModule(X.shape[1], self.n_components, self.visible_units,
-                                self.hidden_units, device=device)
-                rbm.load_state_dict(current["module"])
-                trainer = self._new_trainer(rbm, generator)
-                trainer.load_state_dict(current)
-                epochs = (0 if ckpt.resumed["stage"] == "finished"
-                          else remaining_epochs(current, self.n_iter))
-            backup = None
-        else:
-            rbm, trainer = self.rbm_, self._trainer
-            data = as_tensor(X, rbm.weight.device)
-            backup = copy.deepcopy((rbm.state_dict(), self._trainer.state_dict()))
-        start = time.perf_counter()
-        phase = phase_callbacks(self, callbacks, phase="pretrain", label=type(self).__name__)
+        session.open(X)
+        phase = RBMPhase("pretrain", type(self).__name__, self._config(),
+                         as_tensor(X, session.device), epochs=1 if incremental else None,
+                         trainer=trainer, generator=session.generator)
+        backup = None if first else copy.deepcopy((trainer.rbm.state_dict(), trainer.state_dict()))
         try:
-            if ckpt is None:
-                trainer.run(data, epochs=epochs, callbacks=[phase])
-            elif ckpt.resumed is None or ckpt.resumed["stage"] != "finished":
-                ckpt.position = {"stage": "pretrain", "layer": 0}
-                restore = None if current is None else current["callbacks"]
-                trainer.run(data, epochs=epochs,
-                            callbacks=[CheckpointCallback(ckpt, phase, restore)])
-                _save_finished(ckpt, rbm, trainer)
+            session.run([phase])
         except DivergenceError:
             if backup is not None:  # never leave NaN weights behind
-                rbm.load_state_dict(backup[0])
+                trainer.rbm.load_state_dict(backup[0])
                 trainer.load_state_dict(backup[1])
                 self.history_ = trainer.state.history
             raise
-        self.rbm_, self._trainer = rbm, trainer
-        self.callbacks_ = callbacks
-        self.history_ = trainer.state.history
-        self.n_iter_ = trainer.state.epoch
-        self.fit_time_ = time.perf_counter() - start
+        self.rbm_, self._trainer = phase.trainer.rbm, phase.trainer
+        self.callbacks_ = session.callbacks
+        self.history_, self.n_iter_, self.fit_time_ = phase.history, len(phase.history), phase.time
         return self
 
     def fit(self, X, y=None, *, checkpoint=None, checkpoint_every: int = 1,
@@ -361,7 +322,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         x = self._tensor(v)
         generator = make_generator(random_state, x.device)
         sample = to_numpy(self.rbm_.gibbs(x, 1, generator))
-        return sample.astype(bool) if self.visible_units == "bernoulli" else sample
+        return sample.astype(bool) if self.rbm_.visible.binary else sample
 
     @torch.no_grad()
     def score_samples(self, X) -> np.ndarray:
@@ -376,7 +337,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         ``-F(v)``, the log-likelihood up to the constant ``log Z``.
         """
         x = self._tensor(X)
-        if not isinstance(self.rbm_.visible, Bernoulli):
+        if not self.rbm_.visible.binary:
             return to_numpy(-self.rbm_.free_energy(x), np.float64)
         return to_numpy(pseudo_likelihood(self.rbm_, x), np.float64)
 
@@ -426,9 +387,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         _check_count("n_gibbs", n_gibbs)
         device = self.rbm_.weight.device
         generator = make_generator(random_state, device)
-        v = torch.rand((n_samples, self.rbm_.n_visible), generator=generator, device=device)
-        if self.visible_units == "bernoulli":
-            v = (v < 0.5).float()
+        v = self.rbm_.visible.random_start((n_samples, self.rbm_.n_visible), generator,
+                                           device=device)
         if not mean or n_gibbs == 0:
             return to_numpy(self.rbm_.gibbs(v, n_gibbs, generator))
         v = self.rbm_.gibbs(v, n_gibbs - 1, generator)
@@ -482,9 +442,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
                              f"{tuple(x.shape)} or ({x.shape[1]},).")
         known = known.expand_as(x)
         generator = make_generator(random_state, x.device)
-        noise = torch.rand(x.shape, generator=generator, device=x.device)
-        if self.visible_units == "bernoulli":
-            noise = (noise < 0.5).float()
+        noise = self.rbm_.visible.random_start(x.shape, generator, device=x.device)
         v = torch.where(known, x, noise)
         v_mean = v
         for _ in range(n_iter):
@@ -540,10 +498,3 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         self._trainer = self._new_trainer(self.rbm_, make_generator(self.random_state, device))
         self._trainer.state = LoopState(epoch=self.n_iter_, history=self.history_)
 
-
-def _save_finished(ckpt: TrainingCheckpoint, rbm: RBMModule, trainer: RBMTrainer) -> None:
-    """The final checkpoint of an ``RBM``: the trained model and its trainer's state (so
-    that ``partial_fit`` after a resumed fit continues exactly)."""
-    ckpt.position = {"stage": "finished", "layer": 0}
-    ckpt.save({"module": rbm.state_dict(), **trainer.state_dict(), "stopped": False,
-               "callbacks": []})

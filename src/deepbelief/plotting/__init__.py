@@ -1,16 +1,44 @@
-"""Pictures of models and training, written as PNG files; headless (no display needed)."""
+"""Pictures of models and training, written as PNG files; headless (no display needed).
 
-from deepbelief.plotting._plotting import (
+Every function draws on its own :class:`matplotlib.figure.Figure` (never pyplot's global
+state), writes the file (creating its folder) and returns its path. Images are given
+flattened, one per row, as the estimators take them; square images need no shape.
+
+=============================  ================================================================
+function                       draws
+=============================  ================================================================
+:func:`plot_filters`           receptive fields of first-layer hidden units, as image tiles
+:func:`plot_images`            a grid of images (e.g. samples from a model)
+:func:`plot_reconstructions`   originals above their reconstructions
+:func:`plot_completions`       originals, the known part, and the model's completion
+:func:`plot_predictions`       images titled with label and prediction (red when wrong)
+:func:`plot_learning_curves`   per-epoch metrics of ``history_``, one panel per metric
+:func:`plot_embedding`         a 2-D map (PCA or t-SNE) of features, coloured by label
+=============================  ================================================================
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from deepbelief import RBM
+>>> from deepbelief.datasets import load_digits
+>>> from deepbelief.plotting import plot_filters
+>>> X, _ = load_digits()
+>>> rbm = RBM(n_components=16, n_iter=2, device="cpu", random_state=0).fit(X)
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> plot_filters(rbm, folder / "filters.png").name
+'filters.png'
+"""
+
+from deepbelief.plotting.charts import plot_embedding, plot_learning_curves
+from deepbelief.plotting.images import (
     plot_class_samples,
     plot_completions,
-    plot_embedding,
     plot_filters,
     plot_images,
-    plot_learning_curves,
     plot_predictions,
     plot_reconstructions,
-    tile_images,
 )
+from deepbelief.plotting.mosaic import tile_images
 
 __all__ = [
     "plot_class_samples",

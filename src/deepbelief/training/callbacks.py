@@ -6,9 +6,10 @@ Every estimator takes ``callbacks=[...]``. A callback is either
 * a plain function ``(epoch, record) -> bool | None``, called after every epoch of every
   phase with the 0-based epoch and that epoch's record (the dict stored in ``history_``);
 * or a :class:`Callback`, whose hooks receive a :class:`~deepbelief.training.loop.TrainingContext`
-  telling the phase (``'pretrain'``: training of an RBM, a DBN layer or an ``RBM``
-  estimator; ``'finetune'``: backpropagation), the layer, the epoch, the record, the module
-  being trained, its optimizer and the estimator.
+  telling the phase (one of :data:`PHASES`: ``'pretrain'``: training of an RBM, a DBN
+  layer or an ``RBM`` estimator; ``'finetune'``: backpropagation; ``'updown'``: up-down
+  fine-tuning of a :class:`~deepbelief.GenerativeDBN`), the layer, the epoch, the record,
+  the module being trained, its optimizer and the estimator.
 
 The hooks run once per *phase* (each pretrained layer, then fine-tuning)::
 
@@ -49,112 +50,43 @@ True
 from __future__ import annotations
 
 import copy
-import inspect
 import logging
-import os
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from deepbelief.training.loop import TrainingContext, _epoch_end
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.stack import up_pass
+from deepbelief.training.hooks import (
+    PHASES,
+    Callback,
+    PhaseCallbacks,
+    check_callbacks,
+    check_phase,
+    context_info,
+    copy_callbacks,
+    describe_where,
+)
+from deepbelief.training.loop import TrainingContext
+from deepbelief.training.progress import ProgressBar
 
 __all__ = [
+    "PHASES",
     "Callback",
     "EarlyStopping",
     "FreeEnergyGap",
     "LambdaCallback",
     "LearningRateScheduler",
+    "PhaseCallbacks",
     "ProgressBar",
     "TrainingContext",
+    "check_callbacks",
+    "copy_callbacks",
 ]
 
 log = logging.getLogger("deepbelief")
-
-_PHASES = (None, "pretrain", "finetune")
-
-
-def _check_phase(phase: str | None) -> str | None:
-    if phase not in _PHASES:
-        raise ValueError(f"phase must be 'pretrain', 'finetune' or None (every phase), "
-                         f"got {phase!r}.")
-    return phase
-
-
-def _where(context: TrainingContext) -> str:
-    """``'DBNClassifier fine-tuning'``, ``'... pretraining, layer 2'``: for messages."""
-    label = context.label or context.name
-    return label if context.layer is None else f"{label}, layer {context.layer + 1}"
-
-
-class Callback:
-    """Base class of callback objects: every hook does nothing unless overridden.
-
-    Subclasses override the hooks they need. A callback that applies to one phase only
-    should check ``context.phase``; the built-in ones take a ``phase`` argument.
-
-    Examples
-    --------
-    A callback that records the top singular value of every RBM's weights:
-
-    >>> import torch
-    >>> from deepbelief import DBNTransformer
-    >>> from deepbelief.training.callbacks import Callback
-    >>> class SpectralNorm(Callback):
-    ...     def on_epoch_end(self, context):
-    ...         if context.phase == "pretrain":
-    ...             context.record["spectral_norm"] = torch.linalg.matrix_norm(
-    ...                 context.module.weight, ord=2)
-    >>> from deepbelief.datasets import load_digits
-    >>> X, _ = load_digits()
-    >>> dbn = DBNTransformer((16, 8), pretrain_epochs=2, device="cpu", random_state=0,
-    ...                      callbacks=[SpectralNorm()]).fit(X)
-    >>> sorted(dbn.history_["pretrain"][1][0])
-    ['epoch', 'reconstruction_error', 'spectral_norm', 'time']
-    """
-
-    def on_train_begin(self, context: TrainingContext) -> None:
-        """Called before the first epoch of a phase."""
-
-    def on_epoch_begin(self, context: TrainingContext) -> None:
-        """Called before each epoch (``context.epoch`` is the epoch about to run)."""
-
-    def on_epoch_end(self, context: TrainingContext) -> bool | None:
-        """Called after each epoch with ``context.record`` set; return True to stop."""
-        return None
-
-    def on_train_end(self, context: TrainingContext) -> None:
-        """Called after the phase, also when it failed (``context.error`` is then set)."""
-
-    def __repr__(self) -> str:
-        names = [p for p in inspect.signature(type(self).__init__).parameters
-                 if p not in ("self", "args", "kwargs")]
-        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in names if hasattr(self, n))
-        return f"{type(self).__name__}({args})"
-
-
-def check_callbacks(callbacks: Iterable | None) -> list:
-    """Check an estimator's ``callbacks`` parameter; return its entries as a list."""
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, (list, tuple)):
-        raise ValueError(f"callbacks must be a list of callbacks or None, got {callbacks!r}.")
-    for callback in callbacks:
-        if not (isinstance(callback, Callback) or hasattr(callback, "on_epoch_end")
-                or callable(callback)):
-            raise ValueError(f"{callback!r} in callbacks is not a callback: give a function "
-                             "(epoch, record) or a deepbelief.training.callbacks.Callback.")
-    return list(callbacks)
-
-
-def copy_callbacks(callbacks: Iterable | None) -> list:
-    """Fresh copies of callback objects (their state belongs to one fit); functions and
-    other plain callables are kept as they are, so hooks that collect results in an
-    outer list or object keep doing so."""
-    return [copy.deepcopy(c) if isinstance(c, Callback) else c
-            for c in check_callbacks(callbacks)]
 
 
 # -- early stopping ------------------------------------------------------------------------
@@ -183,7 +115,7 @@ class EarlyStopping(Callback):
         The smallest change that counts as an improvement.
     restore_best : bool, default False
         Restore the best epoch's weights at the end of the phase.
-    phase : {'pretrain', 'finetune'} or None, default None
+    phase : {'pretrain', 'finetune', 'updown'} or None, default None
         The phase to watch; None watches every phase whose records have ``monitor``.
 
     Attributes
@@ -221,7 +153,7 @@ class EarlyStopping(Callback):
         self.patience = patience
         self.tol = tol
         self.restore_best = restore_best
-        self.phase = _check_phase(phase)
+        self.phase = check_phase(phase)
 
     def _maximize(self) -> bool:
         if self.mode != "auto":
@@ -229,7 +161,7 @@ class EarlyStopping(Callback):
         return "score" in self.monitor or "accuracy" in self.monitor
 
     def on_train_begin(self, context: TrainingContext) -> None:
-        self._active = self.phase in (None, context.phase)
+        self._active = self.phase in (None, context_info(context, "phase"))
         self.best_ = -np.inf if self._maximize() else np.inf
         self.best_epoch_ = None
         self.stopped_epoch_ = None
@@ -258,7 +190,7 @@ class EarlyStopping(Callback):
             return
         if self.stopped_epoch_ is not None:
             log.info("%s stopped after epoch %d: %s did not improve by %g for %d epochs "
-                     "(best %.6g at epoch %s%s).", _where(context), self.stopped_epoch_,
+                     "(best %.6g at epoch %s%s).", describe_where(context), self.stopped_epoch_,
                      self.monitor, self.tol, self.patience, self.best_, self.best_epoch_,
                      ", weights restored" if self.restore_best else "")
         if self._best_state is not None and context.error is None:
@@ -283,8 +215,11 @@ class LearningRateScheduler(Callback):
     """Set the learning rate every epoch: from a function of the epoch, or with a
     ``torch.optim.lr_scheduler``.
 
-    The rate set here overrides the estimator's own schedule (e.g. ``learning_rate_schedule``
-    of :class:`~deepbelief.RBM`) for the phases it applies to.
+    It takes precedence over the estimator's own schedule (``learning_rate_schedule`` of
+    :class:`~deepbelief.RBM`, ...) for the phases it applies to: the built-in schedule is
+    a callback too (:mod:`deepbelief.training.schedules`), which always runs first in
+    ``on_epoch_begin``, so the rate this one sets is the rate every step of the epoch
+    uses. The built-in momentum schedule still applies.
 
     Parameters
     ----------
@@ -298,7 +233,7 @@ class LearningRateScheduler(Callback):
         ``ReduceLROnPlateau`` is stepped with the record's ``monitor`` value.
     monitor : str, default 'loss'
         The record key given to ``ReduceLROnPlateau``.
-    phase : {'pretrain', 'finetune'} or None, default None
+    phase : {'pretrain', 'finetune', 'updown'} or None, default None
         The phase to schedule; None schedules every phase (with the same rates: a DBN's
         pretraining and fine-tuning rates usually differ, so give the phase).
     **kwargs
@@ -335,11 +270,11 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
         self.scheduler = scheduler
         self.monitor = monitor
-        self.phase = _check_phase(phase)
+        self.phase = check_phase(phase)
         self.kwargs = kwargs
 
     def on_train_begin(self, context: TrainingContext) -> None:
-        self._active = self.phase in (None, context.phase)
+        self._active = self.phase in (None, context_info(context, "phase"))
         self.learning_rates_: list[float] = []
         self._torch = None
         if self._active and self.scheduler is not None:
@@ -480,20 +415,17 @@ class FreeEnergyGap(Callback):
         self.max_samples = max_samples
 
     def on_train_begin(self, context: TrainingContext) -> None:
-        from deepbelief.core.rbm import RBMModule
-        from deepbelief.core.stack import up_pass
-
         self._valid = self._train = None
         module = context.module
-        if context.phase == "finetune" or not isinstance(module, RBMModule):
+        if context_info(context, "phase") != "pretrain" or not isinstance(module, RBMModule):
             return
+        lower = context_info(context, "lower_layers") or []
         X = np.asarray(self.X_valid, dtype=np.float32)[: self.max_samples]
-        if X.ndim != 2 or X.shape[1] != (context.lower_layers[0].n_visible
-                                         if context.lower_layers else module.n_visible):
+        if X.ndim != 2 or X.shape[1] != (lower[0].n_visible if lower else module.n_visible):
             raise ValueError(f"FreeEnergyGap: X_valid has shape {X.shape}, but the model's "
                              "input has another number of features.")
         x = torch.from_numpy(np.ascontiguousarray(X)).to(module.weight.device)
-        self._valid = up_pass(context.lower_layers, x) if context.lower_layers else x
+        self._valid = up_pass(lower, x) if lower else x
         self._train = context.data[0][: len(x)]
 
     @torch.no_grad()
@@ -509,155 +441,3 @@ class FreeEnergyGap(Callback):
 
     def __deepcopy__(self, memo):  # the data is read only: share it
         return FreeEnergyGap(self.X_valid, self.max_samples)
-
-
-# -- progress ----------------------------------------------------------------------------------
-def _in_ci() -> bool:
-    value = os.environ.get("CI", "").strip().lower()
-    return value not in ("", "0", "false", "no")
-
-
-def _format_metrics(record: dict, skip=("epoch",)) -> str:
-    return ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
-                     for k, v in record.items() if k not in skip)
-
-
-class ProgressBar(Callback):
-    """Show training progress: a tqdm bar per phase, or one line per epoch.
-
-    With ``verbose > 0``, a `tqdm <https://tqdm.github.io>`_ bar per phase (each pretrained
-    layer, then fine-tuning) shows the epochs done and the last epoch's metrics, updated
-    once per epoch, when ``file`` is a terminal and the environment variable ``CI`` is not
-    set; otherwise (logs, CI, notebooks' captured output) one line per epoch goes to
-    ``sink``. ``verbose=0`` shows nothing. Estimators with ``verbose > 0`` add one
-    themselves unless ``callbacks`` already holds one.
-
-    Parameters
-    ----------
-    verbose : int, default 1
-        0: silent; > 0: bars or lines.
-    bar : bool or None, default None
-        True: always a bar; False: always lines; None: decide as above.
-    file : file-like or None, default None
-        Where bars go (``sys.stderr`` when None).
-    sink : callable or None, default None
-        Receives each line (a str) when there is no bar; ``print`` to ``sys.stdout`` when
-        None. ``logging.getLogger("deepbelief").info`` sends them to logging.
-
-    Examples
-    --------
-    >>> from deepbelief import RBM
-    >>> from deepbelief.training.callbacks import ProgressBar
-    >>> from deepbelief.datasets import load_digits
-    >>> X, _ = load_digits()
-    >>> _ = RBM(n_components=8, n_iter=2, device="cpu", random_state=0,
-    ...         callbacks=[ProgressBar(bar=False)]).fit(X)  # doctest: +ELLIPSIS
-    [RBM] epoch 1, reconstruction_error = ..., time = ...
-    [RBM] epoch 2, reconstruction_error = ..., time = ...
-    """
-
-    def __init__(self, verbose: int = 1, *, bar: bool | None = None, file=None,
-                 sink: Callable[[str], Any] | None = None) -> None:
-        self.verbose = verbose
-        self.bar = bar
-        self.file = file
-        self.sink = sink
-
-    def _use_bar(self, stream) -> bool:
-        if self.bar is not None:
-            return bool(self.bar)
-        isatty = getattr(stream, "isatty", None)
-        return (bool(isatty and isatty()) and not _in_ci()
-                and os.environ.get("TERM", "") != "dumb")
-
-    def on_train_begin(self, context: TrainingContext) -> None:
-        self._bar = None
-        if not self.verbose or context.n_epochs <= 0:
-            return
-        stream = self.file if self.file is not None else sys.stderr
-        if self._use_bar(stream):
-            from tqdm.auto import tqdm
-
-            desc = context.label or context.name
-            if context.layer is not None:
-                desc += f" layer {context.layer + 1}"
-                if context.n_layers:
-                    desc += f"/{context.n_layers}"
-            self._bar = tqdm(total=context.n_epochs, desc=desc, unit="epoch", file=stream,
-                             leave=True, dynamic_ncols=True)
-
-    def on_epoch_end(self, context: TrainingContext) -> None:
-        if not self.verbose:
-            return
-        record = context.record
-        if self._bar is not None:
-            self._bar.set_postfix_str(_format_metrics(record, ("epoch", "time"))
-                                      .replace(" = ", "="), refresh=False)
-            self._bar.update(1)
-            return
-        label = context.label or context.name
-        where = f"layer {context.layer + 1}, " if context.layer is not None else ""
-        line = f"[{label}] {where}epoch {record['epoch']}, {_format_metrics(record)}"
-        if self.sink is not None:
-            self.sink(line)
-        else:
-            print(line, file=sys.stdout, flush=True)
-
-    def on_train_end(self, context: TrainingContext) -> None:
-        if getattr(self, "_bar", None) is not None:
-            self._bar.close()
-        self._bar = None
-
-    def __deepcopy__(self, memo):  # streams and sinks are shared, never copied
-        return ProgressBar(self.verbose, bar=self.bar, file=self.file, sink=self.sink)
-
-
-# -- used by the estimators ------------------------------------------------------------------
-class PhaseCallbacks(Callback):
-    """Runs an estimator's callbacks for one phase, telling them where training stands.
-
-    :func:`~deepbelief.training.greedy.pretrain_stack` and
-    :func:`~deepbelief.training.loop.fit_epochs`
-    know the module and the epoch; this adds the phase, the layer (counting the phases it
-    sees, after the ``lower_layers`` already trained, e.g. by a run resumed from a
-    checkpoint), the layers below, the estimator and a label, then calls each callback in
-    turn.
-    """
-
-    def __init__(self, callbacks: list, *, phase: str, estimator, label: str,
-                 n_layers: int | None = None, lower_layers: Iterable = ()) -> None:
-        self.callbacks = callbacks
-        self.phase = phase
-        self.estimator = estimator
-        self.label = label
-        self.n_layers = n_layers
-        self._modules: list = list(lower_layers)
-
-    def on_train_begin(self, context: TrainingContext) -> None:
-        context.phase, context.estimator, context.label = self.phase, self.estimator, self.label
-        if self.n_layers is not None:  # one phase per layer of greedy pretraining
-            context.layer, context.n_layers = len(self._modules), self.n_layers
-            context.lower_layers = list(self._modules)
-            self._modules.append(context.module)
-        for callback in self.callbacks:
-            if hasattr(callback, "on_train_begin"):
-                callback.on_train_begin(context)
-
-    def on_epoch_begin(self, context: TrainingContext) -> None:
-        for callback in self.callbacks:
-            if hasattr(callback, "on_epoch_begin"):
-                callback.on_epoch_begin(context)
-
-    def on_epoch_end(self, context: TrainingContext) -> bool:
-        return _epoch_end(self.callbacks, context)
-
-    def on_train_end(self, context: TrainingContext) -> None:
-        errors = []
-        for callback in self.callbacks:  # every callback ends (bars close) even if one fails
-            if hasattr(callback, "on_train_end"):
-                try:
-                    callback.on_train_end(context)
-                except Exception as exc:
-                    errors.append(exc)
-        if errors and context.error is None:
-            raise errors[0]

@@ -30,7 +30,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ import torch
 
 from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
-from deepbelief.training.callbacks import Callback, PhaseCallbacks
+from deepbelief.training.hooks import Callback, PhaseCallbacks
 from deepbelief.training.loop import TrainingContext
 
 __all__ = [
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: The layout of an estimator's training checkpoint (see :class:`TrainingCheckpoint`).
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 _TAG = "__deepbelief__"
 
@@ -214,8 +214,10 @@ class TrainingCheckpoint:
         layout        LAYOUT_VERSION
         params        the estimator's parameters (JSON data), to be repeated on resume
         data_sha256   data_digest() of the training data
-        **position    set by the estimator: stage ('pretrain', 'finetune', 'finished'),
-                      trained layers, histories, ...
+        **position()  where training stands, from :meth:`FitPlan.position
+                      <deepbelief.training.plan.FitPlan.position>`: stage (the phase's
+                      name, or 'finished'), phase (its index), done (the finished
+                      phases' states), position (the phase in progress's)
         current       the loop in progress (epoch_end_state()), or None at a boundary
         generator     the random stream's state at the time of the save
 
@@ -236,9 +238,9 @@ class TrainingCheckpoint:
 
     Attributes
     ----------
-    position : dict
-        Where training stands, saved with every checkpoint; the estimator updates it at
-        each phase boundary.
+    position : callable
+        ``position() -> dict``: where training stands, saved with every checkpoint (the
+        fit plan sets it; by default nothing).
     resumed : dict or None
         The state read by :meth:`read`.
     """
@@ -251,7 +253,7 @@ class TrainingCheckpoint:
         self.data_sha256 = data_sha256
         self.generator = generator
         self.every = every
-        self.position: dict = {}
+        self.position: Callable[[], dict] = dict
         self.resumed: dict | None = None
 
     def _refuse(self, problem: str, error: type[Exception] = ValueError) -> Exception:
@@ -309,7 +311,7 @@ class TrainingCheckpoint:
         """Write the header, :attr:`position`, ``current`` and the generator's state."""
         state = {
             "layout": LAYOUT_VERSION, "params": self.params, "data_sha256": self.data_sha256,
-            **self.position, "current": current,
+            **self.position(), "current": current,
             "generator": None if self.generator is None else self.generator.get_state(),
         }
         try:

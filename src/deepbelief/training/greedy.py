@@ -1,18 +1,23 @@
-"""Training of single RBMs and greedy layer-wise pretraining of a stack.
+"""Training of single layers and greedy layer-wise pretraining of a stack.
 
-:class:`RBMTrainer` binds an RBM, its learning rule and its optimizer so training can
-continue across calls (``partial_fit``, checkpoints). :func:`pretrain_stack` reuses it for
-every layer: each trained layer's hidden means become the next layer's data
-(Hinton, Osindero & Teh, 2006).
+A *layer spec* (:class:`LayerSpec`) says how to build one layer of the stack from the data
+below it and how to train it; :class:`RBMConfig` is the RBM's. :class:`LayerTrainer` binds
+a layer, its objective and its optimizer so training can continue across calls
+(``partial_fit``, checkpoints). :func:`pretrain_stack` reuses it for every layer: each
+trained layer's hidden means become the next layer's data (Hinton, Osindero & Teh, 2006).
+A new layer kind (an autoencoder layer, a conditional RBM) needs only its spec and its
+:class:`~deepbelief.core.layers.Layer`; nothing here changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import torch
 
+from deepbelief.core.layers import Layer
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import up_pass
 from deepbelief.learning.contrastive import RBMObjective, make_rule
@@ -25,12 +30,54 @@ from deepbelief.training.loop import (
     momentum_schedule,
 )
 
-__all__ = ["RBMConfig", "RBMTrainer", "pretrain_stack"]
+__all__ = ["LayerSpec", "LayerTrainer", "RBMConfig", "RBMTrainer", "pretrain_stack"]
+
+
+class LayerSpec(Protocol):
+    """How to build and train one layer of a greedy stack.
+
+    Attributes
+    ----------
+    n_hidden : int
+        The layer's output size.
+    hidden_units : str or UnitType
+        The unit type of its outputs, which the layer above takes as its input type.
+    label : str
+        Short name in progress and log messages ('RBM').
+    epochs, batch_size, learning_rate, momentum, weight_decay, learning_rate_schedule,
+    optimizer :
+        The training settings of :func:`deepbelief.training.loop.fit_epochs`,
+        :func:`~deepbelief.training.loop.make_optimizer` and the schedules.
+    """
+
+    n_hidden: int
+    hidden_units: Any
+    label: str
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    momentum: float | str
+    weight_decay: float
+    learning_rate_schedule: str
+    optimizer: str | Callable
+
+    def stacked_on(self, below: LayerSpec) -> LayerSpec:
+        """This spec as the layer above ``below`` (e.g. taking its output unit type)."""
+
+    def new_layer(self, data: torch.Tensor, generator: torch.Generator | None) -> Layer:
+        """An initialised layer for ``data`` (n, n_visible), on its device and dtype."""
+
+    def empty_layer(self, n_visible: int, device: torch.device, dtype: torch.dtype) -> Layer:
+        """A layer to load a saved state into."""
+
+    def objective(self, layer: Layer):
+        """The objective :func:`~deepbelief.training.loop.fit_epochs` trains ``layer`` with."""
 
 
 @dataclass(frozen=True)
 class RBMConfig:
-    """Settings for training one RBM layer (see the estimators for their meaning)."""
+    """Settings for training one RBM layer (see the estimators for their meaning); the
+    RBM's :class:`LayerSpec`."""
 
     n_hidden: int
     visible_units: str = "bernoulli"
@@ -48,22 +95,47 @@ class RBMConfig:
     sparsity_cost: float = 0.0
     sample_inputs: bool = False
 
+    label = "RBM"
 
-class RBMTrainer:
-    """Trains one :class:`RBMModule` with :func:`fit_epochs`; keeps state between calls."""
+    def stacked_on(self, below: LayerSpec) -> RBMConfig:
+        """This config with the visible units of the layer below's output type."""
+        return replace(self, visible_units=below.hidden_units)
 
-    def __init__(self, rbm: RBMModule, config: RBMConfig, generator: torch.Generator | None):
-        self.rbm = rbm
+    def new_layer(self, data: torch.Tensor, generator: torch.Generator | None) -> RBMModule:
+        return new_rbm(data.shape[1], self, data, generator)
+
+    def empty_layer(self, n_visible: int, device: torch.device,
+                    dtype: torch.dtype) -> RBMModule:
+        return RBMModule(n_visible, self.n_hidden, self.visible_units, self.hidden_units,
+                         device=device, dtype=dtype)
+
+    def objective(self, layer: RBMModule) -> RBMObjective:
+        return RBMObjective(
+            layer, make_rule(self.method, self.k),
+            sparsity_target=self.sparsity_target, sparsity_cost=self.sparsity_cost,
+            sample_inputs=self.sample_inputs,
+        )
+
+
+class LayerTrainer:
+    """Trains one layer with :func:`fit_epochs` as its :class:`LayerSpec` says; keeps state
+    between calls.
+
+    Parameters
+    ----------
+    layer : Layer (an ``nn.Module``)
+    config : LayerSpec
+    generator : torch.Generator or None
+    """
+
+    def __init__(self, layer: Layer, config: LayerSpec, generator: torch.Generator | None):
+        self.layer = layer
         self.config = config
         self.generator = generator
-        self.objective = RBMObjective(
-            rbm, make_rule(config.method, config.k),
-            sparsity_target=config.sparsity_target, sparsity_cost=config.sparsity_cost,
-            sample_inputs=config.sample_inputs,
-        )
+        self.objective = config.objective(layer)
         momentum = momentum_schedule(config.momentum)
         self.optimizer = make_optimizer(
-            rbm, config.optimizer, config.learning_rate, momentum(0), config.weight_decay
+            layer, config.optimizer, config.learning_rate, momentum(0), config.weight_decay
         )
         self.schedule = EpochSchedule(
             learning_rate_schedule(config.learning_rate, config.learning_rate_schedule,
@@ -72,9 +144,15 @@ class RBMTrainer:
         )
         self.state = LoopState()
 
+    @property
+    def rbm(self) -> Layer:
+        """The layer (the name from when every layer was an RBM)."""
+        return self.layer
+
     def state_dict(self) -> dict:
-        """Everything besides the RBM's weights that training depends on: optimizer,
-        persistent chains, sparsity statistics, random stream and loop position."""
+        """Everything besides the layer's weights that training depends on: optimizer,
+        the objective's state (an RBM's persistent chains and sparsity statistics), random
+        stream and loop position."""
         return {
             "optimizer": self.optimizer.state_dict(),
             "objective": self.objective.state_dict(),
@@ -85,16 +163,17 @@ class RBMTrainer:
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from :meth:`state_dict` (e.g. read from a checkpoint on the CPU: the
-        objective's tensors move to the RBM's device)."""
+        objective's tensors move to the layer's device)."""
         self.optimizer.load_state_dict(state["optimizer"])
-        self.objective.load_state_dict(_to_device(state["objective"], self.rbm.weight.device))
+        device = next(iter(self.layer.state_dict().values())).device
+        self.objective.load_state_dict(_to_device(state["objective"], device))
         if state["generator"] is not None:
             self.generator.set_state(state["generator"])
         self.state = LoopState(epoch=state["epoch"], history=list(state["history"]))
 
     def run(
         self, data: torch.Tensor, epochs: int | None = None, *, callbacks: Sequence = (),
-        progress=None, name: str = "RBM",
+        progress=None, name: str | None = None,
     ) -> LoopState:
         """Train for ``epochs`` (default: the configured number) more epochs on ``data``."""
         return fit_epochs(
@@ -102,8 +181,12 @@ class RBMTrainer:
             epochs=self.config.epochs if epochs is None else epochs,
             batch_size=self.config.batch_size, generator=self.generator,
             schedule=self.schedule, callbacks=callbacks, state=self.state,
-            name=name, progress=progress,
+            name=self.config.label if name is None else name, progress=progress,
         )
+
+
+#: The trainer of one RBM (the name from before layers had specs).
+RBMTrainer = LayerTrainer
 
 
 def _to_device(tree, device: torch.device):
@@ -128,64 +211,70 @@ def new_rbm(n_visible: int, config: RBMConfig, data: torch.Tensor,
 
 def pretrain_stack(
     data: torch.Tensor,
-    configs: Sequence[RBMConfig],
+    configs: Sequence[LayerSpec],
     generator: torch.Generator | None,
     *,
     callbacks: Sequence = (),
     progress_factory: Callable | None = None,
-    trained: Sequence[RBMModule] = (),
+    trained: Sequence[Layer] = (),
     histories: Sequence[list[dict]] = (),
     resume: dict | None = None,
-    on_layer_end: Callable[[list[RBMModule], list[list[dict]]], None] | None = None,
-) -> tuple[list[RBMModule], list[list[dict]]]:
-    """Greedy layer-wise training of a stack of RBMs on ``data`` (n_samples, n_features).
+    on_layer_end: Callable[[list[Layer], list[list[dict]]], None] | None = None,
+) -> tuple[list[Layer], list[list[dict]]]:
+    """Greedy layer-wise training of a stack of layers on ``data`` (n_samples, n_features).
 
-    The visible unit type of every layer above the first is the hidden type of the layer
-    below. Returns the RBMs (bottom first) and one epoch history per layer.
+    ``configs`` holds one :class:`LayerSpec` per layer, bottom first (:class:`RBMConfig`
+    for RBMs; kinds may be mixed). Every spec above the first is read as stacked on the one
+    below (:meth:`LayerSpec.stacked_on`: an RBM's visible unit type becomes the hidden type
+    of the layer below). Returns the layers (bottom first) and one epoch history per layer.
 
     Training may continue a stack in progress (e.g. from a checkpoint): ``trained`` are
     the layers already trained, bottom first, with their ``histories``; training goes on
     with layer ``len(trained)``, on ``data`` passed up through them. ``resume`` is that
     layer's interrupted state: its weights (``"module"``), the keys of
-    :meth:`RBMTrainer.state_dict` and ``"stopped"`` (a callback had stopped it), as
-    :func:`deepbelief.training.checkpoint.epoch_end_state` saves them. ``on_layer_end(rbms,
+    :meth:`LayerTrainer.state_dict` and ``"stopped"`` (a callback had stopped it), as
+    :func:`deepbelief.training.checkpoint.epoch_end_state` saves them. ``on_layer_end(layers,
     histories)`` is called after each layer trained here.
+
+    Examples
+    --------
+    >>> data = (torch.rand(40, 6, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    >>> configs = [RBMConfig(4, epochs=1), RBMConfig(2, epochs=2)]
+    >>> layers, histories = pretrain_stack(data, configs, torch.Generator().manual_seed(0))
+    >>> [(layer.n_visible, layer.n_hidden) for layer in layers], len(histories[1])
+    ([(6, 4), (4, 2)], 2)
     """
-    rbms: list[RBMModule] = list(trained)
+    layers: list[Layer] = list(trained)
     histories = [list(h) for h in histories]
-    if len(histories) != len(rbms):
-        raise ValueError(f"{len(rbms)} trained layers but {len(histories)} histories.")
+    if len(histories) != len(layers):
+        raise ValueError(f"{len(layers)} trained layers but {len(histories)} histories.")
     x = data
-    if len(rbms) < len(configs):
-        for rbm in rbms:  # the same passes as below, so the data is bit-identical
-            x = up_pass([rbm], x)
-    for i in range(len(rbms), len(configs)):
-        config = configs[i]
-        if i > 0:
-            config = replace(config, visible_units=configs[i - 1].hidden_units)
+    if len(layers) < len(configs):
+        for layer in layers:  # the same passes as below, so the data is bit-identical
+            x = up_pass([layer], x)
+    for i in range(len(layers), len(configs)):
+        config = configs[i] if i == 0 else configs[i].stacked_on(configs[i - 1])
         epochs = None
         if resume is not None and i == len(trained):
-            rbm = RBMModule(x.shape[1], config.n_hidden, config.visible_units,
-                            config.hidden_units, device=x.device, dtype=x.dtype)
-            rbm.load_state_dict(resume["module"])
-            trainer = RBMTrainer(rbm, config, generator)
+            layer = config.empty_layer(x.shape[1], x.device, x.dtype)
+            layer.load_state_dict(resume["module"])
+            trainer = LayerTrainer(layer, config, generator)
             trainer.load_state_dict(resume)
             epochs = 0 if resume.get("stopped") else max(config.epochs - trainer.state.epoch, 0)
         else:
-            rbm = new_rbm(x.shape[1], config, x, generator)
-            trainer = RBMTrainer(rbm, config, generator)
+            layer = config.new_layer(x, generator)
+            trainer = LayerTrainer(layer, config, generator)
         progress = progress_factory(i, config) if progress_factory else None
         try:
-            state = trainer.run(
-                x, epochs, callbacks=callbacks, progress=progress, name=f"layer {i + 1} (RBM)"
-            )
+            state = trainer.run(x, epochs, callbacks=callbacks, progress=progress,
+                                name=f"layer {i + 1} ({config.label})")
         finally:
             if progress is not None:
                 progress.close()
-        rbms.append(rbm)
+        layers.append(layer)
         histories.append(state.history)
         if on_layer_end is not None:
-            on_layer_end(rbms, histories)
+            on_layer_end(layers, histories)
         if i + 1 < len(configs):
-            x = up_pass([rbm], x)
-    return rbms, histories
+            x = up_pass([layer], x)
+    return layers, histories

@@ -6,9 +6,10 @@ An *objective* owns a module and knows how to write gradients for a mini-batch::
     objective.gradients_(batch, generator) # fill .grad; may return a detached batch loss
     objective.monitor(data, generator)     # optional: per-epoch metrics (tensors)
 
-The loop shuffles with a ``torch.Generator``, slices mini-batches on the data's device,
-lets a ``torch.optim`` optimizer take each step, and synchronises with the host only once
-per epoch (metrics, divergence check, callbacks).
+The loop asks a batch source (:mod:`deepbelief.training.sources`) for each epoch's
+mini-batches, shuffled with a ``torch.Generator``, lets a ``torch.optim`` optimizer take
+each step, and synchronises with the host only once per epoch (metrics, divergence check,
+callbacks).
 
 Callbacks are plain functions ``(epoch, record) -> bool | None`` or objects with any of the
 hooks ``on_train_begin(context)``, ``on_epoch_begin(context)``, ``on_epoch_end(context)``
@@ -28,98 +29,27 @@ from typing import Any
 import torch
 
 from deepbelief.exceptions import DivergenceError
+from deepbelief.training.schedules import (  # re-exported: they lived here
+    EpochSchedule,
+    learning_rate_schedule,
+    momentum_schedule,
+)
+from deepbelief.training.sources import BatchSource, TensorSource, as_source
 
 __all__ = [
     "EpochSchedule",
     "TrainingContext",
     "fit_epochs",
+    "learning_rate_schedule",
     "make_optimizer",
     "momentum_schedule",
+    "notify_epoch_end",
 ]
 
 #: A plain callback: called after each epoch with ``(epoch, record)``; True stops training.
 #: Objects with ``on_epoch_end(context)`` etc. are accepted too
 #: (:mod:`deepbelief.training.callbacks`).
 Callback = Callable[[int, dict], bool | None]
-
-
-@dataclass
-class EpochSchedule:
-    """Per-epoch hyper-parameters applied to every optimizer parameter group.
-
-    ``learning_rate(epoch)`` and ``momentum(epoch)`` return the value for that epoch
-    (0-based); ``momentum`` may be ``None`` for optimizers without one.
-    """
-
-    learning_rate: Callable[[int], float]
-    momentum: Callable[[int], float] | None = None
-
-    def apply(self, optimizer: torch.optim.Optimizer, epoch: int) -> None:
-        for group in optimizer.param_groups:
-            group["lr"] = self.learning_rate(epoch)
-            if self.momentum is not None and "momentum" in group:
-                group["momentum"] = self.momentum(epoch)
-
-
-@dataclass(frozen=True)
-class Constant:
-    """The same value every epoch."""
-
-    value: float
-
-    def __call__(self, epoch: int) -> float:
-        return self.value
-
-
-@dataclass(frozen=True)
-class ClassicMomentum:
-    """0.5 for the first five epochs, then 0.9 (Hinton 2010, §9)."""
-
-    def __call__(self, epoch: int) -> float:
-        return 0.5 if epoch < 5 else 0.9
-
-
-@dataclass(frozen=True)
-class LinearDecay:
-    """``base`` decaying linearly to zero at ``epochs``, then staying at zero."""
-
-    base: float
-    epochs: int
-
-    def __call__(self, epoch: int) -> float:
-        # Clamped: partial_fit may continue past the planned epochs.
-        return self.base * max(0.0, 1.0 - epoch / max(self.epochs, 1))
-
-
-@dataclass(frozen=True)
-class InverseDecay:
-    """``base / (1 + epoch)``."""
-
-    base: float
-
-    def __call__(self, epoch: int) -> float:
-        return self.base / (1.0 + epoch)
-
-
-def momentum_schedule(momentum: float | str) -> Callable[[int], float]:
-    """A constant momentum, or ``'classic'``: 0.5 for five epochs, then 0.9 (Hinton 2010)."""
-    if momentum == "classic":
-        return ClassicMomentum()
-    return Constant(float(momentum))
-
-
-def learning_rate_schedule(base: float, kind: str, epochs: int) -> Callable[[int], float]:
-    """``'constant'``, ``'linear'`` (to zero at the last epoch) or ``'inverse'`` (base/(1+t)).
-
-    The schedules are small picklable objects, so trainers holding them pickle too.
-    """
-    if kind == "constant":
-        return Constant(base)
-    if kind == "linear":
-        return LinearDecay(base, epochs)
-    if kind == "inverse":
-        return InverseDecay(base)
-    raise ValueError(f"Unknown learning-rate schedule {kind!r}; use constant, linear or inverse.")
 
 
 def make_optimizer(
@@ -164,9 +94,12 @@ class LoopState:
 class TrainingContext:
     """What a callback object sees: one context per call to :func:`fit_epochs` (a *phase*).
 
-    :func:`fit_epochs` fills the fields it knows; the estimators add where the loop stands
-    in the model (``phase``, ``layer``, ``estimator``, ...). The same object is handed to
-    every hook of that phase, so a callback may keep per-phase data on it or on itself.
+    :func:`fit_epochs` fills the fields of the loop; where the loop stands in a larger
+    training run (an estimator's phase, the layer of a stack, ...) is told by the caller in
+    :attr:`where`, whose entries read as attributes: ``context.phase`` is
+    ``context.where["phase"]`` (see :class:`deepbelief.training.callbacks.PhaseCallbacks`
+    for what the estimators supply). The same object is handed to every hook of that phase, so a
+    callback may keep per-phase data on it or on itself.
 
     Attributes
     ----------
@@ -191,26 +124,16 @@ class TrainingContext:
         The training run's random stream (use it only to *draw*, to stay repeatable).
     name : str
         What is trained, for messages (``'layer 1 (RBM)'``).
-    phase : {'pretrain', 'finetune'} or None
-        ``'pretrain'``: training of an RBM (a DBN layer, or an ``RBM`` estimator);
-        ``'finetune'``: backpropagation through a DBN. None outside the estimators.
-    layer : int or None
-        0-based index of the DBN layer being pretrained; None otherwise.
-    n_layers : int or None
-        Number of layers of the DBN being pretrained; None otherwise.
-    lower_layers : list of RBMModule
-        The trained layers below ``layer`` (bottom first): map raw input to this layer's
-        input with :func:`deepbelief.core.stack.up_pass`.
-    estimator : object or None
-        The estimator being fitted (its fitted attributes are not set yet).
-    label : str or None
-        A short human-readable name of the phase, e.g. ``'DBNClassifier fine-tuning'``.
     error : BaseException or None
         In ``on_train_end``: the exception that ended training, None on success.
     objective : object or None
         The objective being trained (see the module docstring); with ``module``,
         ``optimizer`` and ``generator`` it is the state a checkpoint saves
         (:mod:`deepbelief.training.checkpoint`).
+    where : dict
+        Where the loop stands, as its caller tells it (``fit_epochs(context=...)``); each
+        entry is also an attribute (a name that is neither a field nor an entry raises
+        AttributeError).
     """
 
     module: torch.nn.Module
@@ -222,14 +145,15 @@ class TrainingContext:
     record: dict | None = None
     generator: torch.Generator | None = None
     name: str = "layer"
-    phase: str | None = None
-    layer: int | None = None
-    n_layers: int | None = None
-    lower_layers: list = field(default_factory=list)
-    estimator: Any = None
-    label: str | None = None
     error: BaseException | None = None
     objective: Any = None
+    where: dict = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        where = self.__dict__.get("where")
+        if where is not None and name in where:
+            return where[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def _notify(callbacks: Sequence, hook: str, context: TrainingContext) -> None:
@@ -248,8 +172,10 @@ def _as_float(value):
     return value
 
 
-def _epoch_end(callbacks: Sequence, context: TrainingContext) -> bool:
-    """Run every callback on the finished epoch; True if one of them asks to stop."""
+def notify_epoch_end(callbacks: Sequence, context: TrainingContext) -> bool:
+    """Run every callback's ``on_epoch_end`` (or a plain function's ``(epoch, record)``) on
+    the finished epoch, converting the metrics they add to floats; True if one of them asks
+    to stop."""
     record = context.record
     stop = False
     for callback in callbacks:
@@ -265,6 +191,9 @@ def _epoch_end(callbacks: Sequence, context: TrainingContext) -> bool:
         for key, value in record.items():
             record[key] = _as_float(value)
     return stop
+
+
+_epoch_end = notify_epoch_end
 
 
 def _check_health(objective, monitor_data, name: str, epoch: int, loss: float | None) -> None:
@@ -288,7 +217,7 @@ def _check_health(objective, monitor_data, name: str, epoch: int, loss: float | 
 
 def fit_epochs(
     objective,
-    data: Sequence[torch.Tensor],
+    data: Sequence[torch.Tensor] | BatchSource,
     optimizer: torch.optim.Optimizer,
     *,
     epochs: int,
@@ -308,58 +237,60 @@ def fit_epochs(
     ----------
     objective : see module docstring.
     data : sequence of tensors with a common first dimension (e.g. ``(X,)`` or ``(X, y)``),
-        already on the module's device.
+        already on the module's device, or a :class:`~deepbelief.training.sources.BatchSource`
+        (memory-mapped or sparse data, ...) whose batches are on that device; see
+        :func:`~deepbelief.training.sources.as_source`. Callbacks see the tensors as
+        ``context.data`` (a source that is not a ``TensorSource`` is passed as it is).
     optimizer : a ``torch.optim`` optimizer over the module's parameters.
     epochs, batch_size : int
     generator : torch.Generator on the data's device, for shuffling and sampling.
-    schedule : optional per-epoch learning rate / momentum.
+    schedule : optional per-epoch learning rate / momentum: a callback run before
+        ``callbacks`` (:mod:`deepbelief.training.schedules`), so theirs take precedence.
     callbacks : functions called after each epoch with ``(epoch, record)``, or callback
         objects whose hooks receive a :class:`TrainingContext` (see
         :mod:`deepbelief.training.callbacks`); a true return value stops training after the epoch.
         ``on_train_end`` runs even when training fails (with ``context.error`` set).
     state : loop position and history to continue from.
-    monitor_size : number of leading samples used for per-epoch monitoring metrics.
+    monitor_size : number of leading samples used for per-epoch monitoring metrics
+        (``source.head(monitor_size)``).
     progress : optional object with ``update(n)`` and ``set_postfix(dict)`` (e.g. tqdm),
         updated once per epoch after the callbacks.
-    context : optional initial values of :class:`TrainingContext` fields (``phase``,
-        ``layer``, ``estimator``, ...).
+    context : optional :attr:`TrainingContext.where`: where the loop stands in a larger
+        run (e.g. ``{"phase": "pretrain"}``), readable as attributes of the context.
 
     Returns
     -------
     LoopState with one history record per epoch (floats; ``time`` in seconds).
     """
     state = state or LoopState()
-    n = data[0].shape[0]
-    device = data[0].device
-    monitor_data = tuple(t[:monitor_size] for t in data)
+    if schedule is not None:
+        callbacks = [schedule, *callbacks]
+    source = as_source(data)
+    monitor_data = source.head(monitor_size)
     ctx = TrainingContext(
-        module=objective.module, optimizer=optimizer, data=tuple(data), n_epochs=epochs,
+        module=objective.module, optimizer=optimizer, n_epochs=epochs,
+        data=source.tensors if isinstance(source, TensorSource) else source,
         history=state.history, epoch=state.epoch, generator=generator, name=name,
-        objective=objective, **(context or {}),
+        objective=objective, where=dict(context or {}),
     )
     try:
         _notify(callbacks, "on_train_begin", ctx)
         for _ in range(epochs):
             epoch = state.epoch
-            if schedule is not None:
-                schedule.apply(optimizer, epoch)
             ctx.epoch, ctx.record = epoch, None
             _notify(callbacks, "on_epoch_begin", ctx)
             start = time.perf_counter()
-            order = torch.randperm(n, generator=generator, device=device)
-            loss_sum = torch.zeros((), device=device)
+            loss_sum = torch.zeros((), device=source.device)
             has_loss = False
-            for lo in range(0, n, batch_size):
-                index = order[lo : lo + batch_size]
-                batch = tuple(t.index_select(0, index) for t in data)
+            for batch in source.batches(batch_size, generator):
                 loss = objective.gradients_(batch, generator)
                 optimizer.step()
                 if loss is not None:
-                    loss_sum += loss * index.shape[0]
+                    loss_sum += loss * batch[0].shape[0]
                     has_loss = True
             record: dict = {"epoch": epoch + 1}
             if has_loss:
-                record["loss"] = float(loss_sum) / n
+                record["loss"] = float(loss_sum) / source.n_samples
             if hasattr(objective, "monitor"):
                 metrics = objective.monitor(monitor_data, generator)
                 record.update({k: float(v) for k, v in metrics.items()})

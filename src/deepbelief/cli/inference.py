@@ -1,0 +1,86 @@
+"""The commands that run a trained model on data: ``deepbelief evaluate`` (scores),
+``predict`` (predictions as CSV) and ``transform`` (features).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+
+from deepbelief.cli.io import (
+    EXIT_OK,
+    CommandError,
+    UsageError,
+    csv_number,
+    data_from_args,
+    write_table,
+)
+from deepbelief.cli.metrics import format_value, model_metrics
+from deepbelief.cli.models import CLASSIFIERS, load_model, model_features, require
+from deepbelief.estimators import DBNClassifier, DBNRegressor, GenerativeDBN
+
+log = logging.getLogger("deepbelief")
+
+
+def run_evaluate(args) -> int:
+    model = load_model(args.model, args.device)
+    data = data_from_args(args, default_split="test", n_features=model.n_features_in_,
+                          want_labels=isinstance(model, (DBNClassifier, DBNRegressor)))
+    metrics = {"model": type(model).__name__, "data": data.name,
+               **model_metrics(model, data, args)}
+    if args.json:
+        finite = {k: None if isinstance(v, float) and not math.isfinite(v) else v
+                  for k, v in metrics.items()}
+        print(json.dumps(finite, indent=1))
+    else:
+        width = max(len(k) for k in metrics)
+        for key, value in metrics.items():
+            print(f"{key.replace('_', ' ') + ':':<{width + 2}}{format_value(value)}")
+    return EXIT_OK
+
+
+def run_predict(args) -> int:
+    model = load_model(args.model, args.device)
+    require(model, args.model, "predict", (*CLASSIFIERS, DBNRegressor),
+            "; use 'deepbelief transform' for the features of other models")
+    if isinstance(model, GenerativeDBN) and not hasattr(model, "classes_"):
+        raise CommandError(f"{args.model} holds a GenerativeDBN trained without labels: it "
+                           "cannot classify.")
+    data = data_from_args(args, default_split="test", n_features=model.n_features_in_)
+    if args.proba and not isinstance(model, CLASSIFIERS):
+        raise UsageError("--proba needs a classifier.", "deepbelief predict")
+    if isinstance(model, CLASSIFIERS):
+        proba = model.predict_proba(data.X)
+        predicted = model.classes_[proba.argmax(1)]
+        header = ["prediction"]
+        rows = [[p] for p in predicted]
+        if args.proba:
+            header += [f"p_{c}" for c in model.classes_]
+            rows = [[p, *(f"{v:.6g}" for v in row)]
+                    for p, row in zip(predicted, proba, strict=True)]
+    else:
+        predicted = np.asarray(model.predict(data.X))
+        columns = predicted.reshape(len(predicted), -1)
+        header = (["prediction"] if columns.shape[1] == 1
+                  else [f"prediction_{i}" for i in range(columns.shape[1])])
+        rows = [[csv_number(v) for v in row] for row in columns]
+    write_table(args.output, header, rows)
+    return EXIT_OK
+
+
+def run_transform(args) -> int:
+    model = load_model(args.model, args.device)
+    data = data_from_args(args, default_split="test", n_features=model.n_features_in_)
+    features = model_features(model, data.X)
+    if args.output and Path(args.output).suffix.lower() == ".npy":
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        np.save(args.output, features)
+        log.info("wrote %s", args.output)
+    else:
+        write_table(args.output, [f"feature_{i}" for i in range(features.shape[1])],
+                     [[f"{v:.6g}" for v in row] for row in features])
+    return EXIT_OK

@@ -1,0 +1,73 @@
+"""``deepbelief inspect``: what a model file holds (type, format, layers, parameters,
+training settings and history).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deepbelief.cli.io import EXIT_OK
+from deepbelief.cli.metrics import format_value
+from deepbelief.cli.models import architecture, load_model, n_parameters
+from deepbelief.io.modelfile import describe
+
+
+def _history_summary(history) -> dict[str, Any]:
+    if isinstance(history, dict):
+        out: dict[str, Any] = {"pretrain_epochs": [len(h) for h in history.get("pretrain", [])]}
+        if history.get("updown"):
+            out["updown_epochs"] = len(history["updown"])
+            out["final"] = {k: v for k, v in history["updown"][-1].items()
+                            if k not in ("epoch", "time")}
+        if "finetune" in history:
+            out["finetune_epochs"] = len(history["finetune"])
+            if history["finetune"]:
+                last = history["finetune"][-1]
+                out["final"] = {k: v for k, v in last.items() if k not in ("epoch", "time")}
+        return out
+    return {"epochs": len(history),
+            "final": {k: v for k, v in (history[-1] if history else {}).items()
+                      if k not in ("epoch", "time")}}
+
+
+def run_inspect(args) -> int:
+    header = describe(args.model)
+    model = load_model(args.model, "cpu")
+    params = {k: v for k, v in model.get_params().items() if k != "callbacks"}
+    info: dict[str, Any] = {
+        "file": args.model,
+        "model_type": header["model_type"],
+        "format_version": header["format_version"],
+        "library_version": header["library_version"],
+        "architecture": architecture(model),
+        "n_parameters": n_parameters(model),
+        "n_features_in": int(model.n_features_in_),
+    }
+    if hasattr(model, "classes_"):
+        info["classes"] = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+    if hasattr(model, "n_outputs_"):
+        info["n_outputs"] = int(model.n_outputs_)
+    info["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    info["history"] = _history_summary(model.history_)
+    info["tensors"] = {k: v["shape"] for k, v in header["tensors"].items()}
+    if args.json:
+        print(json.dumps(info, indent=1, default=str))
+        return EXIT_OK
+    print(f"{info['file']}: {info['model_type']} (deepbelief model file, format "
+          f"{info['format_version']}, written by deepbelief {info['library_version']})")
+    print(f"  layers: {info['architecture']}")
+    print(f"  parameters: {info['n_parameters']:,}")
+    print(f"  input: {info['n_features_in']} features")
+    if "classes" in info:
+        print(f"  classes: {' '.join(str(c) for c in info['classes'])}")
+    print("  training settings:")
+    for key, value in info["params"].items():
+        print(f"    {key} = {value!r}")
+    summary = info["history"]
+    print("  history: " + ", ".join(
+        f"{k.replace('_', ' ')} {format_value(v) if not isinstance(v, dict) else ''}".strip()
+        for k, v in summary.items() if k != "final"))
+    for key, value in summary.get("final", {}).items():
+        print(f"    last {key.replace('_', ' ')}: {format_value(value)}")
+    return EXIT_OK

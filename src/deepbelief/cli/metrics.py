@@ -1,0 +1,120 @@
+"""What ``deepbelief evaluate`` (and ``train``'s summary) reports for a model on data.
+
+Classifiers: accuracy, error rate and log-loss; regressors: R², MSE, MAE; RBMs: the
+reconstruction error, pseudo-log-likelihood, free energy and the log-likelihood (log Z
+exact for a small binary layer, else by AIS); other models: the reconstruction error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from deepbelief.cli.io import CommandError, Data
+from deepbelief.cli.models import CLASSIFIERS, reconstruct
+from deepbelief.estimators import RBM, DBNRegressor, GenerativeDBN
+
+log = logging.getLogger("deepbelief")
+
+
+def reconstruction_error(model, X: np.ndarray) -> float:
+    """Mean over samples of the summed squared error of the up-down mean-field pass."""
+    return float(((X - reconstruct(model, X)) ** 2).sum(1).mean())
+
+
+def rbm_log_likelihood(model, X: np.ndarray, args) -> dict[str, Any]:
+    """Mean log p(v) of an RBM: exact enumeration when small, AIS otherwise."""
+    import torch
+
+    from deepbelief.core.units import Bernoulli
+    from deepbelief.evaluation import ais_log_partition, exact_log_partition, log_likelihood
+
+    rbm = model.rbm_
+    binary = [n for n, layer in ((rbm.n_visible, rbm.visible), (rbm.n_hidden, rbm.hidden))
+              if isinstance(layer, Bernoulli)]
+    method = args.log_likelihood
+    if method == "auto":
+        method = "exact" if binary and min(binary) <= args.exact_max_units else "ais"
+    out: dict[str, Any] = {}
+    if method == "exact":
+        start = time.perf_counter()
+        log_z = exact_log_partition(rbm)
+        out["log_z_method"] = "exact"
+    else:
+        if not isinstance(rbm.hidden, Bernoulli):
+            log.warning("no log-likelihood: AIS needs Bernoulli hidden units (this RBM has "
+                        "%s); its pseudo-log-likelihood is reported instead.", rbm.hidden.name)
+            return {}
+        betas = None if args.ais_betas is None else np.linspace(0.0, 1.0, args.ais_betas)
+        start = time.perf_counter()
+        result = ais_log_partition(rbm, n_runs=args.ais_runs, betas=betas,
+                                   data=X, random_state=args.seed)
+        log_z = result.log_z
+        out.update(log_z_method=f"ais ({result.n_runs} runs, {result.n_betas} betas)",
+                   log_z_low=result.log_z_low, log_z_high=result.log_z_high)
+    out["log_z"] = float(log_z)
+    with torch.no_grad():
+        out["log_likelihood"] = float(log_likelihood(rbm, X, log_z).mean())
+    out["log_z_seconds"] = time.perf_counter() - start
+    return out
+
+
+def model_metrics(model, data: Data, args=None) -> dict[str, Any]:
+    """What ``evaluate`` (and ``train``'s summary) reports for a model on data."""
+    X, y = data.X, data.y
+    out: dict[str, Any] = {"n_samples": len(X)}
+    if isinstance(model, GenerativeDBN):
+        out["reconstruction_error"] = reconstruction_error(model, X)
+        if not hasattr(model, "classes_") or y is None:
+            return out  # trained without labels, or no labels to compare with
+    if isinstance(model, CLASSIFIERS):
+        if y is None:
+            raise CommandError(f"{data.name} has no labels; evaluating a classifier needs them.")
+        from sklearn.metrics import log_loss
+
+        proba = model.predict_proba(X)
+        predicted = model.classes_[proba.argmax(1)]
+        accuracy = float(np.mean(predicted == labels_like(y, model.classes_)))
+        out.update(accuracy=accuracy, error_rate=1.0 - accuracy)
+        known = np.isin(labels_like(y, model.classes_), model.classes_)
+        if known.all():
+            out["log_loss"] = float(log_loss(labels_like(y, model.classes_), proba,
+                                              labels=model.classes_))
+    elif isinstance(model, DBNRegressor):
+        if y is None:
+            raise CommandError(f"{data.name} has no targets; evaluating a regressor needs them.")
+        from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+        y = np.asarray(y, dtype=np.float64)
+        predicted = model.predict(X)
+        out.update(r2=float(r2_score(y, predicted)),
+                   mse=float(mean_squared_error(y, predicted)),
+                   mae=float(mean_absolute_error(y, predicted)))
+    else:
+        out["reconstruction_error"] = reconstruction_error(model, X)
+        if isinstance(model, RBM):
+            if model.visible_units == "bernoulli":
+                out["pseudo_log_likelihood"] = float(model.score_samples(X).mean())
+            out["free_energy"] = float(model.free_energy(X).mean())
+            if args is not None and args.log_likelihood != "none":
+                out.update(rbm_log_likelihood(model, X, args))
+    return out
+
+
+def labels_like(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Labels read from a file as the classes' type (CSV digits are int, '3' is str...)."""
+    if classes.dtype.kind in "iu" and y.dtype.kind == "f" and np.all(y == np.round(y)):
+        return y.astype(classes.dtype)
+    if classes.dtype.kind in "US" and y.dtype.kind not in "US":
+        return y.astype(str)
+    return y
+
+
+def format_value(value) -> str:
+    """A metric for people: 4 decimals, or 6 significant digits when large."""
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.6g}"
+    return str(value)

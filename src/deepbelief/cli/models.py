@@ -1,0 +1,101 @@
+"""The models the commands work on: the kinds ``train`` builds, loading a model file, what
+a model can do, and what it is made of.
+
+The commands dispatch on the public estimator classes (``isinstance``), never on class
+names.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from deepbelief.cli.io import CommandError
+from deepbelief.core.stack import down_pass, up_pass
+from deepbelief.estimators import (
+    RBM,
+    DBNClassifier,
+    DBNRegressor,
+    DBNTransformer,
+    GenerativeDBN,
+    load,
+)
+
+log = logging.getLogger("deepbelief")
+
+#: ``--kind`` -> estimator class.
+KINDS: dict[str, type] = {"classifier": DBNClassifier, "regressor": DBNRegressor,
+                          "transformer": DBNTransformer, "rbm": RBM,
+                          "generative": GenerativeDBN}
+#: Kinds the command line knows of, which this version cannot train yet.
+LATER_KINDS = ("autoencoder",)
+#: Models that classify (``predict``, ``predict_proba``, ``classes_``).
+CLASSIFIERS: tuple[type, ...] = (DBNClassifier, GenerativeDBN)
+#: Models that draw samples (``sample``).
+SAMPLERS: tuple[type, ...] = (RBM, DBNTransformer, GenerativeDBN)
+#: Models that fill in hidden parts of their input (``complete``).
+COMPLETERS: tuple[type, ...] = (RBM, GenerativeDBN)
+
+
+def load_model(path: str, device: str | None = None):
+    """The estimator saved in the model file ``path``, on ``device`` (default: as saved)."""
+    model = load(path, device=device)
+    log.info("model: %s from %s", type(model).__name__, path)
+    return model
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name.startswith(('RBM', 'A', 'E', 'I', 'O', 'U')) else 'a'} {name}"
+
+
+def require(model, path: str, command: str, allowed: tuple[type, ...], why: str = "") -> None:
+    """Raise :class:`CommandError` unless ``model`` is an instance of one of ``allowed``."""
+    if not isinstance(model, allowed):
+        wanted = " or ".join(cls.__name__ for cls in allowed)
+        raise CommandError(f"{path} holds {_a(type(model).__name__)} model; '{command}' needs "
+                           f"{_a(wanted)} model{why}.")
+
+
+def architecture(model) -> str:
+    """``64 (bernoulli) -> 256 (relu) -> 10 classes``."""
+    if hasattr(model, "rbm_"):
+        rbm = model.rbm_
+        return (f"{rbm.n_visible} ({rbm.visible.name}) -> {rbm.n_hidden} "
+                f"({rbm.hidden.name})")
+    rbms = model.rbms_
+    parts = [f"{rbms[0].n_visible} ({rbms[0].visible.name})"]
+    parts += [f"{r.n_hidden} ({r.hidden.name})" for r in rbms]
+    if hasattr(model, "classes_"):
+        parts.append(f"{len(model.classes_)} classes")
+    elif hasattr(model, "n_outputs_"):
+        parts.append(f"{model.n_outputs_} output{'s' * (model.n_outputs_ > 1)}")
+    return " -> ".join(parts)
+
+
+def n_parameters(model) -> int:
+    """The number of trained numbers in ``model``."""
+    modules = [model.rbm_] if hasattr(model, "rbm_") else list(model.rbms_)
+    modules += list(getattr(model, "recognition_", None) or [])  # untied up-pass weights
+    if hasattr(model, "network_"):
+        modules = [model.network_]
+    return sum(p.numel() for m in modules for p in m.parameters())
+
+
+def model_features(model, X: np.ndarray) -> np.ndarray:
+    """A model's features: ``transform``, or the top hidden layer of a fine-tuned network."""
+    if hasattr(model, "transform"):
+        return model.transform(X)
+    with torch.no_grad():
+        x = torch.as_tensor(X, device=model.rbms_[0].weight.device)
+        return model.network_.features(x).cpu().numpy()
+
+
+def reconstruct(model, X: np.ndarray) -> np.ndarray:
+    """The up-down mean-field reconstruction of ``X``: the model's own ``reconstruct``, or
+    (a supervised DBN) the up-down pass through its pretrained stack."""
+    if hasattr(model, "reconstruct"):
+        return model.reconstruct(X)
+    x = torch.as_tensor(X, dtype=torch.float32, device=model.rbms_[0].weight.device)
+    return down_pass(model.rbms_, up_pass(model.rbms_, x)).cpu().numpy()

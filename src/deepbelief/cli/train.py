@@ -1,0 +1,224 @@
+"""``deepbelief train`` (fit a model, save it with its history, print a summary) and
+``deepbelief demo``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from deepbelief.cli.io import (
+    DATASETS,
+    EXIT_OK,
+    CommandError,
+    Data,
+    UsageError,
+    data_from_args,
+    load_data,
+    one_line,
+    write_history,
+)
+from deepbelief.cli.metrics import format_value, model_metrics
+from deepbelief.cli.models import KINDS, LATER_KINDS, architecture, n_parameters
+from deepbelief.estimators import resolve_device
+
+log = logging.getLogger("deepbelief")
+
+#: option -> estimator parameter, per group of kinds ('supervised': classifier, regressor;
+#: 'dbn': every DBN; 'rbm').
+_TRAIN_PARAMS: dict[str, dict[str, str]] = {
+    "layers": {"dbn": "hidden_layer_sizes", "generative": "hidden_layer_sizes",
+               "rbm": "n_components"},
+    "visible_units": {"dbn": "visible_units", "rbm": "visible_units"},
+    "hidden_units": {"dbn": "hidden_units", "rbm": "hidden_units"},
+    "pretrain_epochs": {"dbn": "pretrain_epochs", "generative": "pretrain_epochs"},
+    "pretrain_learning_rate": {"dbn": "pretrain_learning_rate",
+                               "generative": "pretrain_learning_rate"},
+    "epochs": {"supervised": "max_iter", "generative": "updown_epochs", "rbm": "n_iter"},
+    "learning_rate": {"supervised": "learning_rate_init", "generative": "updown_learning_rate",
+                      "rbm": "learning_rate"},
+    "batch_size": {"dbn": "batch_size", "generative": "batch_size", "rbm": "batch_size"},
+    "solver": {"supervised": "solver"},
+    "dropout": {"supervised": "dropout"},
+    "method": {"dbn": "pretrain_method", "generative": "pretrain_method", "rbm": "method"},
+    "k": {"dbn": "k", "generative": "k", "rbm": "k"},
+    "early_stopping": {"supervised": "early_stopping"},
+    "validation_fraction": {"supervised": "validation_fraction"},
+    "seed": {"dbn": "random_state", "generative": "random_state", "rbm": "random_state"},
+    "device": {"dbn": "device", "generative": "device", "rbm": "device"},
+}
+_WHY_NOT = {
+    ("transformer", "epochs"): "a transformer has no fine-tuning; use --pretrain-epochs",
+    ("transformer", "learning_rate"): "a transformer has no fine-tuning; use "
+                                      "--pretrain-learning-rate",
+    ("rbm", "pretrain_epochs"): "an RBM has one layer; use --epochs",
+    ("generative", "visible_units"): "its units are Bernoulli",
+    ("generative", "hidden_units"): "its units are Bernoulli",
+    ("rbm", "pretrain_learning_rate"): "an RBM has one layer; use --learning-rate",
+}
+
+
+def _groups(kind: str) -> tuple[str, ...]:
+    if kind in ("rbm", "generative"):
+        return (kind,)
+    return ("dbn", "supervised") if kind in ("classifier", "regressor") else ("dbn",)
+
+
+def _estimator_params(args) -> tuple[type, dict[str, Any]]:
+    kind = args.kind
+    cls = KINDS[kind]
+    groups = _groups(kind)
+    params: dict[str, Any] = {"random_state": 0}
+    for option, targets in _TRAIN_PARAMS.items():
+        value = getattr(args, option)
+        if value is None or (option == "early_stopping" and value is False):
+            continue
+        target = next((targets[g] for g in groups if g in targets), None)
+        if target is None:
+            why = _WHY_NOT.get((kind, option), "")
+            raise UsageError(f"--{option.replace('_', '-')} does not apply to --kind {kind}"
+                             + (f" ({why})" if why else "") + ".", "deepbelief train")
+        if isinstance(value, list):
+            if kind == "rbm" or len(value) == 1:
+                if len(value) != 1:
+                    raise UsageError(f"--{option.replace('_', '-')} takes one value for "
+                                     "--kind rbm (it has one hidden layer).", "deepbelief train")
+                value = value[0]
+            else:
+                value = tuple(value)
+        params[target] = value
+    valid = cls().get_params()
+    for key, value in args.set or []:
+        if key not in valid:
+            raise UsageError(f"--set {key}: {cls.__name__} has no parameter {key!r} (it has "
+                             f"{', '.join(sorted(valid))}).", "deepbelief train")
+        params[key] = tuple(value) if isinstance(value, list) else value
+    return cls, params
+
+
+def _check_params(cls, params: dict) -> None:
+    """Bad option values are usage errors: check them before any data is loaded."""
+    try:
+        model = cls(**params)
+        model._validate_params()
+        if hasattr(model, "_rbm_configs"):
+            model._rbm_configs()
+        resolve_device(model.device)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(one_line(exc), "deepbelief train") from None
+
+
+def _progress_callbacks(args) -> list:
+    from deepbelief.training.callbacks import ProgressBar
+
+    return [ProgressBar(verbose=0 if args.quiet else 1, sink=log.info)]
+
+
+def run_train(args) -> int:
+    if args.kind in LATER_KINDS:
+        raise UsageError(f"--kind {args.kind} is not available yet in this version (available: "
+                         f"{', '.join(KINDS)}).", "deepbelief train")
+    cls, params = _estimator_params(args)
+    _check_params(cls, params)
+    supervised = args.kind in ("classifier", "regressor")
+    data = data_from_args(args, default_split="train", want_labels=supervised)
+    if args.kind == "generative" and data.y is not None:
+        supervised = True  # labels join the top RBM; without them the model is unsupervised
+    if supervised and data.y is None:
+        raise CommandError(f"{data.name} has no labels, which --kind {args.kind} needs: use "
+                           "a .npz file with arrays X and y, or a .csv file with a label "
+                           "column.")
+    X, y = data.X, data.y
+    callbacks = _progress_callbacks(args)
+    if args.free_energy_gap:
+        from sklearn.model_selection import train_test_split
+
+        from deepbelief.training.callbacks import FreeEnergyGap
+
+        if y is None:
+            X, X_valid = train_test_split(X, test_size=args.free_energy_gap, random_state=0)
+        else:
+            X, X_valid, y, _ = train_test_split(X, y, test_size=args.free_energy_gap,
+                                                random_state=0)
+        callbacks.append(FreeEnergyGap(X_valid))
+        log.info("held out %d samples to monitor the free-energy gap", len(X_valid))
+    model = cls(**params, callbacks=callbacks)
+    log.info("training %s on %s", cls.__name__, data.name)
+    start = time.perf_counter()
+    if args.resume and not args.checkpoint:
+        raise UsageError("--resume needs --checkpoint PATH.", "deepbelief train")
+    resumable = {"checkpoint": args.checkpoint, "checkpoint_every": args.checkpoint_every,
+                 "resume": args.resume}
+    if args.kind == "generative":
+        if args.checkpoint:
+            raise UsageError("--checkpoint is not available for --kind generative in this "
+                             "version.", "deepbelief train")
+        resumable = {}
+    model.fit(X, **resumable) if not supervised else model.fit(X, y, **resumable)
+    seconds = time.perf_counter() - start
+    model.set_params(callbacks=None)  # the progress bar is not part of the model
+    output = Path(args.output)
+    model.save(output)
+    history = None
+    if not args.no_history:
+        history = Path(args.history) if args.history else output.with_suffix(".history.json")
+        write_history(model, history)
+    _print_train_summary(model, data, args, X, y, seconds, output, history)
+    return EXIT_OK
+
+
+def _phase_line(records: list[dict], key: str) -> str:
+    if not records:
+        return "0 epochs"
+    seconds = sum(r.get("time", 0.0) for r in records)
+    text = f"{len(records)} epoch{'s' * (len(records) != 1)}"
+    if key in records[0]:
+        text += f", {key.replace('_', ' ')} {records[0][key]:.4g} -> {records[-1][key]:.4g}"
+    return text + f" ({seconds:.2f} s)"
+
+
+def _print_train_summary(model, data, args, X, y, seconds, output, history) -> None:
+    name = type(model).__name__
+    out = sys.stdout
+    print(f"deepbelief train: {name} {architecture(model)}, {n_parameters(model):,} "
+          "parameters", file=out)
+    print(f"  data: {data.name}, {len(X)} samples x {X.shape[1]} features", file=out)
+    if isinstance(model.history_, dict):
+        for i, records in enumerate(model.history_["pretrain"]):
+            print(f"  pretraining layer {i + 1}: {_phase_line(records, 'reconstruction_error')}",
+                  file=out)
+        if "finetune" in model.history_:
+            print(f"  fine-tuning: {_phase_line(model.history_['finetune'], 'loss')}",
+                  file=out)
+        if model.history_.get("updown"):
+            records = model.history_["updown"]
+            key = "training_error" if "training_error" in records[0] else "reconstruction_error"
+            print(f"  up-down fine-tuning: {_phase_line(records, key)}", file=out)
+    else:
+        print(f"  training: {_phase_line(model.history_, 'reconstruction_error')}", file=out)
+    print(f"  total time: {seconds:.2f} s", file=out)
+    parts = [("train", Data(X, y, data.name))]
+    if args.data in DATASETS and (args.split or "train") == "train":
+        try:
+            parts.append(("test", load_data(args.data, split="test", data_dir=args.data_dir,
+                                            limit=args.limit)))
+        except CommandError as exc:
+            log.warning("no test score: %s", exc)
+    for label, part in parts:
+        metrics = model_metrics(model, part)
+        shown = [(k, v) for k, v in metrics.items()
+                 if k in ("accuracy", "r2", "reconstruction_error", "pseudo_log_likelihood")]
+        text = ", ".join(f"{k.replace('_', ' ')} {format_value(v)}" for k, v in shown)
+        print(f"  {label}: {text} ({metrics['n_samples']} samples)", file=out)
+    print(f"  model: {output}", file=out)
+    if history is not None:
+        print(f"  history: {history}", file=out)
+
+
+def run_demo(args) -> int:
+    from deepbelief.demo import main as demo_main
+
+    return demo_main(args.seed, args.output, args.device)

@@ -1,0 +1,115 @@
+"""Docstring parts shared by the DBN estimators (parameters, ``fit``'s checkpoint arguments)."""
+
+from __future__ import annotations
+
+PRETRAIN_DOC = """
+    hidden_layer_sizes : tuple of int, default (256, 256)
+        Units per hidden layer, bottom first.
+    visible_units : {'bernoulli', 'gaussian'}, default 'bernoulli'
+        Unit type of the input layer: 'bernoulli' for data in [0, 1], 'gaussian' for
+        standardized real-valued data.
+    hidden_units : {'bernoulli', 'relu', 'gaussian'} or sequence, default 'bernoulli'
+        Hidden unit type, for all layers or one per layer.
+    pretrain_epochs : int or sequence of int, default 10
+        Epochs of greedy RBM training per layer (0 skips pretraining of that layer).
+    pretrain_learning_rate : float or sequence of float, default 0.1
+        RBM step size, for all layers or one per layer. Layers with Gaussian visible or
+        rectified linear units usually need about 0.01 (Hinton 2010, §13.2).
+    pretrain_method : {'cd', 'pcd'}, default 'cd'
+    k : int, default 1
+        Gibbs steps of CD-k / PCD-k.
+    pretrain_momentum : float or 'classic', default 'classic'
+        'classic' is 0.5 for five epochs, then 0.9.
+    pretrain_weight_decay : float, default 2e-4
+        L2 penalty on RBM weights during pretraining.
+    batch_size : int, default 32
+        Mini-batch size of pretraining and fine-tuning.
+    random_state : int, RandomState or None, default None
+        Seeds everything (a private ``torch.Generator``; no global RNG is used or changed).
+    verbose : int, default 0
+        Show progress when positive: a progress bar per phase on a terminal, else one line
+        per epoch on stdout (see :class:`deepbelief.training.callbacks.ProgressBar`).
+    device : str, default 'auto'
+        'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
+    callbacks : list or None, default None
+        Functions ``(epoch, record)`` or :class:`deepbelief.training.callbacks.Callback` objects
+        called after every epoch of every phase (each pretrained layer, then fine-tuning);
+        one returning True stops that phase. They are copied by ``fit`` (see
+        ``callbacks_``) and not saved with the model.
+"""
+
+FIT_DOC = """
+        Optionally saves checkpoints during training, or resumes from one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.{y}
+        checkpoint : str, path-like or None, default None
+            A file to which the whole training state is written, atomically: the trained
+            layers and the state of the phase in progress (weights, optimizer, persistent
+            chains, random stream, epoch, history, the callbacks' states such as early
+            stopping's).{extra}
+            It is saved every ``checkpoint_every`` epochs of each phase and at the end of
+            each phase; its folder must exist. None: no checkpoints (and no overhead).
+        checkpoint_every : int, default 1
+            Epochs between two checkpoints, in every phase.
+        resume : bool, default False
+            Continue from ``checkpoint`` when the file exists, without redoing the layers
+            already trained (training starts from the beginning when there is no file, so
+            the same call serves the first run and every restart). With the same data,
+            parameters and ``random_state``, a run resumed on the CPU ends with exactly
+            the weights of an uninterrupted run. A checkpoint of a finished fit just
+            rebuilds the model, without training. False: start afresh, overwriting
+            ``checkpoint``. See ``docs/checkpoints.md``.
+
+        Returns
+        -------
+        {name}
+            ``self``.
+
+        Raises
+        ------
+        ModelFileError
+            With ``resume``: the file is not a checkpoint of a ``{name}``, or is
+            corrupted.
+        ValueError
+            With ``resume``: the checkpoint was written with other parameters (named in
+            the message; ``verbose`` and ``callbacks`` may differ) or on other data.
+"""
+
+
+def fit_doc(summary: str, name: str, y: str = "", extra: str = "") -> str:
+    """The docstring of ``fit``: ``summary``, then the shared parameters (``y`` and
+    ``extra`` are inserted), returns and errors."""
+    return f"""{summary}
+{FIT_DOC.format(name=name, y=y, extra=extra)}"""
+
+
+Y_IGNORED = """
+        y : ignored"""
+
+FINETUNE_DOC = """
+    max_iter : int, default 100
+        Epochs of backpropagation fine-tuning (0 keeps the pretrained weights and an
+        untrained output layer).
+    solver : {'adam', 'sgd'} or callable, default 'adam'
+        ``torch.optim`` optimizer; a callable receives ``(param_groups, learning_rate)``.
+    learning_rate_init : float, default 1e-3
+        Fine-tuning step size.
+    momentum : float, default 0.9
+        Momentum for ``solver='sgd'``.
+    alpha : float, default 1e-4
+        L2 penalty (weight decay) on the weights during fine-tuning.
+    dropout : float, default 0.0
+        Dropout probability on the inputs of every layer above the first.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training data, stop when its score has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the best weights.
+        Without it, training stops when the training loss stalls the same way.
+    validation_fraction : float, default 0.1
+    n_iter_no_change : int, default 10
+    tol : float, default 1e-4
+"""
+
+

@@ -1,0 +1,186 @@
+"""Charts with axes: learning curves of a training history and 2-D maps of features."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from deepbelief.plotting.mosaic import as_images, new_figure, save_figure
+
+__all__ = ["plot_embedding", "plot_learning_curves"]
+
+
+def _series(history) -> dict[str, list[tuple[str, list, list]]]:
+    """``{panel title: [(line label, epochs, values), ...]}`` from a history or a model."""
+    history = getattr(history, "history_", history)
+    if isinstance(history, Mapping):
+        phases = [("pretraining", history.get("pretrain") or []),
+                  ("fine-tuning", [history.get("finetune") or []])]
+    elif isinstance(history, Sequence):
+        phases = [("training", [history])]
+    else:
+        raise ValueError("history must be a fitted model, its history_, or a list of "
+                         f"per-epoch records; got {type(history).__name__}.")
+    panels: dict[str, list] = {}
+    for phase, layers in phases:
+        for i, records in enumerate(layers):
+            keys = [k for r in records for k in r if k not in ("epoch", "time")]
+            for key in dict.fromkeys(keys):
+                points = [(r["epoch"], r[key]) for r in records if key in r]
+                label = f"layer {i + 1}" if phase == "pretraining" else phase
+                title = f"{phase}: {key.replace('_', ' ')}"
+                panels.setdefault(title, []).append(
+                    (label, [p[0] for p in points], [p[1] for p in points]))
+    return panels
+
+
+def plot_learning_curves(
+    history,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    n_cols: int = 3,
+) -> Path:
+    """Draw every per-epoch metric of a training history, one panel per metric.
+
+    Pretraining metrics get one line per layer; fine-tuning metrics one line.
+
+    Parameters
+    ----------
+    history : fitted estimator, dict or list
+        A model with ``history_``, or a ``history_`` itself (a DBN's ``{"pretrain": [...],
+        "finetune": [...]}`` or an RBM's list of records), e.g. read from the JSON file
+        that ``deepbelief train`` writes.
+    path : str or Path
+    title : str, optional
+    n_cols : int, default 3
+        Panels per row.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> history = {"pretrain": [[{"epoch": 1, "reconstruction_error": 9.0},
+    ...                          {"epoch": 2, "reconstruction_error": 6.5}]],
+    ...            "finetune": [{"epoch": 1, "loss": 0.9}, {"epoch": 2, "loss": 0.4}]}
+    >>> plot_learning_curves(history, pathlib.Path(tempfile.mkdtemp()) / "c.png").name
+    'c.png'
+    """
+    panels = _series(history)
+    if not panels:
+        raise ValueError("the history holds no per-epoch metrics to draw (no epochs trained).")
+    n = len(panels)
+    cols = max(1, min(n_cols, n))
+    rows = -(-n // cols)
+    fig = new_figure(3.6 * cols, 2.7 * rows + (0.3 if title else 0))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_axis_off()
+    for ax, (name, lines) in zip(axes.ravel(), panels.items(), strict=False):
+        for label, epochs, values in lines:
+            ax.plot(epochs, values, marker="o" if len(epochs) < 15 else None, markersize=3,
+                    label=label)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if len(lines) > 1:
+            ax.legend(fontsize=7)
+        if all(len(e) <= 20 for _, e, _ in lines):
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_embedding(
+    features,
+    labels,
+    path: str | Path,
+    *,
+    method: str = "pca",
+    title: str | None = None,
+    random_state: int = 0,
+) -> Path:
+    """Draw a 2-D map of features (e.g. ``DBNTransformer.transform``), coloured by label.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        Two columns are drawn as they are; more are reduced to two by ``method``.
+    labels : array-like of shape (n_samples,) or None
+        Class of each point (colours and legend); None draws one colour.
+    path : str or Path
+    method : {'pca', 'tsne'}, default 'pca'
+        scikit-learn's PCA, or t-SNE (slower, keeps neighbourhoods).
+    title : str, optional
+    random_state : int, default 0
+        Seeds t-SNE.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from deepbelief.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> plot_embedding(X, y, pathlib.Path(tempfile.mkdtemp()) / "map.png").name
+    'map.png'
+    """
+    features = as_images(features, "features")
+    if method not in ("pca", "tsne"):
+        raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}.")
+    if features.shape[1] == 1:
+        features = np.hstack([features, np.zeros_like(features)])
+    axis_names = ("feature 1", "feature 2")
+    if features.shape[1] > 2:
+        if method == "pca":
+            from sklearn.decomposition import PCA
+
+            points = PCA(n_components=2).fit_transform(features)
+            axis_names = ("principal component 1", "principal component 2")
+        else:
+            from sklearn.manifold import TSNE
+
+            perplexity = min(30.0, max(2.0, (len(features) - 1) / 3))
+            points = TSNE(n_components=2, init="pca", perplexity=perplexity,
+                          random_state=random_state).fit_transform(features)
+            axis_names = ("t-SNE 1", "t-SNE 2")
+    else:
+        points = features
+    fig = new_figure(5.6, 4.6)
+    ax = fig.subplots()
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.7)
+    else:
+        labels = np.asarray(labels)
+        if len(labels) != len(points):
+            raise ValueError(f"{len(labels)} labels for {len(points)} points.")
+        classes = np.unique(labels)
+        from matplotlib import colormaps
+
+        colours = colormaps["tab10" if len(classes) <= 10 else "tab20"]
+        for i, cls in enumerate(classes):
+            chosen = labels == cls
+            ax.scatter(points[chosen, 0], points[chosen, 1], s=6, alpha=0.7,
+                       color=colours(i % colours.N), label=str(cls))
+        if len(classes) <= 20:
+            ax.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5),
+                      frameon=False)
+    ax.set_xlabel(axis_names[0], fontsize=8)
+    ax.set_ylabel(axis_names[1], fontsize=8)
+    ax.tick_params(labelsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
