@@ -22,6 +22,7 @@ import torch
 
 from deepbelief import RBM, DBNClassifier, DBNRegressor, DBNTransformer, load
 from deepbelief.cli import CommandError, UsageError, load_data, main
+from deepbelief.datasets import load_digits
 
 torch.set_num_threads(1)
 
@@ -255,9 +256,15 @@ def test_generative_dbn_from_the_command_line(tmp_path, capsys):
     assert main(["train", "--data", "digits", "--kind", "generative", "--hidden-units", "relu",
                  "-o", str(tmp_path / "y.safetensors")]) == 2
     assert "its units are Bernoulli" in capsys.readouterr().err
-    assert main(["train", "--data", "digits", "--kind", "generative", "--checkpoint",
-                 str(tmp_path / "c.safetensors"), "-o", str(tmp_path / "z.safetensors")]) == 2
-    assert "--checkpoint is not available for --kind generative" in capsys.readouterr().err
+    ckpt, out = tmp_path / "c.ckpt", tmp_path / "z.safetensors"
+    argv = ["train", "--data", "digits", "--kind", "generative", "--layers", "16", "32",
+            "--pretrain-epochs", "1", "--epochs", "1", "--seed", "0",
+            "--checkpoint", str(ckpt), "-o", str(out)]
+    assert main(argv) == 0 and ckpt.exists()
+    first = load(out).predict_proba(load_digits()[0][:20])
+    capsys.readouterr()
+    assert main([*argv, "--resume"]) == 0  # a finished checkpoint: rebuilt, not retrained
+    np.testing.assert_array_equal(load(out).predict_proba(load_digits()[0][:20]), first)
 
 
 def test_kinds_of_later_versions_are_usage_errors(capsys):

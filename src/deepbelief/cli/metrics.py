@@ -29,12 +29,11 @@ def rbm_log_likelihood(model, X: np.ndarray, args) -> dict[str, Any]:
     """Mean log p(v) of an RBM: exact enumeration when small, AIS otherwise."""
     import torch
 
-    from deepbelief.core.units import Bernoulli
     from deepbelief.evaluation import ais_log_partition, exact_log_partition, log_likelihood
 
     rbm = model.rbm_
     binary = [n for n, layer in ((rbm.n_visible, rbm.visible), (rbm.n_hidden, rbm.hidden))
-              if isinstance(layer, Bernoulli)]
+              if layer.binary]
     method = args.log_likelihood
     if method == "auto":
         method = "exact" if binary and min(binary) <= args.exact_max_units else "ais"
@@ -44,7 +43,7 @@ def rbm_log_likelihood(model, X: np.ndarray, args) -> dict[str, Any]:
         log_z = exact_log_partition(rbm)
         out["log_z_method"] = "exact"
     else:
-        if not isinstance(rbm.hidden, Bernoulli):
+        if not rbm.hidden.binary:
             log.warning("no log-likelihood: AIS needs Bernoulli hidden units (this RBM has "
                         "%s); its pseudo-log-likelihood is reported instead.", rbm.hidden.name)
             return {}
@@ -96,7 +95,7 @@ def model_metrics(model, data: Data, args=None) -> dict[str, Any]:
     else:
         out["reconstruction_error"] = reconstruction_error(model, X)
         if isinstance(model, RBM):
-            if model.visible_units == "bernoulli":
+            if model.rbm_.visible.binary:
                 out["pseudo_log_likelihood"] = float(model.score_samples(X).mean())
             out["free_energy"] = float(model.free_energy(X).mean())
             if args is not None and args.log_likelihood != "none":

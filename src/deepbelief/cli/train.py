@@ -152,11 +152,6 @@ def run_train(args) -> int:
         raise UsageError("--resume needs --checkpoint PATH.", "deepbelief train")
     resumable = {"checkpoint": args.checkpoint, "checkpoint_every": args.checkpoint_every,
                  "resume": args.resume}
-    if args.kind == "generative":
-        if args.checkpoint:
-            raise UsageError("--checkpoint is not available for --kind generative in this "
-                             "version.", "deepbelief train")
-        resumable = {}
     model.fit(X, **resumable) if not supervised else model.fit(X, y, **resumable)
     seconds = time.perf_counter() - start
     model.set_params(callbacks=None)  # the progress bar is not part of the model

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from deepbelief.core.rbm import RBMModule
+from deepbelief.core.layers import layers_state, read_layers
 from deepbelief.core.stack import down_pass, up_pass
 from deepbelief.estimators._base import (
     FitSession,
@@ -98,27 +98,14 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
 
     # -- saving ----------------------------------------------------------------------------
     def _rbm_state(self) -> tuple[dict, dict]:
-        config = {
-            "rbm_units": [[r.visible.name, r.hidden.name] for r in self.rbms_],
-            **fitted_input_state(self),
-            "history": self.history_,
-        }
-        tensors = {
-            f"rbm.{i}.{k}": v for i, r in enumerate(self.rbms_) for k, v in r.state_dict().items()
-        }
+        layers, tensors = layers_state(self.rbms_)
+        config = {"layers": layers, **fitted_input_state(self), "history": self.history_}
         return config, tensors
 
     def _set_rbm_state(self, config: dict, tensors: dict) -> torch.device:
         device = resolve_device(self.device)
         self._trainers = []
-        self.rbms_ = []
-        for i, (vis, hid) in enumerate(config["rbm_units"]):
-            w = tensors[f"rbm.{i}.weight"]
-            rbm = RBMModule(w.shape[0], w.shape[1], vis, hid, device=device)
-            rbm.load_state_dict({
-                k[len(f"rbm.{i}."):]: v for k, v in tensors.items() if k.startswith(f"rbm.{i}.")
-            })
-            self.rbms_.append(rbm)
+        self.rbms_ = read_layers(config, tensors, device)
         set_fitted_input_state(self, config)
         self.history_ = config["history"]
         return device

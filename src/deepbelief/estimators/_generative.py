@@ -20,6 +20,7 @@ from deepbelief.core.generative import (
     joined_with_labels,
     reset_joined_visible_bias_,
 )
+from deepbelief.core.layers import layers_state, read_layers
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import up_pass
 from deepbelief.estimators._base import (
@@ -39,7 +40,7 @@ from deepbelief.learning.updown import UpDownObjective
 from deepbelief.training.callbacks import Callback
 from deepbelief.training.greedy import RBMConfig
 from deepbelief.training.loop import make_optimizer
-from deepbelief.training.plan import LoopPhase, LoopSetup, RBMPhase, StackPhase
+from deepbelief.training.plan import LayerPhase, LoopPhase, LoopSetup, StackPhase
 
 _PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
 _PER_LAYER_REAL = [Interval(Real, 0, None, closed="neither"), list, tuple]
@@ -287,7 +288,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
             x = up_pass(lower.rbms, data) if lower.rbms else data
             return x if onehot is None else torch.cat([x, onehot], dim=1)
 
-        top = RBMPhase("pretrain", label, top_config, top_data, n_layers=n,
+        top = LayerPhase("pretrain", label, top_config, top_data, n_layers=n,
                        lower_layers=lambda: lower.rbms, loop_name=f"layer {n} (top RBM)",
                        init=None if onehot is None else _reset_label_biases,
                        generator=session.generator)
@@ -335,7 +336,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         n = self.updown_epochs
         return [int(ks[min(e * len(ks) // n, len(ks) - 1)]) for e in range(n)]
 
-    def _updown_setup(self, lower: StackPhase, top: RBMPhase, data: tuple,
+    def _updown_setup(self, lower: StackPhase, top: LayerPhase, data: tuple,
                       k_schedule: list[int], position: dict | None) -> LoopSetup:
         """Up-down fine-tuning of the greedy stack, untied (draws nothing)."""
         stack = GenerativeStack([*lower.rbms, top.trainer.rbm]).untied()
@@ -417,17 +418,14 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
 
     # -- saving ----------------------------------------------------------------------------------
     def _get_state(self):
-        config = {"rbm_units": [[r.visible.spec, r.hidden.spec] for r in self.rbms_],
-                  **fitted_input_state(self), "history": self.history_}
+        layers, tensors = layers_state(self.rbms_)
+        config = {"layers": layers, **fitted_input_state(self), "history": self.history_}
         if hasattr(self, "classes_"):
             config["classes"] = self.classes_.tolist()
             config["classes_dtype"] = self.classes_.dtype.str
-        tensors = {f"rbm.{i}.{k}": v for i, r in enumerate(self.rbms_)
-                   for k, v in r.state_dict().items()}
         recognition = getattr(self, "recognition_", None) or []
         config["untied"] = bool(recognition)
-        tensors.update({f"recognition.{i}.{k}": v for i, r in enumerate(recognition)
-                        for k, v in r.state_dict().items()})
+        tensors.update(layers_state(recognition, prefix="recognition")[1])
         if hasattr(self, "training_mean_"):
             tensors["training_mean"] = torch.as_tensor(self.training_mean_)
         return config, tensors
@@ -435,17 +433,10 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     def _set_state(self, config, tensors) -> None:
         device = resolve_device(self.device)
 
-        def rbm(prefix: str, vis, hid) -> RBMModule:
-            w = tensors[f"{prefix}.weight"]
-            module = RBMModule(w.shape[0], w.shape[1], vis, hid, device=device)
-            module.load_state_dict({k[len(prefix) + 1:]: v for k, v in tensors.items()
-                                    if k.startswith(f"{prefix}.")})
-            return module
-
-        specs = config["rbm_units"]
-        self.rbms_ = [rbm(f"rbm.{i}", vis, hid) for i, (vis, hid) in enumerate(specs)]
-        self.recognition_ = ([rbm(f"recognition.{i}", vis, hid)
-                              for i, (vis, hid) in enumerate(specs[:-1])]
+        self.rbms_ = read_layers(config, tensors, device)
+        self.recognition_ = (read_layers(config, tensors, device, prefix="recognition",
+                                         legacy_prefix="recognition",
+                                         count=len(self.rbms_) - 1)
                              if config.get("untied") else None)
         set_fitted_input_state(self, config)
         if "training_mean" in tensors:  # absent from files written before it was kept

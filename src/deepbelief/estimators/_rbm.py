@@ -30,7 +30,7 @@ from deepbelief.evaluation import pseudo_likelihood
 from deepbelief.exceptions import DivergenceError
 from deepbelief.training.greedy import RBMConfig, RBMTrainer
 from deepbelief.training.loop import LoopState
-from deepbelief.training.plan import RBMPhase
+from deepbelief.training.plan import LayerPhase
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
 
@@ -231,7 +231,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
                              f"'bernoulli', got visible_units={self.visible_units!r}.")
         X = check_X(self, X, reset=first, units=self.visible_units)
         session.open(X)
-        phase = RBMPhase("pretrain", type(self).__name__, self._config(),
+        phase = LayerPhase("pretrain", type(self).__name__, self._config(),
                          as_tensor(X, session.device), epochs=1 if incremental else None,
                          trainer=trainer, generator=session.generator)
         backup = None if first else copy.deepcopy((trainer.rbm.state_dict(), trainer.state_dict()))

@@ -2,7 +2,7 @@
 
 A *phase* is a stretch of training with one name in
 :data:`~deepbelief.training.callbacks.PHASES` (what callbacks see as ``context.phase``):
-greedy pretraining of a stack (:class:`StackPhase`), one RBM (:class:`RBMPhase`), or any
+greedy pretraining of a stack (:class:`StackPhase`), one RBM (:class:`LayerPhase`), or any
 objective trained by :func:`~deepbelief.training.loop.fit_epochs` (:class:`LoopPhase`:
 backpropagation fine-tuning, up-down, ...). :class:`FitPlan` runs the phases in order and
 owns everything around them:
@@ -43,19 +43,22 @@ from typing import Any
 
 import torch
 
-from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import up_pass
 from deepbelief.training.checkpoint import (
     CheckpointCallback,
     TrainingCheckpoint,
     remaining_epochs,
 )
-from deepbelief.training.greedy import RBMConfig, RBMTrainer, new_rbm, pretrain_stack
+from deepbelief.training.greedy import (
+    LayerSpec,
+    LayerTrainer,
+    pretrain_stack,
+)
 from deepbelief.training.hooks import PHASES, PhaseCallbacks
 from deepbelief.training.loop import LoopState, fit_epochs
 from deepbelief.training.progress import ProgressBar
 
-__all__ = ["FitPlan", "LoopPhase", "LoopSetup", "PhaseRun", "RBMPhase", "StackPhase"]
+__all__ = ["FitPlan", "LayerPhase", "LoopPhase", "LoopSetup", "PhaseRun", "StackPhase"]
 
 
 class PhaseRun:
@@ -77,7 +80,7 @@ class PhaseRun:
         return self.plan.generator
 
     def callbacks(self, internal: Sequence = (), *, n_layers: int | None = None,
-                  lower_layers: Sequence[RBMModule] = ()) -> list:
+                  lower_layers: Sequence = ()) -> list:
         """The loop callbacks of this phase (for ``fit_epochs(callbacks=...)``).
 
         ``internal`` run first, then the user's, then a progress bar; with a checkpoint,
@@ -181,33 +184,27 @@ class FitPlan:
                 self.checkpoint.save()
 
 
-def _skeleton(n_visible: int, config: RBMConfig, like: torch.Tensor) -> RBMModule:
-    """An RBM shaped by ``config``, to load saved weights into (draws nothing)."""
-    return RBMModule(n_visible, config.n_hidden, config.visible_units, config.hidden_units,
-                     device=like.device, dtype=like.dtype)
+def _trainer_state(trainer: LayerTrainer) -> dict:
+    return {"module": trainer.layer.state_dict(), **trainer.state_dict()}
 
 
-def _trainer_state(trainer: RBMTrainer) -> dict:
-    return {"module": trainer.rbm.state_dict(), **trainer.state_dict()}
-
-
-def _load_trainer(config: RBMConfig, data: torch.Tensor, state: dict,
-                  generator: torch.Generator | None) -> RBMTrainer:
-    rbm = _skeleton(data.shape[1], config, data)
-    rbm.load_state_dict(state["module"])
-    trainer = RBMTrainer(rbm, config, generator)
+def _load_trainer(config: LayerSpec, data: torch.Tensor, state: dict,
+                  generator: torch.Generator | None) -> LayerTrainer:
+    layer = config.empty_layer(data.shape[1], data.device, data.dtype)  # draws nothing
+    layer.load_state_dict(state["module"])
+    trainer = LayerTrainer(layer, config, generator)
     trainer.load_state_dict(state)
     return trainer
 
 
-class RBMPhase:
-    """Training of one RBM: an ``RBM`` estimator, or the top RBM of a generative DBN.
+class LayerPhase:
+    """Training of one layer: an ``RBM`` estimator, or the top RBM of a generative DBN.
 
     Parameters
     ----------
     name, label : str
         The phase name (in ``PHASES``) and its label for messages.
-    config : RBMConfig
+    config : LayerSpec
     data : tensor or callable
         The training data (n_samples, n_visible), or a function returning it when the
         phase starts (when it depends on an earlier phase).
@@ -215,7 +212,7 @@ class RBMPhase:
         Epochs to train (None: ``config.epochs``).
     init : callable, optional
         ``init(rbm, data)`` after a fresh RBM's initialisation (e.g. label biases).
-    trainer : RBMTrainer, optional
+    trainer : LayerTrainer, optional
         Continue this trainer (``partial_fit``) instead of starting a new RBM.
     n_layers, lower_layers :
         When the RBM is the top layer of a stack: the stack's size and the layers below
@@ -228,13 +225,13 @@ class RBMPhase:
 
     Attributes
     ----------
-    trainer : RBMTrainer
+    trainer : LayerTrainer
         After training: the trainer (its ``rbm``, its ``state.history``).
     """
 
-    def __init__(self, name: str, label: str, config: RBMConfig, data, *,
+    def __init__(self, name: str, label: str, config: LayerSpec, data, *,
                  epochs: int | None = None, init: Callable | None = None,
-                 trainer: RBMTrainer | None = None, n_layers: int | None = None,
+                 trainer: LayerTrainer | None = None, n_layers: int | None = None,
                  lower_layers: Callable | Sequence = (), loop_name: str = "RBM",
                  generator: torch.Generator | None = None) -> None:
         self.name, self.label, self.config = name, label, config
@@ -261,10 +258,10 @@ class RBMPhase:
             epochs = remaining_epochs(resume["current"],
                                       self.config.epochs if epochs is None else epochs)
         elif self.trainer is None:
-            rbm = new_rbm(data.shape[1], self.config, data, run.generator)
+            layer = self.config.new_layer(data, run.generator)
             if self.init is not None:
-                self.init(rbm, data)
-            self.trainer = RBMTrainer(rbm, self.config, run.generator)
+                self.init(layer, data)
+            self.trainer = LayerTrainer(layer, self.config, run.generator)
         lower = self._lower() if callable(self._lower) else self._lower
         self.trainer.run(data, epochs, name=self.loop_name, callbacks=run.callbacks(
             n_layers=self.n_layers, lower_layers=lower))
@@ -281,13 +278,16 @@ class RBMPhase:
 
 
 class StackPhase:
-    """Greedy layer-wise pretraining of a stack of RBMs (Hinton, Osindero & Teh, 2006).
+    """Greedy layer-wise pretraining of a stack of layers (Hinton, Osindero & Teh, 2006).
+
+    Any :class:`~deepbelief.training.greedy.LayerSpec` (RBMs now, other layer kinds next):
+    the phase builds, trains, saves and rebuilds layers only through their specs.
 
     Parameters
     ----------
     name, label : str
-    configs : list of RBMConfig
-        One per layer, bottom first.
+    configs : list of LayerSpec
+        One per layer, bottom first (e.g. :class:`RBMConfig`).
     data : tensor (n_samples, n_features)
     n_layers : int, optional
         The size of the whole stack when this phase trains its lower part (default: the
@@ -295,26 +295,27 @@ class StackPhase:
     incremental : bool, default False
         One epoch of every layer, bottom-up, each on the up-pass of the layer below as it
         is after its own update (``partial_fit``), continuing ``trainers``.
-    trainers : list of RBMTrainer, optional
+    trainers : list of LayerTrainer, optional
         The layers' trainers of earlier incremental calls, bottom first.
 
     Attributes
     ----------
-    rbms : list of RBMModule
+    rbms : list of Layer
+        The trained layers, bottom first (RBMs for the estimators of today).
     history : list of list of dict
         One epoch history per layer.
-    trainers : list of RBMTrainer
+    trainers : list of LayerTrainer
         The layers' trainers (their optimizers, persistent chains and loop positions).
     """
 
-    def __init__(self, name: str, label: str, configs: Sequence[RBMConfig],
+    def __init__(self, name: str, label: str, configs: Sequence[LayerSpec],
                  data: torch.Tensor, *, n_layers: int | None = None, incremental: bool = False,
-                 trainers: Sequence[RBMTrainer] = ()) -> None:
+                 trainers: Sequence[LayerTrainer] = ()) -> None:
         self.name, self.label, self.configs, self.data = name, label, list(configs), data
         self.n_layers = len(self.configs) if n_layers is None else n_layers
         self.incremental = incremental
         self.trainers = list(trainers)
-        self.rbms: list[RBMModule] = [t.rbm for t in self.trainers]
+        self.rbms: list = [t.layer for t in self.trainers]
         self.history: list[list[dict]] = [t.state.history for t in self.trainers]
         self.time = 0.0
 
@@ -326,9 +327,9 @@ class StackPhase:
         if resume is not None:
             self.load_state_dict(resume["position"])
             current = resume["current"]
-        keep = _KeepTrainers(self.configs, run.generator)
+        keep = _KeepTrainers(self._stacked_configs(), run.generator)
 
-        def layer_end(rbms: list[RBMModule], histories: list[list[dict]]) -> None:
+        def layer_end(rbms: list, histories: list[list[dict]]) -> None:
             self.rbms, self.history = list(rbms), [list(h) for h in histories]
             if len(rbms) < len(self.configs):  # the plan saves the phase's end
                 run.boundary()
@@ -342,14 +343,15 @@ class StackPhase:
     def _train_one_epoch(self, run: PhaseRun) -> None:
         callbacks = run.callbacks(n_layers=self.n_layers, lower_layers=())
         x = self.data
-        for i, config in enumerate(self.configs):
+        for i, config in enumerate(self._stacked_configs()):
             if i == len(self.trainers):  # the first call initialises the layer
-                self.trainers.append(RBMTrainer(new_rbm(x.shape[1], config, x, run.generator),
-                                                config, run.generator))
-            self.trainers[i].run(x, 1, callbacks=callbacks, name=f"layer {i + 1} (RBM)")
+                self.trainers.append(LayerTrainer(config.new_layer(x, run.generator), config,
+                                                  run.generator))
+            self.trainers[i].run(x, 1, callbacks=callbacks,
+                                 name=f"layer {i + 1} ({config.label})")
             if i + 1 < len(self.configs):
-                x = up_pass([self.trainers[i].rbm], x)
-        self.rbms = [t.rbm for t in self.trainers]
+                x = up_pass([self.trainers[i].layer], x)
+        self.rbms = [t.layer for t in self.trainers]
         self.history = [t.state.history for t in self.trainers]
 
     def position(self) -> dict:
@@ -360,12 +362,21 @@ class StackPhase:
         return {"layer": len(self.rbms), "rbms": [r.state_dict() for r in self.rbms],
                 "histories": [list(h) for h in self.history]}
 
+    def _stacked_configs(self) -> list:
+        """Each spec as stacked on the one below (as :func:`pretrain_stack` reads them)."""
+        configs = self.configs[:1]
+        for config in self.configs[1:]:
+            configs.append(config.stacked_on(configs[-1]))
+        return configs
+
     def load_state_dict(self, state: dict) -> None:
         self.rbms = []
-        for saved, config in zip(state["rbms"], self.configs, strict=False):
-            rbm = _skeleton(saved["weight"].shape[0], config, self.data)
-            rbm.load_state_dict(saved)
-            self.rbms.append(rbm)
+        n_visible = self.data.shape[1]
+        for saved, config in zip(state["rbms"], self._stacked_configs(), strict=False):
+            layer = config.empty_layer(n_visible, self.data.device, self.data.dtype)
+            layer.load_state_dict(saved)
+            self.rbms.append(layer)
+            n_visible = config.n_hidden
         self.history = [list(h) for h in state["histories"]]
         self.trainers = []
 
@@ -374,7 +385,7 @@ class _KeepTrainers:
     """Keeps each layer's objective and optimizer as pretraining leaves them, so that an
     incremental fit (``partial_fit``) after ``fit`` continues them exactly."""
 
-    def __init__(self, configs: list[RBMConfig], generator) -> None:
+    def __init__(self, configs: list, generator) -> None:
         self.configs, self.generator, self.seen = configs, generator, []
 
     def on_train_begin(self, context) -> None:
@@ -383,13 +394,13 @@ class _KeepTrainers:
     def on_epoch_end(self, context) -> None:
         return None
 
-    def trainers(self, rbms: list[RBMModule], histories: list[list[dict]]) -> list:
+    def trainers(self, rbms: list, histories: list[list[dict]]) -> list:
         if len(self.seen) != len(rbms):  # layers rebuilt from a checkpoint: no trainer state
             return []
         trainers = []
-        for (rbm, objective, optimizer), config, history in zip(
+        for (layer, objective, optimizer), config, history in zip(
                 self.seen, self.configs, histories, strict=True):
-            trainer = RBMTrainer(rbm, config, self.generator)
+            trainer = LayerTrainer(layer, config, self.generator)
             trainer.objective, trainer.optimizer = objective, optimizer
             trainer.state = LoopState(epoch=len(history), history=history)
             trainers.append(trainer)
