@@ -1,3 +1,3 @@
 """The library's version: the bottom of the import graph, readable by every layer."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -28,7 +28,7 @@ deepbelief metadata
     {
       "format": "deepbelief-model",
       "format_version": 1,
-      "library_version": "0.1.0",
+      "library_version": "0.2.0",
       "model_type": "DBNClassifier",
       "config": {...},
       "tensors": {"name": {"shape": [3, 4], "dtype": "float32"}, ...},

@@ -96,7 +96,7 @@ def check_callbacks(callbacks: Iterable | None) -> list:
         if not (isinstance(callback, Callback) or hasattr(callback, "on_epoch_end")
                 or callable(callback)):
             raise ValueError(f"{callback!r} in callbacks is not a callback: give a function "
-                             "(epoch, record) or a deepbelief.training.callbacks.Callback.")
+                             "(epoch, record) or a deepbelief.callbacks.Callback.")
     return list(callbacks)
 
 

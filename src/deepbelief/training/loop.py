@@ -186,14 +186,11 @@ def notify_epoch_end(callbacks: Sequence, context: TrainingContext) -> bool:
             result = callback(context.epoch, record)
         else:
             raise TypeError(f"{callback!r} is not a callback: give a function "
-                            "(epoch, record) or a deepbelief.training.callbacks.Callback.")
+                            "(epoch, record) or a deepbelief.callbacks.Callback.")
         stop = bool(result) or stop
         for key, value in record.items():
             record[key] = _as_float(value)
     return stop
-
-
-_epoch_end = notify_epoch_end
 
 
 def _check_health(objective, monitor_data, name: str, epoch: int, loss: float | None) -> None:
@@ -299,7 +296,7 @@ def fit_epochs(
             state.history.append(record)
             state.epoch += 1
             ctx.record = record
-            stop = _epoch_end(callbacks, ctx)
+            stop = notify_epoch_end(callbacks, ctx)
             if progress is not None:
                 progress.update(1)
                 progress.set_postfix({k: v for k, v in record.items()
