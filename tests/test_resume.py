@@ -345,8 +345,9 @@ def test_a_checkpoint_of_an_older_layout_is_refused(digits, tmp_path):
     DBNTransformer(**_DBN).fit(digits[0], checkpoint=path)
     state = load_checkpoint(path, kind="DBNTransformer")
     save_checkpoint(path, {**state, "layout": LAYOUT_VERSION - 1}, kind="DBNTransformer")
-    with pytest.raises(ModelFileError, match=rf"unknown layout \({LAYOUT_VERSION - 1} "
-                                             rf"instead of {LAYOUT_VERSION}\)"):
+    with pytest.raises(ModelFileError, match=rf"layout {LAYOUT_VERSION - 1}, written by "
+                                             rf"deepbelief 0.1.0, and this version reads "
+                                             rf"layout {LAYOUT_VERSION}. Finish that run"):
         DBNTransformer(**_DBN).fit(digits[0], checkpoint=path, resume=True)
 
 
@@ -470,19 +471,24 @@ def test_other_data_is_refused(digits, regression, rbm_checkpoint, tmp_path):
 
 
 def test_a_checkpoint_of_another_estimator_is_refused(digits, rbm_checkpoint):
-    with pytest.raises(ModelFileError, match=r"checkpoint:RBM.*checkpoint:DBNTransformer.*"
-                                             r"resume=False"):
-        DBNTransformer(**_DBN).fit(digits[0], checkpoint=rbm_checkpoint, resume=True)
+    for resume in (True, False):  # refused, and not overwritten either
+        with pytest.raises(ValueError, match=r"is a checkpoint of an RBM, not a training "
+                                             r"checkpoint of a DBNTransformer"):
+            DBNTransformer(**_DBN).fit(digits[0], checkpoint=rbm_checkpoint, resume=resume)
 
 
 def test_a_model_file_or_a_corrupted_checkpoint_is_refused(digits, rbm_checkpoint, tmp_path):
     model = RBM(**_RBM).fit(digits[0]).save(tmp_path / "model.safetensors")
-    with pytest.raises(ModelFileError, match=r"holds a model of type 'RBM'.*resume=False"):
-        RBM(**_RBM).fit(digits[0], checkpoint=model, resume=True)
+    saved = model.read_bytes()
+    for resume in (True, False):  # a trained model is never overwritten by checkpoints
+        with pytest.raises(ValueError, match=r"is a trained RBM model, not a training "
+                                             r"checkpoint of an RBM.*another path"):
+            RBM(**_RBM).fit(digits[0], checkpoint=model, resume=resume)
+    assert model.read_bytes() == saved
     data = bytearray(rbm_checkpoint.read_bytes())
     data[-5] ^= 0xFF
     rbm_checkpoint.write_bytes(bytes(data))
-    with pytest.raises(ModelFileError, match=r"corrupted.*Delete it, or pass resume=False"):
+    with pytest.raises(ModelFileError, match=r"corrupted.*Pass resume=False"):
         RBM(**_RBM).fit(digits[0], checkpoint=rbm_checkpoint, resume=True)
     # resume=False starts afresh and overwrites it
     fresh = RBM(**_RBM).fit(digits[0], checkpoint=rbm_checkpoint)
@@ -505,3 +511,24 @@ def test_bad_checkpoint_arguments_are_refused_before_training(kwargs, error, mat
     with pytest.raises(error, match=match):
         DBNTransformer(**_DBN, callbacks=[epochs]).fit(digits[0], **kwargs)
     assert epochs.seen == []
+
+
+@pytest.mark.parametrize("content", ["csv", "other estimator"])
+def test_checkpoints_never_overwrite_a_file_that_is_not_one_of_this_estimator(
+        digits, rbm_checkpoint, tmp_path, content):
+    """Field report: --checkpoint pointed at an existing file overwrote it."""
+    path = tmp_path / "target"
+    if content == "csv":
+        path.write_text("a,b\n1,2\n")
+        what = "a file that is not a deepbelief file"
+    else:
+        path.write_bytes(rbm_checkpoint.read_bytes())
+        what = "a checkpoint of an RBM"
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=rf"is {what}, not a training checkpoint of a "
+                                         r"DBNTransformer.*another path"):
+        DBNTransformer(**_DBN).fit(digits[0], checkpoint=path)
+    assert path.read_bytes() == before
+    # the advice works: another path trains and checkpoints
+    DBNTransformer(**_DBN).fit(digits[0], checkpoint=tmp_path / "another.ckpt")
+    assert (tmp_path / "another.ckpt").exists()

@@ -10,7 +10,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepbelief.core.units import Bernoulli, Gaussian, Joined, ReLU, Softmax, UnitType, unit_type
+from deepbelief.core.units import (
+    DOMAIN_TOLERANCE,
+    Bernoulli,
+    Gaussian,
+    Joined,
+    ReLU,
+    Softmax,
+    UnitType,
+    unit_type,
+)
 
 torch.set_num_threads(1)
 
@@ -204,14 +213,52 @@ def test_unit_type_rejects_unknown_names():
     assert "bernoulli" in str(info.value)
 
 
-def test_bernoulli_domain_message_suggests_rescaling():
+def test_bernoulli_domain_message_names_the_extremes_and_the_advice_rescaling():
     unit = Bernoulli()
     assert unit.check_domain(torch.tensor([[0.0, 1.0], [0.25, 0.75]])) is None
     message = unit.check_domain(torch.tensor([[-0.5, 1.0], [0.2, 2.0]]))
-    assert message is not None
-    assert "rescale" in message.lower()
-    assert "MinMaxScaler" in message
-    assert "[-0.5, 2]" in message
+    assert message == ("Bernoulli units take values in [0, 1], but the data ranges from -0.5 "
+                       "to 2.0")
+    assert "MinMaxScaler" in unit.rescale_advice and "rescale" in unit.rescale_advice.lower()
+
+
+def test_domain_extremes_are_printed_at_full_precision():
+    """Rounding of a scaler shows as 1.0000000000000002, never as a rounded 1."""
+    x = torch.tensor([[0.0, 1.0 + 2**-52]], dtype=F64)
+    assert "to 1.0000000000000002" in Bernoulli().check_domain(x)
+    x32 = torch.tensor([[-(2.0**-30), 1.0]])
+    assert "from -9.313226e-10 to 1.0" in Bernoulli().check_domain(x32)
+
+
+@pytest.mark.parametrize("unit", [Bernoulli(), ReLU()])
+def test_domain_tolerance_forgives_rounding_and_clip_puts_values_on_the_edge(unit):
+    lo = unit.bounds[0]
+    x = torch.tensor([[lo - 1e-9, lo + 0.5, 1.0 + 1e-9]], dtype=F64)
+    if unit.binary:
+        assert unit.check_domain(x) is not None
+    assert unit.check_domain(x, tolerance=DOMAIN_TOLERANCE) is None
+    clipped = unit.clip(x)
+    assert clipped[0, 0] == lo and unit.check_domain(clipped) is None
+    assert clipped[0, 1] == x[0, 1]
+    far = torch.tensor([[lo - 10 * DOMAIN_TOLERANCE, 0.5]], dtype=F64)
+    assert unit.check_domain(far, tolerance=DOMAIN_TOLERANCE) is not None
+
+
+def test_clip_returns_the_tensor_itself_when_nothing_is_outside():
+    x = torch.tensor([[0.0, 0.5, 1.0]])
+    assert Bernoulli().clip(x) is x
+    wide = x * 1e6 - 5
+    assert Gaussian().clip(wide) is wide and Gaussian().bounds == (-math.inf, math.inf)
+    joined = Joined([(Bernoulli(), 2), (Gaussian(), 1)])
+    assert joined.clip(x) is x
+    assert joined.clip(torch.tensor([[2.0, -1.0, 7.0]])).tolist() == [[1.0, 0.0, 7.0]]
+
+
+def test_only_gaussian_units_check_the_scale():
+    mean, std = torch.full((4,), 100.0), torch.full((4,), 50.0)
+    assert Gaussian().scale_sensitive and Gaussian().check_scale(mean, std, 50) is not None
+    for unit in (Bernoulli(), ReLU(), Softmax()):
+        assert not unit.scale_sensitive and unit.check_scale(mean, std, 50) is None
 
 
 def test_softmax_domain():
@@ -226,7 +273,7 @@ def test_softmax_domain():
 
 def test_relu_and_gaussian_domains():
     assert ReLU().check_domain(torch.tensor([[0.0, 3.0]])) is None
-    assert ">= 0" in ReLU().check_domain(torch.tensor([[0.0, -3.0]]))
+    assert "take values in [0, ∞)" in ReLU().check_domain(torch.tensor([[0.0, -3.0]]))
     assert Gaussian().check_domain(torch.tensor([[-1e3, 1e3]])) is None
 
 

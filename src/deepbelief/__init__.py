@@ -12,13 +12,20 @@ from deepbelief.estimators import (
     GenerativeDBN,
     load,
 )
-from deepbelief.exceptions import DivergenceError, ModelFileError
+from deepbelief.exceptions import (
+    DataRangeWarning,
+    DataScaleWarning,
+    DivergenceError,
+    ModelFileError,
+)
 
 __all__ = [
     "RBM",
     "DBNClassifier",
     "DBNRegressor",
     "DBNTransformer",
+    "DataRangeWarning",
+    "DataScaleWarning",
     "DivergenceError",
     "GenerativeDBN",
     "ModelFileError",

@@ -1,10 +1,16 @@
-"""Exceptions raised by deepbelief."""
+"""Exceptions and warnings raised by deepbelief."""
 
 from __future__ import annotations
 
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["DivergenceError", "ModelFileError", "NotFittedError"]
+__all__ = [
+    "DataRangeWarning",
+    "DataScaleWarning",
+    "DivergenceError",
+    "ModelFileError",
+    "NotFittedError",
+]
 
 
 class DivergenceError(FloatingPointError):
@@ -13,3 +19,19 @@ class DivergenceError(FloatingPointError):
 
 class ModelFileError(ValueError):
     """A model file is missing, truncated, tampered with, or of an unsupported version."""
+
+
+class DataRangeWarning(UserWarning):
+    """Input to a fitted model lay outside its visible units' range and was clipped to it
+    (e.g. new data beyond the range of the data a ``MinMaxScaler`` was fitted on).
+
+    Filter it with ``warnings.filterwarnings("ignore", category=DataRangeWarning)``.
+    """
+
+
+class DataScaleWarning(UserWarning):
+    """Training data is far from the scale its visible units model (e.g. unstandardized
+    data for Gaussian units of unit variance).
+
+    Filter it with ``warnings.filterwarnings("ignore", category=DataScaleWarning)``.
+    """

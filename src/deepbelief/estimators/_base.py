@@ -1,4 +1,5 @@
-"""What every deepbelief estimator shares: devices, random streams, input checks, saving."""
+"""What every deepbelief estimator shares: devices, random streams, parameters, the fit
+session, saving (the input checks live in :mod:`deepbelief.estimators._input`)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,44 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from deepbelief.core.units import unit_type
+from deepbelief.estimators._input import (  # the input helpers' old home: import from here
+    NO_Y,
+    as_input,
+    as_tensor,
+    check_X,
+    output_dtype,
+    sparse_matrix,
+    to_numpy,
+    training_data,
+)
 from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
 from deepbelief.training.callbacks import copy_callbacks
 from deepbelief.training.checkpoint import TrainingCheckpoint, data_digest
 from deepbelief.training.greedy import RBMConfig
 from deepbelief.training.plan import FitPlan
+
+__all__ = [
+    "NO_Y",
+    "FitSession",
+    "SaveLoadMixin",
+    "as_input",
+    "as_tensor",
+    "check_X",
+    "checkpoint_params",
+    "fitted_input_state",
+    "load",
+    "make_generator",
+    "output_dtype",
+    "per_layer",
+    "pretrain_configs",
+    "resolve_device",
+    "set_fitted_input_state",
+    "to_numpy",
+    "training_data",
+]
 
 log = logging.getLogger("deepbelief")
 log.addHandler(logging.NullHandler())  # a library logs; the application shows (or not)
@@ -92,11 +122,6 @@ def check_per_layer(values: list, name: str, integer: bool, low: float, *,
                              f"{value!r} in {values!r}.")
 
 
-#: ``check_X(..., y=NO_Y)``: unsupervised validation (``y`` is neither checked nor returned).
-NO_Y = object()
-
-
-
 def pretrain_configs(estimator, hidden_units="bernoulli",
                      visible_units: str = "bernoulli") -> list[RBMConfig]:
     """One :class:`RBMConfig` per entry of ``estimator.hidden_layer_sizes``.
@@ -143,45 +168,6 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
         for size, vis, hid, ep, lr, method, k, schedule in zip(
             sizes, visible, units, epochs, rates, methods, ks, schedules, strict=True)
     ]
-
-def check_X(estimator, X, *, reset: bool, units: str | None = None, y=NO_Y, **kwargs):
-    """``validate_data`` to a float32 or float64 array, then the visible units' domain check.
-
-    float64 input stays float64 (so that outputs can keep the input's dtype), everything
-    else becomes float32; models always compute in float32 (see :func:`as_tensor`). Returns
-    the array, or ``(X, y)`` when ``y`` is given: a supervised estimator passes its ``y``
-    even when it is None, so that sklearn reports the missing target.
-    """
-    kw = {"dtype": [np.float32, np.float64], **kwargs}
-    if y is NO_Y:
-        X = validate_data(estimator, X, reset=reset, **kw)
-    else:
-        X, y = validate_data(estimator, X, y, reset=reset, **kw)
-    if units is not None and X.size:
-        view = torch.from_numpy(X if X.flags.writeable else X.copy())  # no float32 copy
-        message = unit_type(units).check_domain(view)
-        if message:
-            raise ValueError(f"X does not fit the visible units: {message}")
-    return X if y is NO_Y else (X, y)
-
-
-def output_dtype(X: np.ndarray) -> type:
-    """The dtype of a transform's output for a validated ``X``: float64 stays float64."""
-    return np.float64 if X.dtype == np.float64 else np.float32
-
-
-def as_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
-    """``X`` as a float32 tensor on ``device`` (copied when read-only, e.g. a memmap)."""
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    if not X.flags.writeable:
-        X = X.copy()
-    return torch.from_numpy(X).to(device)
-
-
-def to_numpy(t: torch.Tensor, dtype=np.float32) -> np.ndarray:
-    """A tensor's values as a numpy array of ``dtype`` (on the CPU)."""
-    return t.detach().cpu().numpy().astype(dtype, copy=False)
-
 
 #: Parameters that do not change the trained model: a resumed fit may give others.
 _NOT_CHECKPOINTED = ("callbacks", "verbose")
@@ -251,12 +237,13 @@ def _open_checkpoint(estimator, checkpoint, *, every: int, resume: bool,
     """
     if checkpoint is None:
         return None
-    arrays = [np.ascontiguousarray(X, dtype=np.float32)]
-    extra = None
+    arrays = [np.ascontiguousarray(X, dtype=np.float32)] if not sparse_matrix(X) else [
+        X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data.astype(np.float32)]
+    extra = None if not sparse_matrix(X) else ["csr", list(X.shape)]
     if y is not None:
         y = np.asarray(y)
         if y.dtype.kind == "O":  # labels of any type: their values, not their addresses
-            extra = [y.shape, y.tolist()]
+            extra = [extra, y.shape, y.tolist()] if extra else [y.shape, y.tolist()]
         else:
             arrays.append(y)
     ckpt = TrainingCheckpoint(

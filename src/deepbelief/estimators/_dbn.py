@@ -16,7 +16,7 @@ from deepbelief.core.stack import down_pass, up_pass
 from deepbelief.estimators._base import (
     FitSession,
     SaveLoadMixin,
-    as_tensor,
+    as_input,
     check_X,
     fitted_input_state,
     make_generator,
@@ -25,8 +25,11 @@ from deepbelief.estimators._base import (
     resolve_device,
     set_fitted_input_state,
     to_numpy,
+    training_data,
 )
+from deepbelief.estimators._decoding import decode
 from deepbelief.estimators._docs import PRETRAIN_DOC, Y_IGNORED, fit_doc
+from deepbelief.estimators._generation import check_count
 from deepbelief.training.greedy import RBMConfig, RBMTrainer
 from deepbelief.training.loop import LoopState
 from deepbelief.training.plan import StackPhase
@@ -91,10 +94,18 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
     def _rbm_configs(self) -> list[RBMConfig]:
         return pretrain_configs(self, self.hidden_units, self.visible_units)
 
-    def _input(self, X) -> tuple[torch.Tensor, type]:
-        """``X`` checked against the fitted model, as a tensor, and the output dtype."""
-        X = check_X(self, X, reset=False, units=self.visible_units)
-        return as_tensor(X, self.rbms_[0].weight.device), output_dtype(X)
+    def _input(self, X) -> tuple:
+        """``X`` checked for a forward pass through the fitted model (values outside the
+        visible units' range clipped, with a warning), as a tensor (a sparse matrix stays
+        sparse, for ``up_pass`` and ``map_rows``), and the output dtype."""
+        X = check_X(self, X, reset=False, units=self.visible_units, usage="forward",
+                    sparse=True)
+        return as_input(X, self.rbms_[0].weight.device), output_dtype(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # read one mini-batch or chunk of rows at a time
+        return tags
 
     # -- saving ----------------------------------------------------------------------------
     def _rbm_state(self) -> tuple[dict, dict]:
@@ -141,6 +152,11 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     keeps the layers' optimizers and persistent chains between calls (and after ``fit``);
     a model loaded from a file continues its weights with fresh ones.
 
+    ``fit`` and ``partial_fit`` refuse values outside the visible units' range (float
+    rounding within 1e-4 of it is clipped); ``transform`` and ``reconstruct`` clip them,
+    with a :class:`~deepbelief.exceptions.DataRangeWarning`. ``X`` may be a SciPy CSR or
+    CSC matrix, read one mini-batch or chunk of rows at a time (never densified whole).
+
     Examples
     --------
     >>> from deepbelief import DBNTransformer
@@ -161,10 +177,10 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             callbacks=None if first else getattr(self, "callbacks_", None),
             generator=trainers[0].generator if trainers else None)
         configs = self._rbm_configs()
-        X = check_X(self, X, reset=first, units=self.visible_units)
+        X = check_X(self, X, reset=first, units=self.visible_units, sparse=True)
         session.open(X)
         stack = StackPhase("pretrain", f"{type(self).__name__} pretraining", configs,
-                           as_tensor(X, session.device), incremental=incremental,
+                           training_data(X, session.device), incremental=incremental,
                            trainers=trainers)
         session.run([stack])
         self.rbms_, self._trainers = stack.rbms, stack.trainers
@@ -254,6 +270,42 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         x, dtype = self._input(X)
         return to_numpy(down_pass(self.rbms_, up_pass(self.rbms_, x)), dtype)
 
+    def inverse_transform(self, X) -> np.ndarray:
+        """From top-layer features back to inputs: the deterministic top-down pass of means.
+
+        Each layer's visible means ``E[v | h]``, from the top layer down (the decoder of
+        Hinton & Salakhutdinov, 2006), so ``inverse_transform(transform(X))`` is
+        :meth:`reconstruct`. The output keeps the input's float dtype (float64 stays
+        float64, else float32).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, hidden_layer_sizes[-1])
+            Features, e.g. the output of :meth:`transform`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_in_)
+
+        Raises
+        ------
+        ValueError
+            If ``X`` does not have one column per top-layer hidden unit, or holds NaN or
+            infinity.
+
+        Examples
+        --------
+        >>> from deepbelief import DBNTransformer
+        >>> from deepbelief.datasets import load_digits
+        >>> X, _ = load_digits()
+        >>> dbn = DBNTransformer((32, 8), pretrain_epochs=2, random_state=0,
+        ...                      device="cpu").fit(X)
+        >>> dbn.inverse_transform(dbn.transform(X[:5])).shape
+        (5, 64)
+        """
+        check_is_fitted(self, "rbms_")
+        return decode(self.rbms_, X, type(self).__name__)
+
     @torch.no_grad()
     def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None) -> np.ndarray:
         """Draw ``n_samples`` inputs from the DBN's generative model.
@@ -288,9 +340,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         (3, 64)
         """
         check_is_fitted(self, "rbms_")
-        for name, value in (("n_samples", n_samples), ("n_gibbs", n_gibbs)):
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
+        n_samples, n_gibbs = check_count("n_samples", n_samples), check_count("n_gibbs", n_gibbs)
         top = self.rbms_[-1]
         device = top.weight.device
         generator = make_generator(random_state, device)

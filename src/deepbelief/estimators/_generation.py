@@ -1,5 +1,6 @@
-"""Generation with a generative DBN: sampling inputs (of given classes) and completing
-partially observed inputs (Hinton, Osindero & Teh, 2006)."""
+"""Generation: sampling inputs and completing partially observed inputs, for the RBM
+(:class:`RBMGenerationMixin`) and the generative DBN, with sampling of given classes
+(:class:`GenerationMixin`; Hinton, Osindero & Teh, 2006)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,113 @@ from deepbelief.estimators._base import make_generator, to_numpy
 def check_count(name: str, value, low: int = 0) -> int:
     """``value`` as an int, after checking it is an integer ``>= low``."""
     if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+        what = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+        raise ValueError(f"{name} must be {what}, got {value!r}.")
     return int(value)
+
+
+class RBMGenerationMixin:
+    """``sample`` and ``complete`` of :class:`~deepbelief.RBM` (which provides ``rbm_`` and
+    ``_validated``)."""
+
+    @torch.no_grad()
+    def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None, *,
+               mean: bool = False) -> np.ndarray:
+        """Draw ``n_samples`` visible samples after ``n_gibbs`` Gibbs steps from noise.
+
+        Parameters
+        ----------
+        n_samples : int
+            Independent chains, started from uniform noise (fair coins for Bernoulli units).
+        n_gibbs : int, default 1000
+            Gibbs steps ``v -> h -> v`` per chain.
+        random_state : int, RandomState or None, default None
+            Seeds the chains (None: fresh entropy; no global RNG is used).
+        mean : bool, default False
+            Return the last step's means ``E[v | h]`` (grey levels, smoother pictures)
+            instead of its samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+
+        Examples
+        --------
+        >>> from deepbelief import RBM
+        >>> from deepbelief.datasets import load_digits
+        >>> X, _ = load_digits()
+        >>> rbm = RBM(n_components=16, n_iter=2, device="cpu", random_state=0).fit(X)
+        >>> rbm.sample(4, n_gibbs=10, random_state=0).shape
+        (4, 64)
+        """
+        check_is_fitted(self, "rbm_")
+        check_count("n_samples", n_samples)
+        check_count("n_gibbs", n_gibbs)
+        device = self.rbm_.weight.device
+        generator = make_generator(random_state, device)
+        v = self.rbm_.visible.random_start((n_samples, self.rbm_.n_visible), generator,
+                                           device=device)
+        if not mean or n_gibbs == 0:
+            return to_numpy(self.rbm_.gibbs(v, n_gibbs, generator))
+        v = self.rbm_.gibbs(v, n_gibbs - 1, generator)
+        _, h = self.rbm_.sample_hidden(v, generator)
+        return to_numpy(self.rbm_.visible_mean(h))
+
+    @torch.no_grad()
+    def complete(self, X, mask, n_iter: int = 100, random_state=None) -> np.ndarray:
+        """Fill in the unknown features of ``X`` by Gibbs sampling with the known ones clamped.
+
+        Each step samples ``h ~ p(h | v)`` and then ``v ~ p(v | h)``, and puts the known
+        values back: ``v = where(mask, X, v)``. The unknown features start as noise; the
+        result holds the known values and, for the unknown ones, the means ``E[v | h]`` of
+        the last step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data; values where ``mask`` is False are ignored.
+        mask : array-like of bool, shape (n_samples, n_features) or (n_features,)
+            True where a value is known.
+        n_iter : int, default 100
+            Gibbs steps.
+        random_state : int, RandomState or None, default None
+            Seeds the sampling (no global RNG is used).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from deepbelief import RBM
+        >>> from deepbelief.datasets import load_digits
+        >>> X, _ = load_digits()
+        >>> rbm = RBM(n_components=32, n_iter=5, device="cpu", random_state=0).fit(X)
+        >>> top_half = np.arange(64) < 32                # the top four rows of each 8x8 digit
+        >>> filled = rbm.complete(X[:3], top_half, n_iter=20, random_state=0)
+        >>> bool((filled[:, :32] == X[:3, :32]).all()), filled.shape
+        (True, (3, 64))
+        """
+        x, dtype = self._validated(X)
+        check_count("n_iter", n_iter)
+        known = torch.tensor(np.asarray(mask), device=x.device)  # a copy
+        if known.dtype != torch.bool:
+            raise ValueError(f"mask must be boolean (True where a value is known), got "
+                             f"dtype {known.dtype}.")
+        if known.shape not in (x.shape, x.shape[1:]):
+            raise ValueError(f"mask has shape {tuple(known.shape)}; it must be "
+                             f"{tuple(x.shape)} or ({x.shape[1]},).")
+        known = known.expand_as(x)
+        generator = make_generator(random_state, x.device)
+        noise = self.rbm_.visible.random_start(x.shape, generator, device=x.device)
+        v = torch.where(known, x, noise)
+        v_mean = v
+        for _ in range(n_iter):
+            _, h = self.rbm_.sample_hidden(v, generator)
+            v_mean, v_sample = self.rbm_.sample_visible(h, generator)
+            v = torch.where(known, x, v_sample)
+        return to_numpy(torch.where(known, x, v_mean), dtype)
 
 
 class GenerationMixin:

@@ -9,6 +9,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -22,10 +23,11 @@ from deepbelief.core.generative import (
 )
 from deepbelief.core.layers import layers_state, read_layers
 from deepbelief.core.rbm import RBMModule
-from deepbelief.core.stack import up_pass
+from deepbelief.core.stack import map_rows, up_pass
 from deepbelief.estimators._base import (
     FitSession,
     SaveLoadMixin,
+    as_input,
     as_tensor,
     check_X,
     fitted_input_state,
@@ -33,14 +35,17 @@ from deepbelief.estimators._base import (
     resolve_device,
     set_fitted_input_state,
     to_numpy,
+    training_data,
 )
 from deepbelief.estimators._docs import fit_doc
 from deepbelief.estimators._generation import GenerationMixin
+from deepbelief.estimators._input import labelled_data, sparse_matrix
 from deepbelief.learning.updown import UpDownObjective
 from deepbelief.training.callbacks import Callback
-from deepbelief.training.greedy import RBMConfig
+from deepbelief.training.greedy import RBMConfig, data_layout, data_mean, data_rows
 from deepbelief.training.loop import make_optimizer
 from deepbelief.training.plan import LayerPhase, LoopPhase, LoopSetup, StackPhase
+from deepbelief.training.sources import SparseSource
 
 _PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
 _PER_LAYER_REAL = [Interval(Real, 0, None, closed="neither"), list, tuple]
@@ -60,9 +65,20 @@ class _GrowK(Callback):
         context.record["k"] = context.objective.k
 
 
-def _reset_label_biases(rbm: RBMModule, data: torch.Tensor) -> None:
+def _reset_label_biases(rbm: RBMModule, data: torch.Tensor | SparseSource) -> None:
     """The top RBM's visible biases from the data's mean, label block included."""
-    reset_joined_visible_bias_(rbm, data.mean(0))
+    reset_joined_visible_bias_(rbm, data_mean(data))
+
+
+def _with_labels(x: torch.Tensor | SparseSource, onehot: torch.Tensor | None):
+    """The top RBM's data: ``x`` joined with the one-hot labels (a sparse ``x``, the inputs
+    of a one-layer model, stays sparse)."""
+    if onehot is None:
+        return x
+    if isinstance(x, SparseSource):
+        joined = scipy.sparse.hstack([x.arrays[0], onehot.cpu().numpy()], format="csr")
+        return SparseSource(joined, device=x.device)
+    return torch.cat([x, onehot], dim=1)
 
 
 class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimator):
@@ -82,6 +98,12 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     Training is greedy, then optionally ``updown_epochs`` of the paper's up-down fine-tuning
     (contrastive wake-sleep, :mod:`deepbelief.learning.updown`), which unties the recognition
     (bottom-up) and generative (top-down) weights of the lower layers.
+
+    ``fit`` refuses inputs outside the visible units' range (float rounding within 1e-4 of
+    it is clipped); ``predict``, ``predict_proba``, ``score``, ``reconstruct`` and
+    ``complete`` clip them, with a :class:`~deepbelief.exceptions.DataRangeWarning`. ``X``
+    may be a SciPy CSR or CSC matrix: ``fit`` reads it one mini-batch at a time, the
+    classification and ``reconstruct`` one chunk of rows at a time.
 
     Parameters
     ----------
@@ -262,9 +284,9 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         k_schedule = self._k_schedule()
         classes = onehot = None
         if y is None:
-            X = check_X(self, X, reset=True, units=self.visible_units)
+            X = check_X(self, X, reset=True, units=self.visible_units, sparse=True)
         else:
-            X, y = check_X(self, X, reset=True, units=self.visible_units, y=y)
+            X, y = check_X(self, X, reset=True, units=self.visible_units, y=y, sparse=True)
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
             classes, encoded = np.unique(y, return_inverse=True)
@@ -272,21 +294,21 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
                 raise ValueError(f"The data has only one class ({classes.tolist()[0]!r}); "
                                  "generative classification needs at least 2 classes.")
         session.open(X, y)
-        data = as_tensor(X, session.device)
+        data = training_data(X, session.device)  # sparse: read one mini-batch at a time
         label, n = f"{type(self).__name__} pretraining", len(configs)
         lower = StackPhase("pretrain", label, configs[:-1], data, n_layers=n)
         top_config = configs[-1]
         if classes is not None:
             onehot = torch.nn.functional.one_hot(
                 torch.from_numpy(encoded.astype(np.int64)).to(data.device), len(classes)
-            ).to(data.dtype)
+            ).to(data_layout(data)[2])
             n_penultimate = configs[-2].n_hidden if n > 1 else X.shape[1]
             top_config = replace(top_config, visible_units=joined_with_labels(
                 top_config.visible_units, n_penultimate, len(classes)))
 
-        def top_data() -> torch.Tensor:
-            x = up_pass(lower.rbms, data) if lower.rbms else data
-            return x if onehot is None else torch.cat([x, onehot], dim=1)
+        def top_data() -> torch.Tensor | SparseSource:
+            return _with_labels(up_pass(lower.rbms, data_rows(data)) if lower.rbms else data,
+                                onehot)
 
         top = LayerPhase("pretrain", label, top_config, top_data, n_layers=n,
                        lower_layers=lambda: lower.rbms, loop_name=f"layer {n} (top RBM)",
@@ -294,7 +316,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
                        generator=session.generator)
         phases = [lower, top] if n > 1 else [top]
         if self.updown_epochs:
-            data_tuple = (data,) if onehot is None else (data, onehot)
+            data_tuple = (labelled_data(data, onehot) if onehot is not None
+                          else data if sparse_matrix(X) else (data,))
             phases.append(LoopPhase(
                 "updown", f"{type(self).__name__} up-down fine-tuning",
                 partial(self._updown_setup, lower, top, data_tuple, k_schedule),
@@ -306,7 +329,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
             stack = phases[-1].setup.objective.stack
         self.rbms_ = [*stack.lower, stack.top]
         self.recognition_ = None if stack.tied else stack.recognition
-        self.training_mean_ = np.asarray(X, dtype=np.float32).mean(0)
+        self.training_mean_ = (data_mean(data).cpu().numpy() if sparse_matrix(X)
+                               else np.asarray(X, dtype=np.float32).mean(0))
         self.history_ = {"pretrain": [*lower.history, top.history],
                          "updown": phases[-1].history if self.updown_epochs else []}
         self.callbacks_ = session.callbacks
@@ -351,10 +375,14 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     def _stack(self) -> GenerativeStack:
         return GenerativeStack(self.rbms_, getattr(self, "recognition_", None))
 
-    def _input(self, X) -> torch.Tensor:
+    def _input(self, X, chunked: bool = False):
+        """``X`` checked for a forward pass (values outside the visible units' range are
+        clipped, with a warning), as a tensor (``chunked``: a sparse matrix stays sparse,
+        for ``map_rows``)."""
         check_is_fitted(self, "rbms_")
-        X = check_X(self, X, reset=False, units=self.visible_units)
-        return as_tensor(X, self.rbms_[0].weight.device)
+        X = check_X(self, X, reset=False, units=self.visible_units, usage="forward",
+                    sparse=True)
+        return (as_input if chunked else as_tensor)(X, self.rbms_[0].weight.device)
 
     def _check_labelled(self, what: str) -> None:
         check_is_fitted(self, "rbms_")
@@ -383,9 +411,9 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     @torch.no_grad()
     def _label_free_energies(self, X) -> torch.Tensor:
         self._check_labelled("predict")
-        x, stack = self._input(X), self._stack
-        return torch.cat([stack.label_free_energies(stack.up_pass(x[i : i + _CHUNK]))
-                          for i in range(0, max(len(x), 1), _CHUNK)])
+        x, stack = self._input(X, chunked=True), self._stack
+        return map_rows(lambda v: stack.label_free_energies(stack.up_pass(v)), x, _CHUNK,
+                        device=self.rbms_[0].weight.device)
 
     def predict_proba(self, X) -> np.ndarray:
         """``p(y | x)`` by the top RBM's free energy of each label given the bottom-up
@@ -407,14 +435,20 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         """Mean-field pass through the whole model: up to the penultimate layer, the top
         RBM's hidden means (given the label probabilities ``p(label | h)`` when the model
         has labels) and back down: shape (n_samples, n_features_in_)."""
-        x, stack = self._input(X), self._stack
-        out = []
-        for i in range(0, max(len(x), 1), _CHUNK):
-            h = stack.up_pass(x[i : i + _CHUNK])
+        x, stack = self._input(X, chunked=True), self._stack
+
+        def through(chunk: torch.Tensor) -> torch.Tensor:
+            h = stack.up_pass(chunk)
             v = torch.cat([h, stack.label_proba(h)], dim=1) if stack.n_classes else h
             top = stack.top.visible_mean(stack.top.hidden_mean(v))
-            out.append(stack.down_pass(top[:, : stack.n_penultimate]))
-        return to_numpy(torch.cat(out))
+            return stack.down_pass(top[:, : stack.n_penultimate])
+
+        return to_numpy(map_rows(through, x, _CHUNK, device=self.rbms_[0].weight.device))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # read one mini-batch or chunk of rows at a time
+        return tags
 
     # -- saving ----------------------------------------------------------------------------------
     def _get_state(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from functools import partial
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -13,10 +14,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from deepbelief.core.rbm import RBMModule
+from deepbelief.core.stack import map_rows
 from deepbelief.core.units import unit_type
 from deepbelief.estimators._base import (
     FitSession,
     SaveLoadMixin,
+    as_input,
     as_tensor,
     check_X,
     fitted_input_state,
@@ -25,7 +28,10 @@ from deepbelief.estimators._base import (
     resolve_device,
     set_fitted_input_state,
     to_numpy,
+    training_data,
 )
+from deepbelief.estimators._decoding import decode
+from deepbelief.estimators._generation import RBMGenerationMixin
 from deepbelief.evaluation import pseudo_likelihood
 from deepbelief.exceptions import DivergenceError
 from deepbelief.training.greedy import RBMConfig, RBMTrainer
@@ -35,12 +41,8 @@ from deepbelief.training.plan import LayerPhase
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
 
 
-def _check_count(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
-
-
-class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, BaseEstimator):
+class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
+          SaveLoadMixin, BaseEstimator):
     """Restricted Boltzmann Machine trained by CD-k or persistent CD, in PyTorch.
 
     Accepts every parameter of :class:`sklearn.neural_network.BernoulliRBM` with the same
@@ -116,6 +118,17 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
 
     Notes
     -----
+    Input: ``fit`` and ``partial_fit`` refuse values outside the visible units' range
+    ([0, 1] for Bernoulli units; float rounding within 1e-4 of it is clipped);
+    ``transform``, ``reconstruct``, ``gibbs`` and ``complete`` clip such values, with a
+    :class:`~deepbelief.exceptions.DataRangeWarning`; ``score_samples`` and ``free_energy``
+    refuse them (a likelihood of values outside the units' states is not defined).
+    Gaussian visible units warn (:class:`~deepbelief.exceptions.DataScaleWarning`) about
+    training data far from standardized. ``X`` may be a SciPy CSR or CSC matrix: ``fit``,
+    ``partial_fit`` and ``transform`` read it one mini-batch or chunk of rows at a time, and the
+    ``score_samples`` and ``free_energy`` too; the other methods, whose output is as large
+    as ``X``, densify it.
+
     ``partial_fit`` keeps the optimizer state and the persistent chains between calls, and
     so do pickled copies; a model written by :meth:`save` keeps its weights and history but
     restarts them. ``fit(X, checkpoint=path)`` saves all of the training state while it
@@ -229,10 +242,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         if first and self.sample_inputs and not unit_type(self.visible_units).binary:
             raise ValueError("sample_inputs=True draws binary inputs, so it needs visible_units="
                              f"'bernoulli', got visible_units={self.visible_units!r}.")
-        X = check_X(self, X, reset=first, units=self.visible_units)
+        X = check_X(self, X, reset=first, units=self.visible_units, sparse=True)
         session.open(X)
         phase = LayerPhase("pretrain", type(self).__name__, self._config(),
-                         as_tensor(X, session.device), epochs=1 if incremental else None,
+                         training_data(X, session.device), epochs=1 if incremental else None,
                          trainer=trainer, generator=session.generator)
         backup = None if first else copy.deepcopy((trainer.rbm.state_dict(), trainer.state_dict()))
         try:
@@ -297,11 +310,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     def _tensor(self, X) -> torch.Tensor:
         return self._validated(X)[0]
 
-    def _validated(self, X) -> tuple[torch.Tensor, type]:
-        """``X`` checked against the fitted model, as a tensor, and the output dtype."""
+    def _validated(self, X, usage: str = "forward", chunked: bool = False) -> tuple:
+        """``X`` checked against the fitted model (``check_X``'s ``usage``), as a tensor
+        (``chunked``: a sparse matrix stays sparse, for ``map_rows``), and the output dtype."""
         check_is_fitted(self, "rbm_")
-        X = check_X(self, X, reset=False, units=self.visible_units)
-        return as_tensor(X, self.rbm_.weight.device), output_dtype(X)
+        X = check_X(self, X, reset=False, units=self.visible_units, usage=usage, sparse=True)
+        device = self.rbm_.weight.device
+        return (as_input if chunked else as_tensor)(X, device), output_dtype(X)
 
     @torch.no_grad()
     def transform(self, X) -> np.ndarray:
@@ -309,8 +324,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
 
         The output keeps the input's float dtype (float64 stays float64, else float32).
         """
-        x, dtype = self._validated(X)
-        return to_numpy(self.rbm_.hidden_mean(x), dtype)
+        x, dtype = self._validated(X, chunked=True)
+        return to_numpy(map_rows(self.rbm_.hidden_mean, x, device=self.rbm_.weight.device), dtype)
 
     @torch.no_grad()
     def gibbs(self, v, random_state=None) -> np.ndarray:
@@ -336,15 +351,18 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         pseudo-likelihood has no closed form, and the score is the negative free energy
         ``-F(v)``, the log-likelihood up to the constant ``log Z``.
         """
-        x = self._tensor(X)
+        x = self._validated(X, "likelihood", chunked=True)[0]
         if not self.rbm_.visible.binary:
-            return to_numpy(-self.rbm_.free_energy(x), np.float64)
-        return to_numpy(pseudo_likelihood(self.rbm_, x), np.float64)
+            return -self.free_energy(X)
+        return to_numpy(map_rows(partial(pseudo_likelihood, self.rbm_), x,
+                                 device=self.rbm_.weight.device), np.float64)
 
     @torch.no_grad()
     def free_energy(self, X) -> np.ndarray:
         """Free energy ``F(v)`` per sample (lower = more probable under the model)."""
-        return to_numpy(self.rbm_.free_energy(self._tensor(X)), np.float64)
+        x = self._validated(X, "likelihood", chunked=True)[0]
+        return to_numpy(map_rows(self.rbm_.free_energy, x, device=self.rbm_.weight.device),
+                        np.float64)
 
     @torch.no_grad()
     def reconstruct(self, X) -> np.ndarray:
@@ -352,104 +370,26 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
         x, dtype = self._validated(X)
         return to_numpy(self.rbm_.visible_mean(self.rbm_.hidden_mean(x)), dtype)
 
-    @torch.no_grad()
-    def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None, *,
-               mean: bool = False) -> np.ndarray:
-        """Draw ``n_samples`` visible samples after ``n_gibbs`` Gibbs steps from noise.
+    def inverse_transform(self, X) -> np.ndarray:
+        """Visible means ``E[v | h]`` of hidden values ``X``: from features back to inputs.
 
-        Parameters
-        ----------
-        n_samples : int
-            Independent chains, started from uniform noise (fair coins for Bernoulli units).
-        n_gibbs : int, default 1000
-            Gibbs steps ``v -> h -> v`` per chain.
-        random_state : int, RandomState or None, default None
-            Seeds the chains (None: fresh entropy; no global RNG is used).
-        mean : bool, default False
-            Return the last step's means ``E[v | h]`` (grey levels, smoother pictures)
-            instead of its samples.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-
-        Examples
-        --------
-        >>> from deepbelief import RBM
-        >>> from deepbelief.datasets import load_digits
-        >>> X, _ = load_digits()
-        >>> rbm = RBM(n_components=16, n_iter=2, device="cpu", random_state=0).fit(X)
-        >>> rbm.sample(4, n_gibbs=10, random_state=0).shape
-        (4, 64)
-        """
-        check_is_fitted(self, "rbm_")
-        _check_count("n_samples", n_samples)
-        _check_count("n_gibbs", n_gibbs)
-        device = self.rbm_.weight.device
-        generator = make_generator(random_state, device)
-        v = self.rbm_.visible.random_start((n_samples, self.rbm_.n_visible), generator,
-                                           device=device)
-        if not mean or n_gibbs == 0:
-            return to_numpy(self.rbm_.gibbs(v, n_gibbs, generator))
-        v = self.rbm_.gibbs(v, n_gibbs - 1, generator)
-        _, h = self.rbm_.sample_hidden(v, generator)
-        return to_numpy(self.rbm_.visible_mean(h))
-
-    @torch.no_grad()
-    def complete(self, X, mask, n_iter: int = 100, random_state=None) -> np.ndarray:
-        """Fill in the unknown features of ``X`` by Gibbs sampling with the known ones clamped.
-
-        Each step samples ``h ~ p(h | v)`` and then ``v ~ p(v | h)``, and puts the known
-        values back: ``v = where(mask, X, v)``. The unknown features start as noise; the
-        result holds the known values and, for the unknown ones, the means ``E[v | h]`` of
-        the last step.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data; values where ``mask`` is False are ignored.
-        mask : array-like of bool, shape (n_samples, n_features) or (n_features,)
-            True where a value is known.
-        n_iter : int, default 100
-            Gibbs steps.
-        random_state : int, RandomState or None, default None
-            Seeds the sampling (no global RNG is used).
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
+        ``X`` (n_samples, n_components), e.g. the output of :meth:`transform`, becomes an
+        array of shape (n_samples, n_features_in_) in the input's float dtype (float64
+        stays float64, else float32): the deterministic decoder of the RBM, so
+        ``inverse_transform(transform(X))`` is :meth:`reconstruct`. A ``ValueError`` names
+        a wrong number of columns, NaN or infinity.
 
         Examples
         --------
         >>> import numpy as np
         >>> from deepbelief import RBM
-        >>> from deepbelief.datasets import load_digits
-        >>> X, _ = load_digits()
-        >>> rbm = RBM(n_components=32, n_iter=5, device="cpu", random_state=0).fit(X)
-        >>> top_half = np.arange(64) < 32                # the top four rows of each 8x8 digit
-        >>> filled = rbm.complete(X[:3], top_half, n_iter=20, random_state=0)
-        >>> bool((filled[:, :32] == X[:3, :32]).all()), filled.shape
-        (True, (3, 64))
+        >>> X = np.array([[0, 0, 1], [1, 1, 0], [1, 0, 1]], dtype=np.float32)
+        >>> rbm = RBM(n_components=2, n_iter=3, random_state=0, device="cpu").fit(X)
+        >>> np.array_equal(rbm.inverse_transform(rbm.transform(X)), rbm.reconstruct(X))
+        True
         """
-        x, dtype = self._validated(X)
-        _check_count("n_iter", n_iter)
-        known = torch.tensor(np.asarray(mask), device=x.device)  # a copy
-        if known.dtype != torch.bool:
-            raise ValueError(f"mask must be boolean (True where a value is known), got "
-                             f"dtype {known.dtype}.")
-        if known.shape not in (x.shape, x.shape[1:]):
-            raise ValueError(f"mask has shape {tuple(known.shape)}; it must be "
-                             f"{tuple(x.shape)} or ({x.shape[1]},).")
-        known = known.expand_as(x)
-        generator = make_generator(random_state, x.device)
-        noise = self.rbm_.visible.random_start(x.shape, generator, device=x.device)
-        v = torch.where(known, x, noise)
-        v_mean = v
-        for _ in range(n_iter):
-            _, h = self.rbm_.sample_hidden(v, generator)
-            v_mean, v_sample = self.rbm_.sample_visible(h, generator)
-            v = torch.where(known, x, v_sample)
-        return to_numpy(torch.where(known, x, v_mean), dtype)
+        check_is_fitted(self, "rbm_")
+        return decode([self.rbm_], X, type(self).__name__)
 
     # -- scikit-learn conventions ------------------------------------------------------------
     @property
@@ -474,6 +414,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin, Base
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
 
     # -- saving ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from numbers import Integral, Real
 from typing import ClassVar
@@ -9,18 +10,24 @@ from typing import ClassVar
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from deepbelief.core.network import FeedForwardDBN
 from deepbelief.core.rbm import RBMModule
-from deepbelief.estimators._base import FitSession, as_tensor, check_X
+from deepbelief.core.stack import map_rows
+from deepbelief.estimators._base import FitSession, check_X, training_data
 from deepbelief.estimators._dbn import _BaseDBN
 from deepbelief.estimators._docs import FINETUNE_DOC, PRETRAIN_DOC, fit_doc
+from deepbelief.estimators._early_stopping import (
+    ValidationScore,
+    check_validation_size,
+    validation_split,
+)
+from deepbelief.estimators._input import labelled_data, n_rows
 from deepbelief.learning.supervised import SupervisedObjective
-from deepbelief.training.callbacks import Callback, EarlyStopping
+from deepbelief.training.callbacks import EarlyStopping
 from deepbelief.training.loop import make_optimizer
 from deepbelief.training.plan import LoopPhase, LoopSetup, StackPhase
 
@@ -91,20 +98,22 @@ class _SupervisedDBN(_BaseDBN):
         self.tol = tol
 
     # Subclasses define: _multi_output, _encode_targets(y) -> (tensor targets, n_outputs,
-    # fitted target attributes), _loss(), _validation_score(net, x, y) (higher is better),
-    # _stratify(y).
+    # fitted target attributes), _loss(), _baseline(n_outputs) (the loss of a constant
+    # prediction), _validation_score(net, x, y) (higher is better), _stratify(y).
 
     def _fit_supervised(self, X, y, checkpoint=None, checkpoint_every: int = 1,
                         resume: bool = False):
         session = FitSession(self, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                              resume=resume)
         configs = self._rbm_configs()
-        X, y = check_X(self, X, reset=True, units=self.visible_units, y=y,
+        X, y = check_X(self, X, reset=True, units=self.visible_units, y=y, sparse=True,
                        multi_output=self._multi_output,  # regression: numeric, 1 or more
                        y_numeric=self._multi_output)
         targets, n_outputs, target_attributes = self._encode_targets(y)
+        if self.early_stopping:  # before pretraining, not after it
+            check_validation_size(X.shape[0], self.validation_fraction)
         session.open(X, y)
-        data = as_tensor(X, session.device)
+        data = training_data(X, session.device)  # sparse: read one mini-batch at a time
         name = type(self).__name__
         stack = StackPhase("pretrain", f"{name} pretraining", configs, data)
         finetune = LoopPhase(
@@ -146,20 +155,18 @@ class _SupervisedDBN(_BaseDBN):
             split = None
             if self.early_stopping:
                 seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
-                idx_train, idx_valid = train_test_split(
-                    np.arange(len(data)), test_size=self.validation_fraction,
-                    random_state=seed, stratify=self._stratify(y),
-                )
+                idx_train, idx_valid = validation_split(
+                    n_rows(data), self.validation_fraction, self._stratify(y), seed)
                 split = {"train": torch.as_tensor(idx_train),
                          "valid": torch.as_tensor(idx_valid)}
         else:
             net = self._network(rbms, n_outputs, device)
             split = position["split"]
-        train, valid = (data, targets), None
+        train, valid = labelled_data(data, targets), None
         if split is not None:
             idx_train, idx_valid = split["train"].to(device), split["valid"].to(device)
-            train = (data[idx_train], targets[idx_train])
-            valid = (data[idx_valid], targets[idx_valid])
+            train = labelled_data(data, targets, idx_train)
+            valid = labelled_data(data, targets, idx_valid, dense=True)
         # sklearn MLP semantics: stop after n_iter_no_change epochs without a tol
         # improvement of the validation score (keeping the best weights) or of the loss.
         internal: list = [EarlyStopping(
@@ -168,11 +175,18 @@ class _SupervisedDBN(_BaseDBN):
             patience=self.n_iter_no_change, tol=self.tol, restore_best=valid is not None,
         )]
         if valid is not None:
-            internal.insert(0, _ValidationScore(self, valid))
+            internal.insert(0, ValidationScore(self, valid))
         optimizer = make_optimizer(net, self.solver, self.learning_rate_init, self.momentum,
                                    self.alpha)
-        return LoopSetup(SupervisedObjective(net, self._loss()), optimizer, train, internal,
-                         {"split": split})
+        objective = SupervisedObjective(net, self._loss(), baseline=self._baseline(n_outputs),
+                                        advice=self._divergence_advice())
+        return LoopSetup(objective, optimizer, train, internal, {"split": split})
+
+    def _divergence_advice(self) -> str:
+        """What to change when fine-tuning diverges (tested on digits with SGD at 10)."""
+        return (f"Try a smaller learning_rate_init (it is {self.learning_rate_init:g}; 0.1 or "
+                "less usually suits solver='sgd'), or solver='adam' with its default "
+                "learning_rate_init=0.001.")
 
     def _set_curves(self, history: dict) -> None:
         """``history_`` and the attributes derived from its fine-tuning records."""
@@ -193,8 +207,7 @@ class _SupervisedDBN(_BaseDBN):
         check_is_fitted(self, "network_")
         x, _ = self._input(X)
         self.network_.eval()
-        return torch.cat([self.network_(x[i : i + _PREDICT_CHUNK])
-                          for i in range(0, max(len(x), 1), _PREDICT_CHUNK)])
+        return map_rows(self.network_, x, _PREDICT_CHUNK, device=self.rbms_[0].weight.device)
 
     # -- saving ----------------------------------------------------------------------------
     def _get_state(self):
@@ -213,20 +226,6 @@ class _SupervisedDBN(_BaseDBN):
         self.network_ = net
         self._set_curves(self.history_)
         self._set_target_state(config)
-
-
-class _ValidationScore(Callback):
-    """Adds ``validation_score`` (the estimator's score on held-out data: accuracy, R²) to
-    every fine-tuning record."""
-
-    def __init__(self, estimator: _SupervisedDBN, valid) -> None:
-        self.estimator, self.valid = estimator, valid
-
-    @torch.no_grad()
-    def on_epoch_end(self, context) -> None:
-        context.module.eval()
-        context.record["validation_score"] = self.estimator._validation_score(
-            context.module, *self.valid)
 
 
 class DBNClassifier(ClassifierMixin, _SupervisedDBN):
@@ -314,6 +313,9 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     def _loss(self):
         return torch.nn.CrossEntropyLoss()
 
+    def _baseline(self, n_outputs: int) -> float:
+        return math.log(n_outputs)  # cross-entropy of equal probabilities
+
     def _validation_score(self, net, x, y) -> float:
         return float((net(x).argmax(1) == y).float().mean())
 
@@ -395,17 +397,20 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     fit.__doc__ = fit_doc(
         "Pretrain on ``X``, then fine-tune to predict ``y``.", "DBNRegressor", """
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.""", """
+            Targets. One column, (n_samples, 1), is one target, as in scikit-learn's
+            MLPRegressor: a DataConversionWarning, and ``predict`` returns shape
+            (n_samples,).""", """
             With ``early_stopping``, the validation split too.""")
 
     def _encode_targets(self, y):
         y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 1:  # one target, as MLPRegressor: y of shape (n,)
+            y = column_or_1d(y, warn=True)
         y2 = y.reshape(len(y), -1)
         mean, std = y2.mean(0), y2.std(0)
         scale = np.where(std > 0, std, 1.0)
         scaled = ((y2 - mean) / scale).astype(np.float32)
-        attributes = {"n_outputs_": y2.shape[1], "y_mean_": mean, "y_scale_": scale,
-                      "_y_1d": y.ndim == 1}
+        attributes = {"n_outputs_": y2.shape[1], "y_mean_": mean, "y_scale_": scale}
         return torch.from_numpy(scaled), y2.shape[1], attributes
 
     def _stratify(self, y):
@@ -420,22 +425,26 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     def _loss(self):
         return torch.nn.MSELoss()
 
+    def _baseline(self, n_outputs: int) -> float:
+        return 1.0  # predicting the mean of standardized targets
+
     def _validation_score(self, net, x, y) -> float:
         residual = ((net(x) - y) ** 2).sum()
         total = ((y - y.mean(0)) ** 2).sum().clamp_min(1e-12)
         return float(1 - residual / total)
 
     def predict(self, X) -> np.ndarray:
-        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        """Predicted targets: shape (n_samples,) for one target (also when ``y`` had shape
+        (n_samples, 1), as scikit-learn's regressors), else (n_samples, n_outputs_)."""
         out = self._forward(X).double().cpu().numpy() * self.y_scale_ + self.y_mean_
-        return out.ravel() if self._y_1d else out
+        return out.ravel() if self.n_outputs_ == 1 else out
 
     def _target_state(self) -> dict:
+        # "y_1d" tells versions up to 0.2.0 to return 1-d predictions for one target.
         return {"y_mean": self.y_mean_.tolist(), "y_scale": self.y_scale_.tolist(),
-                "y_1d": self._y_1d}
+                "y_1d": self.n_outputs_ == 1}
 
     def _set_target_state(self, config) -> None:
         self.y_mean_ = np.asarray(config["y_mean"])
         self.y_scale_ = np.asarray(config["y_scale"])
         self.n_outputs_ = len(self.y_mean_)
-        self._y_1d = config["y_1d"]

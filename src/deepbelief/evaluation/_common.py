@@ -1,18 +1,103 @@
-"""What every evaluation function shares: inputs checked and moved to the model's device,
-float64 copies of models for accurate sums, and explicit random generators (never a global
-random state)."""
+"""What every evaluation function shares: the model taken from what the caller passed (a
+module or a fitted estimator), inputs checked and moved to the model's device, float64 copies
+of models for accurate sums, and explicit random generators (never a global random state)."""
 
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from deepbelief.core.rbm import RBMModule
 
 Array = np.ndarray | torch.Tensor
 RandomState = int | np.random.Generator | np.random.RandomState | torch.Generator | None
+#: One RBM: an :class:`RBMModule` or a fitted estimator with ``rbm_`` (see :func:`as_rbm`).
+RBMLike = Any
+#: The RBMs of a DBN: a sequence, an estimator with ``rbms_``, or one RBM (see :func:`as_rbms`).
+DBNLike = Any
+
+_ONE_RBM = "an RBMModule or a fitted deepbelief.RBM (anything with a fitted rbm_)"
+_A_DBN = ("the RBMs of a DBN: a sequence of RBMModule or fitted RBM estimators (bottom "
+          "first), a fitted deepbelief.DBNTransformer (anything with a fitted rbms_), or one RBM")
+
+
+def _refuse(model, accepted: str, caller: str, why: str = "") -> TypeError:
+    named = isinstance(model, (str, numbers.Number))
+    what = repr(model) if named else f"a {type(model).__name__}"
+    return TypeError(f"{caller} takes {accepted}; got {what}{why}.")
+
+
+def _fitted(model, attribute: str, accepted: str, caller: str):
+    """``model.<attribute>``, after refusing what predicts (a fine-tuned network is not the
+    RBMs it kept from pretraining) and reporting an unfitted estimator as such."""
+    if callable(getattr(model, "predict", None)):
+        raise _refuse(model, accepted, caller,
+                      ", a model that predicts with a network trained after (or on top of) "
+                      "its RBMs; to evaluate the RBMs of a fitted one, pass them: model.rbms_ "
+                      "or one of them, e.g. model.rbms_[0]")
+    value = getattr(model, attribute, None)
+    if value is None and callable(getattr(model, "fit", None)) and not isinstance(model, type):
+        check_is_fitted(model, attribute)  # sklearn's NotFittedError: "call 'fit' first"
+    if value is None:
+        raise _refuse(model, accepted, caller)
+    return value
+
+
+def _is_rbm(layer) -> bool:
+    return isinstance(layer, RBMModule) or isinstance(getattr(layer, "rbm_", None), RBMModule)
+
+
+def as_rbm(model, caller: str) -> RBMModule:
+    """The RBM to evaluate: ``model`` itself (an :class:`RBMModule`) or the fitted ``rbm_``
+    of an estimator (duck-typed: evaluation does not import the estimators).
+
+    Raises
+    ------
+    TypeError
+        For anything else, e.g. a DBN (the message says to pass one of its ``rbms_``), a
+        classifier or a string; the message says what is accepted.
+    sklearn.exceptions.NotFittedError
+        For an estimator that is not fitted yet.
+    """
+    if isinstance(model, RBMModule):
+        return model
+    if isinstance(getattr(model, "rbms_", None), (list, tuple)) and not hasattr(model, "rbm_"):
+        _fitted(model, "rbms_", _ONE_RBM, caller)  # refuses a classifier first
+        raise _refuse(model, _ONE_RBM, caller,
+                      f", a stack of {len(model.rbms_)} RBMs: pass one of them, e.g. "
+                      "model.rbms_[-1] (the top RBM)")
+    rbm = _fitted(model, "rbm_", _ONE_RBM, caller)
+    if not isinstance(rbm, RBMModule):
+        raise _refuse(model, _ONE_RBM, caller, f" whose rbm_ is a {type(rbm).__name__}")
+    return rbm
+
+
+def as_rbms(model, caller: str) -> list[RBMModule]:
+    """The layers of the DBN to evaluate, bottom first: ``model`` itself (a sequence of
+    :class:`RBMModule` or of fitted RBM estimators), the fitted ``rbms_`` of an estimator,
+    or one RBM (an :class:`RBMModule` or an estimator's ``rbm_``) as a one-layer DBN.
+
+    Raises
+    ------
+    TypeError
+        For anything else (a classifier, a string, a sequence holding other objects).
+    sklearn.exceptions.NotFittedError
+        For an estimator that is not fitted yet.
+    """
+    if _is_rbm(model):
+        return [as_rbm(model, caller)]
+    layers = model if isinstance(model, (list, tuple)) else _fitted(model, "rbms_", _A_DBN,
+                                                                    caller)
+    if not isinstance(layers, (list, tuple)) or not layers or not all(map(_is_rbm, layers)):
+        kinds = sorted({type(layer).__name__ for layer in layers}
+                       if isinstance(layers, (list, tuple)) else {type(layers).__name__})
+        raise _refuse(model, _A_DBN, caller, f" holding {', '.join(kinds) or 'no layers'}")
+    return [as_rbm(layer, caller) for layer in layers]
+
 
 def _param_device_dtype(rbm: RBMModule) -> tuple[torch.device, torch.dtype]:
     return rbm.weight.device, rbm.weight.dtype
@@ -42,6 +127,9 @@ def _as_input(
 ) -> torch.Tensor:
     """``X`` as a (n_samples, n_visible) tensor on the rbm's (or the given) device/dtype."""
     p_device, p_dtype = _param_device_dtype(rbm)
+    if not isinstance(X, torch.Tensor):  # an array, a DataFrame, nested lists
+        X = np.asarray(X)
+        X = X if X.flags.writeable else X.copy()  # torch warns on read-only memory
     X = torch.as_tensor(X).detach().to(device=device or p_device, dtype=dtype or p_dtype)
     if X.ndim != 2 or X.shape[1] != rbm.n_visible:
         raise ValueError(

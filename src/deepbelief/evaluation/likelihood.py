@@ -16,13 +16,16 @@ import itertools
 
 import torch
 
-from deepbelief.core.rbm import RBMModule
 from deepbelief.evaluation._common import (
     Array,
+    DBNLike,
     RandomState,
+    RBMLike,
     _as_input,
     _float64_copy,
     _make_generator,
+    as_rbm,
+    as_rbms,
 )
 from deepbelief.evaluation.partition import AISResult
 
@@ -30,12 +33,13 @@ __all__ = ["dbn_log_likelihood_bound", "log_likelihood"]
 
 
 @torch.no_grad()
-def log_likelihood(rbm: RBMModule, X: Array, log_z: float | AISResult) -> torch.Tensor:
+def log_likelihood(rbm: RBMLike, X: Array, log_z: float | AISResult) -> torch.Tensor:
     """Per-sample log-probability ``log p(v) = -F(v) - log Z``.
 
     Parameters
     ----------
-    rbm : RBMModule
+    rbm : RBMModule or fitted RBM estimator
+        The model (an estimator's ``rbm_``).
     X : array-like of shape (n_samples, n_visible)
     log_z : float or AISResult
         ``log Z`` from :func:`exact_log_partition` or :func:`ais_log_partition`. With an AIS
@@ -48,6 +52,7 @@ def log_likelihood(rbm: RBMModule, X: Array, log_z: float | AISResult) -> torch.
         In float64, on the RBM's device (the CPU for MPS, which has no float64). For
         Gaussian visible units it is a log-density.
     """
+    rbm = as_rbm(rbm, "log_likelihood")
     if isinstance(log_z, AISResult):
         log_z = log_z.log_z
     model = _float64_copy(rbm)
@@ -62,7 +67,7 @@ def _bernoulli_entropy(p: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def dbn_log_likelihood_bound(
-    rbms, X: Array, log_z_top: float | AISResult, *, n_samples: int = 10,
+    rbms: DBNLike, X: Array, log_z_top: float | AISResult, *, n_samples: int = 10,
     random_state: RandomState = None,
 ) -> torch.Tensor:
     """Variational lower bound on ``log p(v)`` of a DBN, per sample (Salakhutdinov & Murray, 2008).
@@ -80,7 +85,8 @@ def dbn_log_likelihood_bound(
 
     Parameters
     ----------
-    rbms : sequence of RBMModule (bottom first), or a fitted DBN estimator (``rbms_``)
+    rbms : sequence of RBMModule or of fitted RBM estimators (bottom first), a fitted
+        :class:`~deepbelief.DBNTransformer` (its ``rbms_``), or one RBM
         Hidden units of every layer below the top must be Bernoulli; the visible units of
         those layers any with an exact conditional (Bernoulli, Gaussian, softmax; not NReLU).
     X : array-like of shape (n_samples, n_visible)
@@ -95,7 +101,7 @@ def dbn_log_likelihood_bound(
     torch.Tensor of shape (n_samples,)
         In float64.
     """
-    rbms = list(getattr(rbms, "rbms_", rbms))
+    rbms = as_rbms(rbms, "dbn_log_likelihood_bound")
     if isinstance(log_z_top, AISResult):
         log_z_top = log_z_top.log_z
     if n_samples < 1:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from deepbelief.core.rbm import RBMModule
-from deepbelief.evaluation._common import Array, _as_input
+from deepbelief.evaluation._common import Array, RBMLike, _as_input, as_rbm
 
 __all__ = ["free_energy_gap", "pseudo_likelihood", "reconstruction_error"]
 
@@ -42,7 +42,7 @@ def _check_binary_visible(rbm: RBMModule, X: torch.Tensor, what: str) -> None:
 
 
 @torch.no_grad()
-def pseudo_likelihood(rbm: RBMModule, X: Array, *, per_feature: bool = False) -> torch.Tensor:
+def pseudo_likelihood(rbm: RBMLike, X: Array, *, per_feature: bool = False) -> torch.Tensor:
     """Exact, deterministic pseudo-log-likelihood of binary data (Besag, 1975).
 
     ``PL(v) = sum_i log p(v_i | v_-i) = sum_i log σ(F(v ⊕ e_i) - F(v))`` over *all* features
@@ -55,8 +55,8 @@ def pseudo_likelihood(rbm: RBMModule, X: Array, *, per_feature: bool = False) ->
 
     Parameters
     ----------
-    rbm : RBMModule
-        With Bernoulli visible units (any hidden unit type).
+    rbm : RBMModule or fitted RBM estimator
+        With Bernoulli visible units (any hidden unit type); an estimator's ``rbm_``.
     X : array-like of shape (n_samples, n_visible)
         Binary data (or data in [0, 1], see above).
     per_feature : bool, default False
@@ -67,6 +67,7 @@ def pseudo_likelihood(rbm: RBMModule, X: Array, *, per_feature: bool = False) ->
     torch.Tensor of shape (n_samples,)
         Values ``<= 0``, in the RBM's dtype and on its device.
     """
+    rbm = as_rbm(rbm, "pseudo_likelihood")
     X = _as_input(X, rbm)
     _check_binary_visible(rbm, X, "pseudo_likelihood")
     W = rbm.weight.detach()
@@ -93,12 +94,14 @@ def pseudo_likelihood(rbm: RBMModule, X: Array, *, per_feature: bool = False) ->
 
 
 @torch.no_grad()
-def reconstruction_error(rbm: RBMModule, X: Array) -> float:
+def reconstruction_error(rbm: RBMLike, X: Array) -> float:
     """Mean over samples of ``||v - E[v | h = E[h | v]]||²`` (summed over features).
 
     A mean-field reconstruction ``v → E[h|v] → E[v|h]``; cheap and useful to see learning
-    progress, but not a measure of the model's likelihood (Hinton, 2010, §5).
+    progress, but not a measure of the model's likelihood (Hinton, 2010, §5). ``rbm`` is
+    an :class:`RBMModule` or a fitted RBM estimator (its ``rbm_``).
     """
+    rbm = as_rbm(rbm, "reconstruction_error")
     X = _as_input(X, rbm)
     total = 0.0
     for r0 in range(0, X.shape[0], _BATCH_ROWS):
@@ -116,14 +119,16 @@ def _mean_free_energy(rbm: RBMModule, X: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def free_energy_gap(rbm: RBMModule, X_train: Array, X_valid: Array) -> float:
+def free_energy_gap(rbm: RBMLike, X_train: Array, X_valid: Array) -> float:
     """``mean F(X_valid) - mean F(X_train)``: the overfitting monitor of Hinton (2010, §6).
 
     ``log p(v) = -F(v) - log Z`` with the same ``Z`` for both sets, so the gap is the
     difference of the sets' mean log-likelihoods without needing ``Z``: it stays near zero
     while the model generalises and grows positive when it starts to overfit the training
-    set. Use a training subset of the same size as the validation set.
+    set. Use a training subset of the same size as the validation set. ``rbm`` is an
+    :class:`RBMModule` or a fitted RBM estimator (its ``rbm_``).
     """
+    rbm = as_rbm(rbm, "free_energy_gap")
     X_train = _as_input(X_train, rbm, "X_train")
     X_valid = _as_input(X_valid, rbm, "X_valid")
     return _mean_free_energy(rbm, X_valid) - _mean_free_energy(rbm, X_train)

@@ -41,11 +41,13 @@ from deepbelief.core.rbm import RBMModule
 from deepbelief.evaluation._common import (
     Array,
     RandomState,
+    RBMLike,
     _as_input,
     _float64_copy,
     _make_generator,
     _param_device_dtype,
     _wide_device,
+    as_rbm,
 )
 
 __all__ = ["AISResult", "ais_log_partition", "default_betas", "exact_log_partition"]
@@ -57,7 +59,7 @@ MAX_EXACT_UNITS = 25
 # -- exact partition function ------------------------------------------------------------------
 @torch.no_grad()
 def exact_log_partition(
-    rbm: RBMModule,
+    rbm: RBMLike,
     chunk_size: int = 65536,
     *,
     layer: Literal["visible", "hidden"] | None = None,
@@ -72,9 +74,10 @@ def exact_log_partition(
 
     Parameters
     ----------
-    rbm : RBMModule
-        The model; at least one layer must have discrete units (Bernoulli, softmax, or
-        blocks of them), whose states :meth:`~deepbelief.core.units.UnitType.states` lists.
+    rbm : RBMModule or fitted RBM estimator
+        The model (an estimator's ``rbm_``); at least one layer must have discrete units
+        (Bernoulli, softmax, or blocks of them), whose states
+        :meth:`~deepbelief.core.units.UnitType.states` lists.
     chunk_size : int, default 65536
         States evaluated at once (memory is ``chunk_size × n_other_units`` floats).
     layer : {'visible', 'hidden'} or None, default None
@@ -103,6 +106,7 @@ def exact_log_partition(
     >>> round(exact_log_partition(rbm), 6) == round(5 * math.log(2), 6)
     True
     """
+    rbm = as_rbm(rbm, "exact_log_partition")
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
     units = {"visible": rbm.visible, "hidden": rbm.hidden}
@@ -235,7 +239,7 @@ def _base_visible_bias(
 
 @torch.no_grad()
 def ais_log_partition(
-    rbm: RBMModule,
+    rbm: RBMLike,
     n_runs: int = 100,
     betas: Sequence[float] | np.ndarray | torch.Tensor | None = None,
     base: Literal["data", "uniform"] = "data",
@@ -260,9 +264,10 @@ def ais_log_partition(
 
     Parameters
     ----------
-    rbm : RBMModule
-        The model; Bernoulli hidden units, and visible units whose sampler is exact (any
-        but NReLU: Bernoulli, Gaussian, softmax or blocks of them).
+    rbm : RBMModule or fitted RBM estimator
+        The model (an estimator's ``rbm_``); Bernoulli hidden units, and visible units
+        whose sampler is exact (any but NReLU: Bernoulli, Gaussian, softmax or blocks of
+        them).
     n_runs : int, default 100
         Independent annealing runs (importance weights).
     betas : sequence of float, optional
@@ -306,6 +311,7 @@ def ais_log_partition(
     R. Salakhutdinov and I. Murray, "On the quantitative analysis of deep belief networks",
     ICML 2008. R. M. Neal, "Annealed importance sampling", Statistics and Computing 11, 2001.
     """
+    rbm = as_rbm(rbm, "ais_log_partition")
     if not rbm.hidden.binary or not rbm.visible.exact:
         raise ValueError(
             "ais_log_partition needs Bernoulli hidden units and visible units it can sample "

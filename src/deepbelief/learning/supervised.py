@@ -5,19 +5,62 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["SupervisedObjective"]
+__all__ = ["DIVERGENCE_FACTOR", "SupervisedObjective"]
+
+#: An epoch whose mean loss is more than this many times the reference loss (the larger of
+#: the first mini-batch's loss and ``baseline``) has diverged. Healthy fits stay within 3.0
+#: times (the largest, Adam at 0.1 on the digits; the demo's settings 0.32, the defaults
+#: 0.86; also iris, wine, breast cancer, diabetes, Friedman #1); SGD at 10 on the digits
+#: or MNIST reaches 40 to 140, and at 10^4 over 10^4, with every prediction one class.
+DIVERGENCE_FACTOR = 10.0
 
 
 class SupervisedObjective:
     """Backpropagation objective for :func:`deepbelief.training.loop.fit_epochs`.
 
-    ``loss`` is a ``torch.nn`` loss (cross-entropy for classification, MSE for
-    regression); returns the detached batch loss so the loop can average it per epoch.
+    Each mini-batch writes the gradients of ``loss`` (cross-entropy for classification,
+    MSE for regression) by backpropagation (Rumelhart, Hinton & Williams 1986) and returns
+    the detached batch loss, which the loop averages per epoch.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        The network, with ``set_generator(generator)`` for its dropout draws
+        (:class:`~deepbelief.core.network.FeedForwardDBN`).
+    loss : torch.nn.Module
+        ``loss(network(x), y)`` is the batch loss, a scalar tensor.
+    baseline : float, default 0.0
+        The loss of a constant prediction (``log(n_classes)`` for cross-entropy, 1 for the
+        MSE of standardized targets): with the first mini-batch's loss, the reference of
+        :meth:`failure`.
+    advice : str or None, default None
+        What to try when training diverges, in the caller's terms (e.g. its parameter
+        names); the loop appends it to its :class:`~deepbelief.exceptions.DivergenceError`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deepbelief.learning.supervised import SupervisedObjective
+    >>> class Net(torch.nn.Linear):
+    ...     def set_generator(self, generator):
+    ...         pass
+    >>> objective = SupervisedObjective(Net(3, 2), torch.nn.CrossEntropyLoss(), baseline=0.69)
+    >>> x, y = torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])
+    >>> float(objective.gradients_((x, y), None)) > 0
+    True
+    >>> objective.failure((x, y)) is None
+    True
     """
 
-    def __init__(self, network: nn.Module, loss: nn.Module) -> None:
+    def __init__(self, network: nn.Module, loss: nn.Module, *, baseline: float = 0.0,
+                 advice: str | None = None) -> None:
         self.module = network
         self.loss = loss
+        self.baseline = float(baseline)
+        self.advice = advice
+        self._first: torch.Tensor | None = None  # the loss of the first mini-batch
+        self._epoch_sum: torch.Tensor | None = None  # sum of this epoch's sample losses
+        self._epoch_count = 0
 
     def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> torch.Tensor:
         x, y = batch
@@ -30,4 +73,31 @@ class SupervisedObjective:
         loss.backward()
         net.set_generator(None)
         net.eval()
-        return loss.detach()
+        loss = loss.detach()
+        if self._first is None:
+            self._first = loss
+        total = loss * x.shape[0]
+        self._epoch_sum = total if self._epoch_sum is None else self._epoch_sum + total
+        self._epoch_count += x.shape[0]
+        return loss
+
+    def failure(self, data: tuple[torch.Tensor, ...]) -> str | None:
+        """Describe a fine-tuning run whose loss blew up, else ``None``; called by the loop
+        after each epoch (it starts the next epoch's mean loss).
+
+        Weights that grow without becoming infinite give predictions that are all of one
+        class (or one value) and a loss far above where training started. The epoch has
+        diverged when its mean loss is more than :data:`DIVERGENCE_FACTOR` times the
+        reference: the larger of the first mini-batch's loss (before any step) and
+        ``baseline``. ``data`` (the loop's monitoring rows) is not used.
+        """
+        if not self._epoch_count:
+            return None
+        mean = float(self._epoch_sum) / self._epoch_count
+        self._epoch_sum, self._epoch_count = None, 0
+        reference = max(float(self._first), self.baseline)
+        if mean <= DIVERGENCE_FACTOR * reference:
+            return None
+        return (f"the mean loss of the epoch, {mean:.4g}, is over {DIVERGENCE_FACTOR:g} times "
+                f"{reference:.4g} (the larger of the loss at the start and that of a constant "
+                "prediction), though the weights are finite")

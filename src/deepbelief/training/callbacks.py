@@ -71,6 +71,7 @@ from deepbelief.training.hooks import (
 )
 from deepbelief.training.loop import TrainingContext
 from deepbelief.training.progress import ProgressBar
+from deepbelief.training.sources import as_source
 
 __all__ = [
     "PHASES",
@@ -426,7 +427,7 @@ class FreeEnergyGap(Callback):
                              "input has another number of features.")
         x = torch.from_numpy(np.ascontiguousarray(X)).to(module.weight.device)
         self._valid = up_pass(lower, x) if lower else x
-        self._train = context.data[0][: len(x)]
+        self._train = as_source(context.data).head(len(x))[0]  # tensors or a source
 
     @torch.no_grad()
     def on_epoch_end(self, context: TrainingContext) -> None:

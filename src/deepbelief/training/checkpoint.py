@@ -59,6 +59,9 @@ __all__ = [
 #: The layout of an estimator's training checkpoint (see :class:`TrainingCheckpoint`).
 LAYOUT_VERSION = 2
 
+#: Which deepbelief versions wrote the earlier layouts.
+_LAYOUT_WRITERS = {1: "deepbelief 0.1.0"}
+
 _TAG = "__deepbelief__"
 
 
@@ -205,6 +208,11 @@ def epoch_end_state(context: TrainingContext, *, stopped: bool, callbacks: Itera
     }
 
 
+def _a(name: str) -> str:
+    """``name`` with its article as read aloud: 'an RBM', 'a DBNClassifier'."""
+    return f"{'an' if name[:1] in 'AEFHILMNORSX' else 'a'} {name}"
+
+
 class TrainingCheckpoint:
     """The checkpoint file of one ``fit``: what it holds, and the checks before resuming.
 
@@ -243,6 +251,12 @@ class TrainingCheckpoint:
         fit plan sets it; by default nothing).
     resumed : dict or None
         The state read by :meth:`read`.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` holds a file that is not a checkpoint of a ``kind`` (a trained model,
+        another estimator's checkpoint, any other file): checkpoints never overwrite it.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, kind: str, params: dict,
@@ -255,11 +269,31 @@ class TrainingCheckpoint:
         self.every = every
         self.position: Callable[[], dict] = dict
         self.resumed: dict | None = None
+        self._check_target()
 
-    def _refuse(self, problem: str, error: type[Exception] = ValueError) -> Exception:
-        return error(f"Cannot resume from the checkpoint {self.path}: {problem}. Delete it, "
-                     "or pass resume=False to train from the start (the checkpoint is then "
-                     "overwritten).")
+    def _check_target(self) -> None:
+        """Refuse a path whose file is not a checkpoint of this estimator type: a trained
+        model (or any other file) there must never be overwritten by checkpoints."""
+        if not self.path.is_file():
+            return
+        try:
+            found = serialization.describe(self.path)["model_type"]
+        except (ModelFileError, OSError, KeyError):
+            found = None
+        if found == f"checkpoint:{self.kind}":
+            return
+        what = ("a file that is not a deepbelief file" if found is None
+                else f"a checkpoint of {_a(found.removeprefix('checkpoint:'))}"
+                if found.startswith("checkpoint:") else f"a trained {found} model")
+        raise ValueError(f"checkpoint={str(self.path)!r} is {what}, not a training "
+                         f"checkpoint of {_a(self.kind)}; checkpoints would overwrite it. Give "
+                         "checkpoint= another path (e.g. 'run.ckpt'); the file stays as it is.")
+
+    def _refuse(self, problem: str, error: type[Exception] = ValueError,
+                advice: str = "") -> Exception:
+        advice = advice or ("Give the same settings to resume it, or pass resume=False to "
+                            "train from the start (this checkpoint is then overwritten).")
+        return error(f"Cannot resume from the checkpoint {self.path}: {problem}. {advice}")
 
     def read(self) -> dict | None:
         """Load and check the file; None when there is none (training starts afresh).
@@ -278,11 +312,18 @@ class TrainingCheckpoint:
             state = load_checkpoint(self.path, kind=self.kind)
         except ModelFileError as exc:
             problem = str(exc).removeprefix(f"{self.path}: ").rstrip(".")
-            raise self._refuse(problem, ModelFileError) from exc
-        if not isinstance(state, dict) or state.get("layout") != LAYOUT_VERSION:
-            raise self._refuse(f"it has an unknown layout ({state.get('layout')!r} instead "
-                               f"of {LAYOUT_VERSION})" if isinstance(state, dict) else
-                               "it is not a training checkpoint", ModelFileError)
+            raise self._refuse(problem, ModelFileError, "Pass resume=False to train from the "
+                               "start (this checkpoint is then overwritten).") from exc
+        if not isinstance(state, dict):
+            raise self._refuse("it is not a training checkpoint", ModelFileError)
+        layout = state.get("layout")
+        if layout != LAYOUT_VERSION:
+            written = _LAYOUT_WRITERS.get(layout, "another version of deepbelief")
+            raise self._refuse(
+                f"it has checkpoint layout {layout!r}, written by {written}, and this version "
+                f"reads layout {LAYOUT_VERSION}", ModelFileError,
+                f"Finish that run with {written}, or pass resume=False to train from the "
+                "start (this checkpoint is then overwritten).")
         saved = state.get("params", {})
         differ = [f"{name}={saved.get(name)!r} in the checkpoint, {self.params.get(name)!r} "
                   "now" for name in sorted(set(saved) | set(self.params))

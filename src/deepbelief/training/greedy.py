@@ -7,6 +7,11 @@ a layer, its objective and its optimizer so training can continue across calls
 trained layer's hidden means become the next layer's data (Hinton, Osindero & Teh, 2006).
 A new layer kind (an autoencoder layer, a conditional RBM) needs only its spec and its
 :class:`~deepbelief.core.layers.Layer`; nothing here changes.
+
+The data of a layer is a tensor on the device, or (for the first layer of a stack trained
+on a SciPy sparse matrix) a :class:`~deepbelief.training.sources.SparseSource`, which hands
+out mini-batches densified one at a time: :func:`data_layout`, :func:`data_mean` and
+:func:`data_rows` read both, and the layers above train on the (dense) up-pass.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from deepbelief.core.layers import Layer
 from deepbelief.core.rbm import RBMModule
-from deepbelief.core.stack import up_pass
+from deepbelief.core.stack import CHUNK_VALUES, up_pass
 from deepbelief.learning.contrastive import RBMObjective, make_rule
 from deepbelief.training.loop import (
     EpochSchedule,
@@ -29,8 +35,65 @@ from deepbelief.training.loop import (
     make_optimizer,
     momentum_schedule,
 )
+from deepbelief.training.sources import BatchSource, SparseSource
 
-__all__ = ["LayerSpec", "LayerTrainer", "RBMConfig", "RBMTrainer", "pretrain_stack"]
+__all__ = [
+    "LayerSpec",
+    "LayerTrainer",
+    "RBMConfig",
+    "RBMTrainer",
+    "data_layout",
+    "data_mean",
+    "data_rows",
+    "monitor_rows",
+    "pretrain_stack",
+]
+
+#: Rows monitored after each epoch (``fit_epochs(monitor_size=...)``).
+_MONITOR_ROWS = 2048
+
+
+def data_layout(data: torch.Tensor | SparseSource) -> tuple[int, torch.device, torch.dtype]:
+    """``(n_features, device, dtype)`` of a layer's data: a tensor (n, n_features), or a
+    :class:`SparseSource` (whose batches are float32 tensors on its device)."""
+    if isinstance(data, SparseSource):
+        return data.arrays[0].shape[1], data.device, torch.float32
+    return data.shape[1], data.device, data.dtype
+
+
+def data_mean(data: torch.Tensor | SparseSource) -> torch.Tensor:
+    """The per-feature mean of a layer's data, shape (n_features,), on its device.
+
+    For a :class:`SparseSource` the column sums of the sparse matrix (exact in float64)
+    are divided by the number of rows in float32, as ``torch.mean`` of the dense data
+    divides its float32 sums: equal to the dense mean whenever the float32 sums are exact
+    (e.g. counts or binary data), and within float32 rounding otherwise.
+
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> X = np.array([[0.0, 1.0], [1.0, 1.0], [0.0, 1.0]], dtype=np.float32)
+    >>> data_mean(SparseSource(sparse.csr_matrix(X))).equal(torch.from_numpy(X).mean(0))
+    True
+    """
+    if not isinstance(data, SparseSource):
+        return data.mean(0)
+    matrix = data.arrays[0]
+    sums = np.asarray(matrix.sum(axis=0, dtype=np.float64)).ravel().astype(np.float32)
+    return torch.from_numpy(sums).to(data.device) / matrix.shape[0]
+
+
+def data_rows(data: torch.Tensor | SparseSource):
+    """What :func:`~deepbelief.core.stack.up_pass` reads: the tensor, or the sparse matrix
+    of a :class:`SparseSource`."""
+    return data.arrays[0] if isinstance(data, SparseSource) else data
+
+
+def monitor_rows(data) -> int:
+    """Rows to monitor after each epoch (``fit_epochs(monitor_size=...)``): 2048, fewer
+    for a :class:`SparseSource` of a wide matrix (at most a dense chunk's values)."""
+    if not isinstance(data, SparseSource):
+        return _MONITOR_ROWS
+    return max(1, min(_MONITOR_ROWS, CHUNK_VALUES // max(data_layout(data)[0], 1)))
 
 
 class LayerSpec(Protocol):
@@ -65,7 +128,9 @@ class LayerSpec(Protocol):
         """This spec as the layer above ``below`` (e.g. taking its output unit type)."""
 
     def new_layer(self, data: torch.Tensor, generator: torch.Generator | None) -> Layer:
-        """An initialised layer for ``data`` (n, n_visible), on its device and dtype."""
+        """An initialised layer for ``data`` (n, n_visible), on its device and dtype
+        (``data`` may be a :class:`SparseSource`: read it with :func:`data_layout` and
+        :func:`data_mean`)."""
 
     def empty_layer(self, n_visible: int, device: torch.device, dtype: torch.dtype) -> Layer:
         """A layer to load a saved state into."""
@@ -102,7 +167,7 @@ class RBMConfig:
         return replace(self, visible_units=below.hidden_units)
 
     def new_layer(self, data: torch.Tensor, generator: torch.Generator | None) -> RBMModule:
-        return new_rbm(data.shape[1], self, data, generator)
+        return new_rbm(data_layout(data)[0], self, data, generator)
 
     def empty_layer(self, n_visible: int, device: torch.device,
                     dtype: torch.dtype) -> RBMModule:
@@ -175,13 +240,15 @@ class LayerTrainer:
         self, data: torch.Tensor, epochs: int | None = None, *, callbacks: Sequence = (),
         progress=None, name: str | None = None,
     ) -> LoopState:
-        """Train for ``epochs`` (default: the configured number) more epochs on ``data``."""
+        """Train for ``epochs`` (default: the configured number) more epochs on ``data``
+        (a tensor, or a :class:`SparseSource`)."""
         return fit_epochs(
-            self.objective, (data,), self.optimizer,
-            epochs=self.config.epochs if epochs is None else epochs,
+            self.objective, data if isinstance(data, BatchSource) else (data,),
+            self.optimizer, epochs=self.config.epochs if epochs is None else epochs,
             batch_size=self.config.batch_size, generator=self.generator,
             schedule=self.schedule, callbacks=callbacks, state=self.state,
             name=self.config.label if name is None else name, progress=progress,
+            monitor_size=monitor_rows(data),
         )
 
 
@@ -202,10 +269,12 @@ def _to_device(tree, device: torch.device):
 
 def new_rbm(n_visible: int, config: RBMConfig, data: torch.Tensor,
             generator: torch.Generator | None) -> RBMModule:
-    """An initialised RBM for ``data`` (device and dtype follow ``data``)."""
+    """An initialised RBM for ``data`` (device and dtype follow ``data``; a tensor or a
+    :class:`SparseSource`)."""
+    _, device, dtype = data_layout(data)
     rbm = RBMModule(n_visible, config.n_hidden, config.visible_units, config.hidden_units,
-                    device=data.device, dtype=data.dtype)
-    rbm.reset_parameters(generator, data_mean=data.mean(0))
+                    device=device, dtype=dtype)
+    rbm.reset_parameters(generator, data_mean=data_mean(data))
     return rbm
 
 
@@ -223,6 +292,8 @@ def pretrain_stack(
 ) -> tuple[list[Layer], list[list[dict]]]:
     """Greedy layer-wise training of a stack of layers on ``data`` (n_samples, n_features).
 
+    ``data`` may also be a :class:`SparseSource` over a sparse matrix: the first layer
+    trains on its mini-batches, the layers above on the up-pass, read chunk by chunk.
     ``configs`` holds one :class:`LayerSpec` per layer, bottom first (:class:`RBMConfig`
     for RBMs; kinds may be mixed). Every spec above the first is read as stacked on the one
     below (:meth:`LayerSpec.stacked_on`: an RBM's visible unit type becomes the hidden type
@@ -251,12 +322,12 @@ def pretrain_stack(
     x = data
     if len(layers) < len(configs):
         for layer in layers:  # the same passes as below, so the data is bit-identical
-            x = up_pass([layer], x)
+            x = up_pass([layer], data_rows(x))
     for i in range(len(layers), len(configs)):
         config = configs[i] if i == 0 else configs[i].stacked_on(configs[i - 1])
         epochs = None
         if resume is not None and i == len(trained):
-            layer = config.empty_layer(x.shape[1], x.device, x.dtype)
+            layer = config.empty_layer(*data_layout(x))
             layer.load_state_dict(resume["module"])
             trainer = LayerTrainer(layer, config, generator)
             trainer.load_state_dict(resume)
@@ -276,5 +347,5 @@ def pretrain_stack(
         if on_layer_end is not None:
             on_layer_end(layers, histories)
         if i + 1 < len(configs):
-            x = up_pass([layer], x)
+            x = up_pass([layer], data_rows(x))
     return layers, histories

@@ -195,7 +195,8 @@ def notify_epoch_end(callbacks: Sequence, context: TrainingContext) -> bool:
 
 def _check_health(objective, monitor_data, name: str, epoch: int, loss: float | None) -> None:
     """Raise :class:`DivergenceError` when parameters or loss are not finite, or when the
-    objective reports a failure (e.g. a dead layer)."""
+    objective reports a failure (e.g. a dead layer, a loss that blew up), with the
+    objective's ``advice`` when it has one."""
     bad = [n for n, p in objective.module.named_parameters() if not torch.isfinite(p).all()]
     if bad or (loss is not None and not math.isfinite(loss)):
         what = f"parameters {bad} became NaN or infinite" if bad else f"the loss is {loss}"
@@ -204,12 +205,12 @@ def _check_health(objective, monitor_data, name: str, epoch: int, loss: float | 
     else:
         what = None
     if what:
-        raise DivergenceError(
-            f"Training of {name} diverged at epoch {epoch + 1}: {what}. Try a smaller "
-            "learning rate (layers with rectified linear or Gaussian units usually need "
-            "0.01 or less), fewer units, more weight decay, or standardise real-valued data "
-            "used with Gaussian units."
-        )
+        advice = getattr(objective, "advice", None) or (
+            "Try a smaller learning rate (layers with rectified linear or Gaussian units "
+            "usually need 0.01 or less), fewer units, more weight decay, or standardise "
+            "real-valued data used with Gaussian units.")
+        raise DivergenceError(f"Training of {name} diverged at epoch {epoch + 1}: {what}. "
+                              f"{advice}")
 
 
 def fit_epochs(

@@ -52,6 +52,9 @@ from deepbelief.training.checkpoint import (
 from deepbelief.training.greedy import (
     LayerSpec,
     LayerTrainer,
+    data_layout,
+    data_rows,
+    monitor_rows,
     pretrain_stack,
 )
 from deepbelief.training.hooks import PHASES, PhaseCallbacks
@@ -190,7 +193,7 @@ def _trainer_state(trainer: LayerTrainer) -> dict:
 
 def _load_trainer(config: LayerSpec, data: torch.Tensor, state: dict,
                   generator: torch.Generator | None) -> LayerTrainer:
-    layer = config.empty_layer(data.shape[1], data.device, data.dtype)  # draws nothing
+    layer = config.empty_layer(*data_layout(data))  # draws nothing
     layer.load_state_dict(state["module"])
     trainer = LayerTrainer(layer, config, generator)
     trainer.load_state_dict(state)
@@ -205,9 +208,10 @@ class LayerPhase:
     name, label : str
         The phase name (in ``PHASES``) and its label for messages.
     config : LayerSpec
-    data : tensor or callable
-        The training data (n_samples, n_visible), or a function returning it when the
-        phase starts (when it depends on an earlier phase).
+    data : tensor, SparseSource or callable
+        The training data (n_samples, n_visible) (a sparse matrix in a
+        :class:`~deepbelief.training.sources.SparseSource`), or a function returning it
+        when the phase starts (when it depends on an earlier phase).
     epochs : int or None
         Epochs to train (None: ``config.epochs``).
     init : callable, optional
@@ -288,7 +292,9 @@ class StackPhase:
     name, label : str
     configs : list of LayerSpec
         One per layer, bottom first (e.g. :class:`RBMConfig`).
-    data : tensor (n_samples, n_features)
+    data : tensor (n_samples, n_features) or SparseSource
+        A sparse matrix (in a :class:`~deepbelief.training.sources.SparseSource`) is read
+        one mini-batch or chunk at a time (see :mod:`deepbelief.training.greedy`).
     n_layers : int, optional
         The size of the whole stack when this phase trains its lower part (default: the
         number of ``configs``): callbacks see it as ``context.n_layers``.
@@ -350,7 +356,7 @@ class StackPhase:
             self.trainers[i].run(x, 1, callbacks=callbacks,
                                  name=f"layer {i + 1} ({config.label})")
             if i + 1 < len(self.configs):
-                x = up_pass([self.trainers[i].layer], x)
+                x = up_pass([self.trainers[i].layer], data_rows(x))
         self.rbms = [t.layer for t in self.trainers]
         self.history = [t.state.history for t in self.trainers]
 
@@ -371,9 +377,9 @@ class StackPhase:
 
     def load_state_dict(self, state: dict) -> None:
         self.rbms = []
-        n_visible = self.data.shape[1]
+        n_visible, device, dtype = data_layout(self.data)
         for saved, config in zip(state["rbms"], self._stacked_configs(), strict=False):
-            layer = config.empty_layer(n_visible, self.data.device, self.data.dtype)
+            layer = config.empty_layer(n_visible, device, dtype)
             layer.load_state_dict(saved)
             self.rbms.append(layer)
             n_visible = config.n_hidden
@@ -413,12 +419,13 @@ class LoopSetup:
 
     ``position`` is what a resumed phase needs to build the same setup again without
     drawing from the random stream (e.g. a validation split); ``internal`` are the phase's
-    own callbacks (run before the user's).
+    own callbacks (run before the user's). ``data`` is what ``fit_epochs`` takes: a tuple
+    of tensors or a batch source (e.g. a ``SparseSource`` of sparse inputs and targets).
     """
 
     objective: Any
     optimizer: torch.optim.Optimizer
-    data: tuple[torch.Tensor, ...]
+    data: Any
     internal: list = field(default_factory=list)
     position: dict = field(default_factory=dict)
 
@@ -471,7 +478,8 @@ class LoopPhase:
         self.history = state.history
         fit_epochs(setup.objective, setup.data, setup.optimizer, epochs=epochs,
                    batch_size=self.batch_size, generator=run.generator, state=state,
-                   callbacks=run.callbacks(setup.internal), name=self.loop_name)
+                   callbacks=run.callbacks(setup.internal), name=self.loop_name,
+                   monitor_size=monitor_rows(setup.data))
 
     def position(self) -> dict | None:
         return None if self.setup is None else self.setup.position
