@@ -86,18 +86,41 @@ def test_rbm_estimator_is_one_pretrain_phase_without_layer():
     assert begin[8] == "RBM"
 
 
-def test_plain_functions_get_epoch_and_record_and_can_stop():
+def test_plain_functions_get_the_1_based_epoch_of_the_record_and_can_stop():
     calls = []
 
     def stop_after_two(epoch, record):
         calls.append((epoch, record["epoch"], sorted(record)))
-        return epoch == 1
+        return epoch == 2
 
     rbm = RBM(n_components=4, n_iter=10, callbacks=[stop_after_two], **SMALL).fit(X)
     assert rbm.n_iter_ == 2 and len(rbm.history_) == 2
-    assert calls == [(0, 1, ["epoch", "reconstruction_error", "time"]),
-                     (1, 2, ["epoch", "reconstruction_error", "time"])]
+    assert calls == [(1, 1, ["epoch", "reconstruction_error", "time"]),
+                     (2, 2, ["epoch", "reconstruction_error", "time"])]
     assert rbm.callbacks_[0] is stop_after_two  # functions are not copied
+
+
+def test_every_nth_epoch_callback_fires_at_epochs_n_2n_in_every_phase():
+    """The README's ``epoch % 50 == 0`` printed at epochs 1, 51, 101: plain callbacks
+    counted from 0 while records count from 1. Now both count from 1, in each phase."""
+    fired = []
+
+    def every_third(epoch, record):
+        if epoch % 3 == 0:
+            fired.append(record["epoch"])
+
+    DBNClassifier((8,), pretrain_epochs=7, max_iter=6, callbacks=[every_third],
+                  **SMALL).fit(X, Y)
+    assert fired == [3, 6, 3, 6]  # pretraining epochs 3 and 6, fine-tuning epochs 3 and 6
+
+
+def test_schedule_function_gets_epochs_trained_so_far_like_lambda_lr():
+    """LearningRateScheduler(schedule) keeps torch's LambdaLR convention: 0 before the
+    first epoch, so the rate recorded for epoch n is schedule(n - 1)."""
+    seen = []
+    RBM(n_components=4, n_iter=3, callbacks=[
+        LearningRateScheduler(lambda epoch: seen.append(epoch) or 0.01)], **SMALL).fit(X)
+    assert seen == [0, 1, 2]
 
 
 def test_returning_true_stops_only_that_phase():
@@ -364,6 +387,33 @@ def test_progress_lines_go_to_the_sink_one_per_epoch():
     assert lines[0].startswith("[DBNClassifier pretraining] layer 1, epoch 1, "
                                "reconstruction_error = ")
     assert lines[-1].startswith("[DBNClassifier fine-tuning] epoch 2, loss = ")
+
+
+def test_progress_without_a_terminal_prints_every_nth_epoch_and_the_last(capsys):
+    """A log of the default digits run had 120 lines, one per epoch: now at most about ten
+    a phase, the last epoch always among them, on stderr like the bars."""
+    RBM(n_components=4, n_iter=25, verbose=1, **SMALL).fit(X)
+    out, err = capsys.readouterr()
+    epochs = [int(line.split("epoch ")[1].split(",")[0]) for line in err.splitlines()]
+    assert out == "" and epochs == [3, 6, 9, 12, 15, 18, 21, 24, 25]
+    lines = []
+    RBM(n_components=4, n_iter=4, **SMALL,
+        callbacks=[ProgressBar(bar=False, every=3, sink=lines.append)]).fit(X)
+    assert [line.split(",")[0] for line in lines] == ["[RBM] epoch 3", "[RBM] epoch 4"]
+
+
+def test_progress_shows_the_last_epoch_when_early_stopping_ends_a_phase():
+    lines = []
+    rbm = RBM(n_components=4, n_iter=100, **SMALL, callbacks=[
+        lambda epoch, record: epoch == 14,
+        ProgressBar(bar=False, sink=lines.append)]).fit(X)
+    assert len(rbm.history_) == 14
+    assert [line.split(",")[0] for line in lines] == [f"[RBM] epoch {e}" for e in (10, 14)]
+
+
+def test_progress_bar_checks_every():
+    with pytest.raises(ValueError, match="every must be a positive integer"):
+        ProgressBar(every=0)
 
 
 def test_progress_bar_on_a_terminal(monkeypatch):

@@ -94,9 +94,10 @@ def test_train_on_digits_takes_seconds_and_prints_a_summary(trained, work):
     test_line = next(line for line in lines if line.startswith("  test: accuracy"))
     assert float(test_line.split()[2]) > 0.9
     assert "  model: model.safetensors" in lines
-    # not a terminal: one progress line per epoch on stderr, through logging
+    # not a terminal: progress on stderr, through logging, at most ten lines a phase
     progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
-    assert len(progress) == 10 + 10 + 100
+    assert len(progress) == 10 + 10 + 10  # 100 fine-tuning epochs: every 10th
+    assert progress[-1].startswith("[DBNClassifier fine-tuning] epoch 100, ")
     assert progress[0].startswith("[DBNClassifier pretraining] layer 1, epoch 1, ")
     history = json.loads((work / "model.history.json").read_text())
     assert [len(h) for h in history["pretrain"]] == [10, 10]
@@ -282,7 +283,8 @@ def test_kinds_of_later_versions_are_usage_errors(capsys):
     (["train", "--kind", "rbm", "--layers", "8", "8"], "takes one value for --kind rbm"),
     (["train", "--dropout", "2"], "dropout"),
     (["train", "--set", "nonsense=1"], "has no parameter 'nonsense'"),
-    (["train", "--hidden-units", "relu", "relu", "relu"], "hidden_units has 3 entries"),
+    (["train", "--hidden-units", "relu", "relu", "relu"],
+     "--hidden-units has 3 entries but --layers has 2"),
     (["train", "--data", "digits", "--split", "nope"], "invalid choice: 'nope'"),
     (["plot", "filters"], "required: MODEL"),
     (["nothing"], "invalid choice"),

@@ -163,7 +163,8 @@ def test_ais_matches_exact_784x12_with_data_base():
     assert abs(res.log_z - exact) < 0.05
     assert res.log_z_low < res.log_z < res.log_z_high
     assert res.n_runs == 200 and res.n_betas == 3000
-    assert res.log_weights.dtype == torch.float64 and res.log_weights.shape == (200,)
+    assert isinstance(res.log_weights, np.ndarray)
+    assert res.log_weights.dtype == np.float64 and res.log_weights.shape == (200,)
 
 
 def test_ais_matches_exact_20x15_uniform_base():
@@ -221,8 +222,8 @@ def test_ais_is_reproducible_and_accepts_generators():
     c = ais_log_partition(
         rbm, n_runs=10, betas=betas, random_state=torch.Generator().manual_seed(3)
     )
-    assert torch.equal(a.log_weights, b.log_weights)
-    assert torch.equal(a.log_weights, c.log_weights)
+    np.testing.assert_array_equal(a.log_weights, b.log_weights)
+    np.testing.assert_array_equal(a.log_weights, c.log_weights)
     d = ais_log_partition(rbm, n_runs=10, betas=betas, random_state=np.random.default_rng(0))
     assert math.isfinite(d.log_z)
 
@@ -261,8 +262,8 @@ def test_log_likelihood_normalises_over_all_states():
     rbm = _random_rbm(8, 5, seed=4, w_std=1.0)
     states = _binary_states(8)
     ll = log_likelihood(rbm, states.numpy(), exact_log_partition(rbm))
-    assert ll.shape == (256,) and ll.dtype == torch.float64
-    assert float(ll.exp().sum()) == pytest.approx(1.0, abs=1e-6)
+    assert ll.shape == (256,) and ll.dtype == np.float64
+    assert float(np.exp(ll).sum()) == pytest.approx(1.0, abs=1e-6)
     assert bool((ll <= 0).all())
 
 
@@ -270,14 +271,14 @@ def test_log_likelihood_gaussian_density_integrates_to_one():
     rbm = _random_rbm(2, 3, seed=1, visible="gaussian")
     x = _grid(-14.0, 14.0, 0.05)
     ll = log_likelihood(rbm, torch.cartesian_prod(x, x), exact_log_partition(rbm))
-    assert float(ll.exp().sum()) * 0.05**2 == pytest.approx(1.0, abs=1e-6)
+    assert float(np.exp(ll).sum()) * 0.05**2 == pytest.approx(1.0, abs=1e-6)
 
 
 def test_log_likelihood_accepts_ais_result():
     rbm = _random_rbm(5, 4, seed=0)
     res = ais_log_partition(rbm, n_runs=10, betas=np.linspace(0, 1, 20), random_state=0)
     X = _binary_states(5)[:3]
-    assert torch.allclose(log_likelihood(rbm, X, res), log_likelihood(rbm, X, res.log_z))
+    np.testing.assert_allclose(log_likelihood(rbm, X, res), log_likelihood(rbm, X, res.log_z))
 
 
 # -- pseudo-likelihood -------------------------------------------------------------------------
@@ -300,15 +301,15 @@ def test_pseudo_likelihood_matches_brute_force(hidden, monkeypatch):
     X = (torch.rand(13, 7, generator=g) < 0.5).float()
     expected = _brute_pseudo_likelihood(rbm, X)
     pl = pseudo_likelihood(rbm, X.numpy())
-    assert pl.shape == (13,)
-    assert torch.allclose(pl.double(), expected, atol=1e-4)
+    assert pl.shape == (13,) and pl.dtype == np.float64
+    np.testing.assert_allclose(pl, expected.numpy(), atol=1e-4)
     assert bool((pl <= 0).all())
-    assert torch.equal(pl, pseudo_likelihood(rbm, X))  # deterministic
+    np.testing.assert_array_equal(pl, pseudo_likelihood(rbm, X))  # deterministic
     per_feature = pseudo_likelihood(rbm, X, per_feature=True)
-    assert torch.allclose(per_feature, pl / 7)
+    np.testing.assert_allclose(per_feature, pl / 7, rtol=1e-6)
     # Forcing the smallest blocks (one sample, one feature) gives the same values.
     monkeypatch.setattr(monitors, "_PL_BLOCK_ELEMENTS", 5)
-    assert torch.allclose(pseudo_likelihood(rbm, X), pl, atol=1e-6)
+    np.testing.assert_allclose(pseudo_likelihood(rbm, X), pl, atol=1e-6)
 
 
 def test_pseudo_likelihood_errors():
@@ -399,17 +400,17 @@ def test_dbn_bound_matches_its_exact_value_and_stays_below_the_likelihood():
     assert (exact_bound <= exact + 1e-12).all()
     estimate = dbn_log_likelihood_bound(rbms, v, exact_log_partition(rbms[1]),
                                         n_samples=20000, random_state=0)
-    torch.testing.assert_close(estimate, exact_bound, atol=0.05, rtol=0)
+    np.testing.assert_allclose(estimate, exact_bound.detach().numpy(), atol=0.05, rtol=0)
     again = dbn_log_likelihood_bound(rbms, v, exact_log_partition(rbms[1]),
                                      n_samples=20000, random_state=0)
-    assert torch.equal(estimate, again)
+    np.testing.assert_array_equal(estimate, again)
 
 
 def test_dbn_bound_of_a_single_rbm_is_its_log_likelihood():
     rbm = _tiny_dbn()[0]
     v = _binary_states(5)[:6].double()
     log_z = exact_log_partition(rbm)
-    torch.testing.assert_close(dbn_log_likelihood_bound([rbm], v, log_z, n_samples=3),
+    np.testing.assert_allclose(dbn_log_likelihood_bound([rbm], v, log_z, n_samples=3),
                                log_likelihood(rbm, v, log_z))
 
 
@@ -437,3 +438,23 @@ def test_exact_log_partition_enumerates_softmax_and_joined_layers():
     joined = RBMModule(4, 2, [["bernoulli", 2], ["softmax", 2]], "gaussian")
     assert exact_log_partition(joined) == pytest.approx(
         math.log(4 * 2) + 2 * 0.5 * math.log(2 * math.pi), abs=1e-12)
+
+
+# -- the public surface: Python floats and float64 NumPy arrays (issue 20, item 12) ----------
+def test_public_results_are_python_floats_and_float64_arrays_not_tensors():
+    """Evaluation printed as tensor(...) and mixed float32 with float64."""
+    rbm = _random_rbm(6, 4, seed=2)
+    X = _binary_states(6)[:5].numpy()
+    log_z = exact_log_partition(rbm)
+    ais = ais_log_partition(rbm, n_runs=5, betas=np.linspace(0, 1, 20), data=X,
+                            random_state=0)
+    floats = [log_z, ais.log_z, ais.log_z_low, ais.log_z_high, ais.log_z_base,
+              reconstruction_error(rbm, X), free_energy_gap(rbm, X[:2], X[2:4])]
+    assert all(type(value) is float for value in floats)
+    arrays = [log_likelihood(rbm, X, log_z), log_likelihood(rbm, X, ais),
+              pseudo_likelihood(rbm, X), pseudo_likelihood(rbm, X, per_feature=True),
+              dbn_log_likelihood_bound([rbm], X, log_z, n_samples=2, random_state=0),
+              ais.log_weights]
+    for array in arrays:
+        assert isinstance(array, np.ndarray) and array.dtype == np.float64
+    assert "tensor" not in repr(arrays[0].mean()) and "tensor" not in repr(ais)

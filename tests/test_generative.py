@@ -346,7 +346,7 @@ def test_string_labels_and_verbose_progress(digits_split, capsys):
     assert gen.sample(2, y="two", n_gibbs=3, random_state=0).shape == (2, 64)
     with pytest.raises(ValueError, match="unseen"):
         gen.sample(1, y="three")
-    assert "layer 2, epoch 1" in capsys.readouterr().out  # the top RBM
+    assert "layer 2, epoch 1" in capsys.readouterr().err  # the top RBM
 
 
 def test_sample_chains_are_the_same_draws_recorded(fitted):

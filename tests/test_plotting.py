@@ -162,3 +162,116 @@ def test_class_samples_one_row_per_class(tmp_path):
     assert pixels.shape[0] > taller.shape[0] * 1.5  # 10 rows against 5 (of longer rows)
     with pytest.raises(ValueError, match="one class per sample"):
         plot_class_samples(X[:4], [0, 1], tmp_path / "e.png")
+
+
+# -- titles, phases, colour scales and sizes (issue 20, items 9 and 13) ----------------------
+def png_title(path) -> str:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.text.get("Title", "")
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The figures the plotting functions save, in order."""
+    from deepbelief.plotting import charts, images, mosaic
+
+    saved, save = [], mosaic.save_figure
+
+    def keep(fig, path):
+        saved.append(fig)
+        return save(fig, path)
+
+    for module in (charts, images, mosaic):
+        monkeypatch.setattr(module, "save_figure", keep)
+    return saved
+
+
+def test_every_picture_has_a_title_by_default(rbm, classifier, tmp_path):
+    """Some pictures had no title: now each has one (also in the PNG's Title text)."""
+    originals = X[500:504]
+    mask = np.arange(64) < 32
+    paths = [
+        plot_images(X[:4], tmp_path / "a.png"),
+        plot_filters(rbm, tmp_path / "b.png"),
+        plot_reconstructions(originals, rbm.reconstruct(originals), tmp_path / "c.png"),
+        plot_completions(originals, mask, rbm.complete(originals, mask, n_iter=2),
+                         tmp_path / "d.png"),
+        plot_class_samples(X[:6], Y[:6], tmp_path / "e.png"),
+        plot_predictions(X[:4], Y[:4], Y[:4], tmp_path / "f.png"),
+        plot_learning_curves(classifier, tmp_path / "g.png"),
+        plot_embedding(X[:50], Y[:50], tmp_path / "h.png"),
+    ]
+    titles = [png_title(p) for p in paths]
+    assert all(titles), titles
+    assert titles[3] == "completions of 4 images (50% hidden)"
+    assert titles[5] == "predictions: 4 of 4 right (red: wrong)"
+    assert png_title(plot_images(X[:4], tmp_path / "t.png", title="mine")) == "mine"
+    assert png_title(plot_images(X[:4], tmp_path / "u.png", title="")) == ""
+
+
+def test_class_conditional_samples_name_their_classes(tmp_path):
+    """Titles of class-conditional samples omitted the class."""
+    one = plot_class_samples(X[Y == 3][:5], Y[Y == 3][:5], tmp_path / "three.png")
+    assert png_title(one) == "samples of class 3"
+    some = plot_class_samples(X[:30], Y[:30], tmp_path / "some.png")
+    assert png_title(some) == "samples of classes 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"
+
+
+def test_learning_curves_show_the_up_down_phase_of_a_generative_dbn(tmp_path, figures):
+    """`plot curves` drew one panel for a generative DBN whose history has up-down records."""
+    history = {"pretrain": [[{"epoch": 1, "reconstruction_error": 3.0},
+                             {"epoch": 2, "reconstruction_error": 2.0}],
+                            [{"epoch": 1, "reconstruction_error": 1.5}]],
+               "updown": [{"epoch": e, "reconstruction_error": 1.0 / e} for e in (1, 2, 3)]}
+    path = plot_learning_curves(history, tmp_path / "curves.png")
+    panels = [ax.get_title() for ax in figures[-1].axes if ax.get_title()]
+    assert panels == ["pretraining: reconstruction error",
+                      "up-down fine-tuning: reconstruction error"]
+    assert png_title(path) == "training history: pretraining, up-down fine-tuning"
+
+
+def test_regression_targets_are_drawn_on_a_colour_scale_with_a_colorbar(tmp_path, figures):
+    """The regressor's embedding coloured points by a target without saying which colour
+    means what."""
+    target = np.linspace(-1.0, 2.0, 60)
+    assert_picture(plot_embedding(X[:60], target, tmp_path / "reg.png"), 400, 300)
+    fig = figures[-1]
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "target"  # the colorbar
+    plot_embedding(X[:60], Y[:60], tmp_path / "cls.png")
+    assert len(figures[-1].axes) == 1  # classes: a legend, no colorbar
+
+
+def test_completion_pictures_are_large_enough_to_read(rbm, tmp_path):
+    """Completion pictures were small (about 550 pixels wide for 10 digits)."""
+    originals = X[500:510]
+    mask = np.arange(64) < 32
+    pixels = assert_picture(plot_completions(originals, mask, rbm.complete(originals, mask,
+                                                                           n_iter=2),
+                                             tmp_path / "c.png"), 700, 200)
+    assert pixels.shape[1] >= 700
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_cli_plot_curves_draws_the_up_down_phase_from_a_history_file(tmp_path, suffix):
+    """`deepbelief plot curves` of a generative DBN's history (JSON or CSV) showed only
+    pretraining."""
+    import json
+    import subprocess
+    from types import SimpleNamespace
+
+    from deepbelief.cli.io import write_history
+
+    history = {"pretrain": [[{"epoch": 1, "reconstruction_error": 3.0, "time": 0.1}]],
+               "updown": [{"epoch": e, "reconstruction_error": 1.0 / e, "time": 0.1}
+                          for e in range(1, 11)]}
+    source = tmp_path / f"gen.history{suffix}"
+    write_history(SimpleNamespace(history_=history), source)
+    if suffix == ".json":
+        assert json.loads(source.read_text())["updown"][-1]["epoch"] == 10
+    out = tmp_path / "curves.png"
+    result = subprocess.run([sys.executable, "-m", "deepbelief", "plot", "curves", str(source),
+                             "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert png_title(out) == "training history: pretraining, up-down fine-tuning"

@@ -277,12 +277,12 @@ def test_callback_returning_true_stops_training():
 
     def stop_at_third(epoch, record):
         calls.append((epoch, record["epoch"]))
-        return epoch == 2
+        return epoch == 3
 
     state = fit_epochs(objective, (DATA,), optimizer, epochs=10, batch_size=8,
                        generator=torch.Generator().manual_seed(0),
                        callbacks=[stop_at_third, lambda e, r: None])
-    assert calls == [(0, 1), (1, 2), (2, 3)]
+    assert calls == [(1, 1), (2, 2), (3, 3)]
     assert state.epoch == 3 and len(state.history) == 3
 
 

@@ -17,6 +17,7 @@ from deepbelief.cli.io import (
     UsageError,
     csv_number,
     data_from_args,
+    prepare_outputs,
     write_table,
 )
 from deepbelief.cli.metrics import format_value, model_metrics
@@ -44,6 +45,7 @@ def run_evaluate(args) -> int:
 
 
 def run_predict(args) -> int:
+    prepare_outputs("deepbelief predict", {"-o": args.output})
     model = load_model(args.model, args.device)
     require(model, args.model, "predict", (*CLASSIFIERS, DBNRegressor),
             "; use 'deepbelief transform' for the features of other models")
@@ -73,11 +75,11 @@ def run_predict(args) -> int:
 
 
 def run_transform(args) -> int:
+    prepare_outputs("deepbelief transform", {"-o": args.output})
     model = load_model(args.model, args.device)
     data = data_from_args(args, default_split="test", n_features=model.n_features_in_)
     features = model_features(model, data.X)
     if args.output and Path(args.output).suffix.lower() == ".npy":
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         np.save(args.output, features)
         log.info("wrote %s", args.output)
     else:

@@ -7,10 +7,39 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from deepbelief.cli.checkpoints import checkpoint_position, checkpoint_state
 from deepbelief.cli.io import EXIT_OK
 from deepbelief.cli.metrics import format_value
 from deepbelief.cli.models import architecture, load_model, n_parameters
+from deepbelief.cli.provenance import training_summary
 from deepbelief.io.modelfile import describe
+
+
+def _print_json(info: dict) -> int:
+    print(json.dumps(info, indent=1, default=str))
+    return EXIT_OK
+
+
+def _print_settings(params: dict) -> None:
+    print("  training settings:")
+    for key, value in params.items():
+        print(f"    {key} = {value!r}")
+
+
+def _inspect_checkpoint(args, estimator: str, state: dict) -> int:
+    params = state.get("params") or {}
+    info = {"file": args.model, "checkpoint_of": estimator, "layout": state.get("layout"),
+            "stage": state.get("stage"), "position": checkpoint_position(state, estimator),
+            "params": params, "data_sha256": state.get("data_sha256")}
+    if args.json:
+        return _print_json(info)
+    print(f"{args.model}: training checkpoint of {'an' if estimator == 'RBM' else 'a'} "
+          f"{estimator} (layout {info['layout']})")
+    print(f"  saved {info['position']}")
+    _print_settings(params)
+    print(f"  data sha256: {info['data_sha256']}")
+    print("  resume it with the same 'deepbelief train' command and --resume")
+    return EXIT_OK
 
 
 def _history_summary(history) -> dict[str, Any]:
@@ -33,6 +62,9 @@ def _history_summary(history) -> dict[str, Any]:
 
 def run_inspect(args) -> int:
     header = describe(args.model)
+    saved = checkpoint_state(args.model)
+    if saved is not None:
+        return _inspect_checkpoint(args, *saved)
     model = load_model(args.model, "cpu")
     params = {k: v for k, v in model.get_params().items() if k != "callbacks"}
     info: dict[str, Any] = {
@@ -43,6 +75,8 @@ def run_inspect(args) -> int:
         "architecture": architecture(model),
         "n_parameters": n_parameters(model),
         "n_features_in": int(model.n_features_in_),
+        "feature_names": (header["config"].get("state") or {}).get("feature_names_in"),
+        "trained_on": training_summary(header["config"].get("metadata")),
     }
     if hasattr(model, "classes_"):
         info["classes"] = [c.item() if hasattr(c, "item") else c for c in model.classes_]
@@ -52,18 +86,17 @@ def run_inspect(args) -> int:
     info["history"] = _history_summary(model.history_)
     info["tensors"] = {k: v["shape"] for k, v in header["tensors"].items()}
     if args.json:
-        print(json.dumps(info, indent=1, default=str))
-        return EXIT_OK
+        return _print_json(info)
     print(f"{info['file']}: {info['model_type']} (deepbelief model file, format "
           f"{info['format_version']}, written by deepbelief {info['library_version']})")
     print(f"  layers: {info['architecture']}")
     print(f"  parameters: {info['n_parameters']:,}")
-    print(f"  input: {info['n_features_in']} features")
+    print(f"  input: {info['n_features_in']} features" + (
+        f" ({', '.join(info['feature_names'])})" if info["feature_names"] else ""))
+    print(f"  trained on: {info['trained_on'] or 'not recorded'}")
     if "classes" in info:
         print(f"  classes: {' '.join(str(c) for c in info['classes'])}")
-    print("  training settings:")
-    for key, value in info["params"].items():
-        print(f"    {key} = {value!r}")
+    _print_settings(info["params"])
     summary = info["history"]
     print("  history: " + ", ".join(
         f"{k.replace('_', ' ')} {format_value(v) if not isinstance(v, dict) else ''}".strip()

@@ -16,45 +16,35 @@ from typing import Any
 
 import numpy as np
 
+from deepbelief.cli.columns import TableOptions, feature_order, label_index, report_label
+from deepbelief.cli.errors import (  # noqa: F401 (their home before cli.errors: import from here)
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    UsageError,
+    one_line,
+)
+
 log = logging.getLogger("deepbelief")
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
-_LABEL_NAMES = ("label", "labels", "y", "target", "class")
 _DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-
-
-#: Exit status: success, failure (a missing or invalid file, data that does not fit the
-#: model, ...), and a usage error (a bad option or value).
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """The command line is wrong (exit status 2)."""
-
-    def __init__(self, message: str, prog: str = "deepbelief") -> None:
-        super().__init__(message)
-        self.prog = prog
-
-
-class CommandError(Exception):
-    """The command cannot be carried out (exit status 1)."""
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if isinstance(exc, KeyError):
-        text = f"missing {text}"
-    return text or type(exc).__name__
 
 
 # -- data --------------------------------------------------------------------------------------
 @dataclass
 class Data:
-    """Loaded data: features, labels (or None) and a description for messages."""
+    """Loaded data: features, labels (or None) and a description for messages; a table's
+    feature column names (in the order of ``X``'s columns) and label column, and the
+    scaling applied (:mod:`deepbelief.cli.provenance`)."""
 
     X: np.ndarray
     y: np.ndarray | None
     name: str
+    columns: list[str] | None = None
+    label: str | None = None
+    scale: dict | None = None
 
 
 def _parse_number_or_str(values: list[str]) -> np.ndarray:
@@ -85,9 +75,25 @@ def _is_header(first: list[str], second: list[str] | None) -> bool:
                                       for a, b in zip(first, second, strict=False))
 
 
-def _read_table(path: Path, label_column: str | None, n_features: int | None,
-                want_labels: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+def _delimiter(path: Path) -> str:
+    """The delimiter of a table: what :class:`csv.Sniffer` finds in its first lines among
+    comma, semicolon, tab, space and bar, else tab for .tsv and comma for the others."""
+    default = "\t" if path.suffix.lower() == ".tsv" else ","
+    with open(path, newline="", encoding="utf-8") as handle:
+        sample = "".join(handle.readline() for _ in range(20))
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=",;\t| ").delimiter
+    except csv.Error:
+        return default
+    if found != default:
+        log.info("%s: columns separated by %r", path, found)
+    return found
+
+
+def _read_table(path: Path, options: TableOptions):
+    """A table's features (in the model's column order when it has names), labels, feature
+    names and label column name."""
+    delimiter = _delimiter(path)
     with open(path, newline="", encoding="utf-8") as handle:
         rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
     if not rows:
@@ -103,51 +109,26 @@ def _read_table(path: Path, label_column: str | None, n_features: int | None,
             raise CommandError(f"{path}: row {i + 1 + (header is not None)} has {len(row)} "
                                f"values, the first row {width}.")
     columns = list(zip(*rows, strict=True))
-    index = _label_index(path, header, width, label_column, n_features, want_labels)
+    index, how = label_index(path, header, width, options)
+    report_label(path, header, index, how)
     y = None if index is None else _parse_number_or_str(
         [v.strip() for v in columns[index]])
     features = [c for i, c in enumerate(columns) if i != index]
+    names = None if header is None else [h for i, h in enumerate(header) if i != index]
+    if names is not None and options.features is not None:
+        order = feature_order(path, names, options.features)
+        features, names = [features[i] for i in order], [names[i] for i in order]
     try:
         X = np.asarray(features, dtype=np.float64).T
     except ValueError:
         raise CommandError(f"{path}: the feature columns must hold numbers only (is the "
                            "label column another than --label-column says?).") from None
-    return X, y
+    label = None if index is None else (header[index] if header else str(index))
+    return X, y, names, label
 
 
-def _label_index(path: Path, header: list[str] | None, width: int, label_column: str | None,
-                 n_features: int | None, want_labels: bool) -> int | None:
-    """Which column of a table holds the labels (None: no labels)."""
-    if label_column is not None:
-        if label_column.lower() == "none":
-            return None
-        if header is not None and label_column in header:
-            return header.index(label_column)
-        try:
-            index = int(label_column)
-        except ValueError:
-            where = f"its columns are {header}" if header else "it has no header row"
-            raise CommandError(f"{path} has no column {label_column!r} ({where}).") from None
-        if not -width <= index < width:
-            raise CommandError(f"{path} has {width} columns; --label-column {index} is out of "
-                               "range.")
-        return index % width
-    if header is not None:
-        for i, name in enumerate(header):
-            if name.lower() in _LABEL_NAMES:
-                return i
-    if n_features is not None:
-        if width == n_features:
-            return None
-        if width == n_features + 1:
-            return width - 1
-        raise CommandError(f"{path} has {width} columns but the model takes {n_features} "
-                           "features.")
-    return width - 1 if want_labels else None
-
-
-def _read_file(path: Path, label_column: str | None, n_features: int | None,
-               want_labels: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_file(path: Path, options: TableOptions):
+    """Features, labels (or None), feature names (or None) and label column (or None)."""
     suffix = path.suffix.lower()
     if suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
@@ -157,11 +138,12 @@ def _read_file(path: Path, label_column: str | None, n_features: int | None,
                 raise CommandError(f"{path} holds no array named 'X' (it holds "
                                    f"{sorted(keys)}); save it with np.savez(path, X=X, y=y).")
             y_key = next((k for k in ("y", "Y", "labels", "target") if k in keys), None)
-            return archive[x_key], None if y_key is None else archive[y_key]
+            return (archive[x_key], None if y_key is None else archive[y_key], None,
+                    y_key)
     if suffix == ".npy":
-        return np.load(path, allow_pickle=False), None
+        return np.load(path, allow_pickle=False), None, None, None
     if suffix in (".csv", ".tsv", ".txt"):
-        return _read_table(path, label_column, n_features, want_labels)
+        return _read_table(path, options)
     raise CommandError(f"cannot read {path}: use a .npz file (arrays X and y), a .npy file "
                        "(X), or a .csv/.tsv file (with a label column).")
 
@@ -196,6 +178,8 @@ def load_data(
     limit: int | None = None,
     n_features: int | None = None,
     want_labels: bool = False,
+    feature_names: list[str] | None = None,
+    recorded_label: str | None = None,
 ) -> Data:
     """Load data for a command: a built-in data set or a file.
 
@@ -206,25 +190,41 @@ def load_data(
         are the reference example's 80/20 split with ``random_state=0``), ``'mnist'`` or
         ``'fashion-mnist'`` (IDX files in ``data_dir``, else ``$DEEPBELIEF_DATA``), a folder
         holding such IDX files, or a file: ``.npz`` (arrays ``X`` and optionally ``y``),
-        ``.npy`` (``X``), ``.csv``/``.tsv`` (features and optionally a label column).
+        ``.npy`` (``X``), ``.csv``/``.tsv`` (features and optionally a label column; comma,
+        semicolon, tab, space or bar between columns, detected by :class:`csv.Sniffer`).
     split : {'train', 'test', 'all'}, optional
         The part of a built-in data set (default 'train'); not for files.
     data_dir : path, optional
         Folder of the MNIST or Fashion-MNIST files.
     label_column : str, optional
-        Name or 0-based index of a table's label column, or ``'none'``. By default a column
-        named label, y, target or class; else the last column when ``want_labels`` or when
-        the table has one column more than ``n_features``.
+        Name or 0-based index of a table's label column, or ``'none'``. By default
+        ``recorded_label``, else a column named label, y, target or class, else the one
+        column not in ``feature_names``, else the last column when ``want_labels`` or when
+        the table has one column more than ``n_features``
+        (:func:`deepbelief.cli.columns.label_index`).
     limit : int, optional
         Keep the first ``limit`` samples.
     n_features : int, optional
         The number of features the model takes (to tell a label column apart).
     want_labels : bool, default False
         Whether the caller needs labels (then a table's last column is the label).
+    feature_names : list of str, optional
+        The model's feature columns (``feature_names_in_``): a table with a header has its
+        columns matched to them by name and put in their order.
+    recorded_label : str, optional
+        The label column the model was trained with.
 
     Returns
     -------
     Data
+
+    Raises
+    ------
+    CommandError
+        When the data cannot be read or does not fit: a missing file, a table whose columns
+        do not match ``feature_names`` (naming them), ...
+    UsageError
+        ``split`` given for a file.
 
     Examples
     --------
@@ -241,6 +241,7 @@ def load_data(
         raise UsageError("--split applies to the built-in data sets and IDX folders, not "
                          f"to a file like {source}.")
     split = split or "train"
+    columns = label = None
     if source == "digits":
         from deepbelief.datasets import load_digits
 
@@ -256,7 +257,8 @@ def load_data(
                                "DEEPBELIEF_DATA.") from None
         name = f"{source if builtin else path} ({split})"
     else:
-        X, y = _read_file(path, label_column, n_features, want_labels)
+        X, y, columns, label = _read_file(path, TableOptions(
+            label_column, n_features, want_labels, feature_names, recorded_label))
         name = str(path)
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
@@ -271,23 +273,82 @@ def load_data(
         y = None if y is None else y[:limit]
     if len(X) == 0:
         raise CommandError(f"{name} holds no samples.")
-    return Data(np.ascontiguousarray(X, dtype=np.float32), y, name)
+    return Data(np.ascontiguousarray(X, dtype=np.float32), y, name, columns, label)
 
 
 def data_from_args(args, *, default_split: str, n_features: int | None = None,
                    want_labels: bool = False) -> Data:
     """:func:`load_data` with a command's data options (``--data``, ``--split``,
-    ``--data-dir``, ``--label-column``, ``--limit``); ``default_split`` applies to the
+    ``--data-dir``, ``--label-column``, ``--limit``; ``train``'s ``--scale``), prepared as
+    the model file (``args.model``) records its training data: see
+    :func:`deepbelief.cli.provenance.command_data`. ``default_split`` applies to the
     built-in data sets and IDX folders."""
-    builtin = args.data in DATASETS or Path(args.data).is_dir()
-    data = load_data(args.data, split=args.split or (default_split if builtin else None),
-                     data_dir=args.data_dir, label_column=args.label_column,
-                     limit=args.limit, n_features=n_features, want_labels=want_labels)
-    log.info("data: %s, %d samples x %d features", data.name, *data.X.shape)
-    return data
+    from deepbelief.cli.provenance import command_data  # it builds on this module
+
+    return command_data(args, default_split=default_split, n_features=n_features,
+                        want_labels=want_labels)
 
 
 # -- output ------------------------------------------------------------------------------------
+def _output_folder(option: str, path: Path) -> None:
+    """Create the folder of the output file ``path`` (given with ``option``) and check that
+    it can be written, or raise :class:`CommandError` saying why not."""
+    if path.is_dir():
+        raise CommandError(f"{option} {path} is a folder; give the path of a file (in it, "
+                           "or elsewhere).")
+    folder = path.parent
+    above = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise CommandError(f"{option} {path}: {above} is a file, not a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"{option} {path}: cannot create the folder {folder} "
+                           f"({exc.strerror or exc}).") from None
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
+                                                     and not os.access(path, os.W_OK)):
+        raise CommandError(f"{option} {path}: cannot write there (permission denied).")
+
+
+def prepare_outputs(prog: str, outputs: dict[str, str | os.PathLike | None]) -> None:
+    """Check every output path of a command before any work starts, creating missing
+    folders (one policy for every command): ``outputs`` maps each option (``-o``,
+    ``--history``, ...) to its path (None or '-': not written, or stdout).
+
+    Raises
+    ------
+    CommandError
+        A path is a folder, lies under a file, or cannot be written.
+    UsageError
+        Two options name the same file.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> prepare_outputs("deepbelief train", {"-o": folder / "new" / "model.safetensors"})
+    >>> (folder / "new").is_dir()
+    True
+    >>> prepare_outputs("deepbelief train", {"-o": folder})  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    CommandError: -o /tmp/... is a folder; give the path of a file (in it, or elsewhere).
+    """
+    seen: dict[Path, str] = {}
+    for option, value in outputs.items():
+        if value is None or str(value) == "-":
+            continue
+        path = Path(value)
+        key = path.resolve()
+        if key in seen:
+            other = "train.ckpt" if path.name == "run.ckpt" else "run.ckpt"
+            why = (" (saving the model would replace the checkpoint that --resume reads): "
+                   f"give --checkpoint another file, e.g. {other}" if "--checkpoint" in
+                   (option, seen[key]) else ": give them different files")
+            raise UsageError(f"{seen[key]} and {option} both name {path}{why}.", prog)
+        seen[key] = option
+        _output_folder(option, path)
+
+
 def write_table(path: str | None, header: list[str], rows) -> None:
     """CSV to ``path``, or to stdout when ``path`` is None or '-'."""
     if path in (None, "-"):
@@ -317,7 +378,9 @@ def _history_rows(history) -> tuple[list[str], list[list]]:
     if isinstance(history, dict):
         for i, records in enumerate(history.get("pretrain") or []):
             entries += [("pretrain", i + 1, r) for r in records]
-        entries += [("finetune", "", r) for r in history.get("finetune") or []]
+        for phase, records in history.items():  # fine-tuning, up-down, ...: every phase
+            if phase != "pretrain":
+                entries += [(phase, "", r) for r in records or []]
     else:
         entries = [("pretrain", "", r) for r in history]
     keys = list(dict.fromkeys(k for _, _, r in entries for k in r))
@@ -350,17 +413,19 @@ def read_history(path: Path):
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     pretrain: dict[int, list] = {}
-    finetune: list = []
+    phases: dict[str, list] = {"finetune": []}
     flat: list = []
     for row in rows:
         record = {k: float(v) if k != "epoch" else int(v) for k, v in row.items()
                   if k not in ("phase", "layer") and v not in ("", None)}
-        if row.get("phase") == "finetune":
-            finetune.append(record)
+        if row.get("phase") not in (None, "", "pretrain"):  # finetune, updown, ...
+            phases.setdefault(row["phase"], []).append(record)
         elif row.get("layer"):
             pretrain.setdefault(int(row["layer"]), []).append(record)
         else:
             flat.append(record)
     if flat:
         return flat
-    return {"pretrain": [pretrain[k] for k in sorted(pretrain)], "finetune": finetune}
+    if not phases["finetune"] and len(phases) > 1:
+        del phases["finetune"]  # a generative DBN's history has no fine-tuning
+    return {"pretrain": [pretrain[k] for k in sorted(pretrain)], **phases}

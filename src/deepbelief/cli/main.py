@@ -9,18 +9,24 @@
     deepbelief sample rbm.safetensors -o samples.png      # images drawn from the model
     deepbelief complete rbm.safetensors --data digits -o completions.png
     deepbelief inspect model.safetensors                  # what the file holds
+    deepbelief inspect run.ckpt                           # where a checkpoint's run stands
     deepbelief plot filters model.safetensors -o filters.png
     deepbelief demo                                       # the reference example
 
 Every command has ``--help``. Exit status: 0 on success, 2 for a usage error (a bad option
 or value, an option that does not apply), 1 when the command fails (a missing or invalid
 file, data that does not fit the model, a model of the wrong type); the error is one line
-on stderr, without traceback unless ``--traceback`` is given. Messages go through
+on stderr, starting with ``deepbelief COMMAND: error:`` and naming options, not the
+library's parameters, without traceback unless ``--traceback`` is given. Every output path
+is checked (its folder created) before any work starts. Ctrl-C exits with status 130 and
+a line saying what was saved (``train --checkpoint``: the epoch and phase, and to rerun
+with ``--resume``). Messages go through
 :mod:`logging` (logger ``deepbelief``) to stderr; results go to stdout.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import logging
 import os
@@ -38,8 +44,8 @@ from deepbelief.cli.io import (
     load_data,
     one_line,
 )
+from deepbelief.cli.messages import cli_words
 from deepbelief.cli.parser import build_parser
-from deepbelief.exceptions import DivergenceError, ModelFileError
 
 __all__ = ["CommandError", "UsageError", "build_parser", "load_data", "main"]
 
@@ -58,8 +64,25 @@ def _logging_handler(args) -> logging.Handler:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    # imported here: deepbelief.exceptions imports scikit-learn (slow for --help)
+    from deepbelief.exceptions import DivergenceError, ModelFileError
+
     return (CommandError, OSError, ValueError, ModelFileError, DivergenceError, RuntimeError,
             MemoryError)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """``parser.parse_args``, with an unknown option reported by its command's parser (so
+    the error starts with 'deepbelief COMMAND:')."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        args.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _prog(args) -> str:
+    """``deepbelief COMMAND``, the start of every message of a command."""
+    return f"deepbelief {args.command}" if args is not None else "deepbelief"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,11 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = None
     previous_level = log.level
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
         if args.command == "train" and args.config:
             at = argv.index("train") + 1
             tokens = config_tokens(args.config, args.commands["train"])
-            args = parser.parse_args([*argv[:at], *tokens, *argv[at:]])
+            args = _parse(parser, [*argv[:at], *tokens, *argv[at:]])
         handler = _logging_handler(args)
         if args.threads:
             import torch
@@ -84,17 +107,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except UsageError as exc:
-        print(f"{exc.prog}: error: {one_line(exc)}", file=sys.stderr)
+        prog = exc.prog if exc.prog != "deepbelief" or args is None else _prog(args)
+        print(f"{prog}: error: {cli_words(one_line(exc), args)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("deepbelief: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # the message says what was saved (cli.checkpoints)
+        print(f"{_prog(args)}: interrupted" + (f": {exc}" if str(exc) else ""),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. 'deepbelief predict ... | head'
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
-        prog = f"deepbelief {args.command}" if args is not None else "deepbelief"
+        prog = _prog(args)
         if args is not None and getattr(args, "traceback", False):
             traceback.print_exc()
         elif not isinstance(exc, _user_errors()):  # a bug: say so, with the traceback
@@ -102,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{prog}: internal error (please report it): {one_line(exc)}",
                   file=sys.stderr)
             return EXIT_FAILURE
-        print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+        print(f"{prog}: error: {cli_words(one_line(exc), args)}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
         if handler is not None:

@@ -40,8 +40,13 @@ COMPLETERS: tuple[type, ...] = (RBM, GenerativeDBN)
 
 
 def load_model(path: str, device: str | None = None):
-    """The estimator saved in the model file ``path``, on ``device`` (default: as saved)."""
+    """The estimator saved in the model file ``path``, on ``device`` (default: as saved).
+
+    The commands match a table's columns to the file's ``feature_names_in_`` by name
+    (:mod:`deepbelief.cli.columns`) and hand the model arrays in its order, so the loaded
+    estimator does not keep the names (it would warn that arrays have none)."""
     model = load(path, device=device)
+    model.__dict__.pop("feature_names_in_", None)
     log.info("model: %s from %s", type(model).__name__, path)
     return model
 

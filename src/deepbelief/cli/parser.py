@@ -4,18 +4,19 @@ its options, help texts and examples."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 from collections.abc import Callable
 from typing import Any
 
-from deepbelief import __version__
-from deepbelief.cli.inference import run_evaluate, run_predict, run_transform
-from deepbelief.cli.inspection import run_inspect
+from deepbelief._version import __version__
 from deepbelief.cli.io import UsageError
-from deepbelief.cli.models import KINDS, LATER_KINDS
-from deepbelief.cli.pictures import run_complete, run_plot, run_sample
-from deepbelief.cli.train import run_demo, run_train
+
+# The commands' modules import torch and scikit-learn: each is imported only when its command
+# runs, so that --help and usage errors answer at once (tests/test_cli_startup.py).
+#: ``--kind`` choices: the keys of ``cli.models.KINDS`` and ``LATER_KINDS`` (a test checks).
+KIND_CHOICES = ("classifier", "regressor", "transformer", "rbm", "generative", "autoencoder")
 
 __all__ = ["build_parser"]
 
@@ -30,6 +31,25 @@ class _Parser(argparse.ArgumentParser):
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=34, width=100)
+
+
+def _runner(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """The command function ``name`` of ``deepbelief.cli.<module>``, imported when called."""
+
+    def run(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(f"deepbelief.cli.{module}"), name)(args)
+
+    run.__qualname__ = run.__name__ = name
+    return run
+
+
+run_train, run_demo = _runner("train", "run_train"), _runner("train", "run_demo")
+run_evaluate = _runner("inference", "run_evaluate")
+run_predict = _runner("inference", "run_predict")
+run_transform = _runner("inference", "run_transform")
+run_sample, run_complete = _runner("pictures", "run_sample"), _runner("pictures", "run_complete")
+run_plot = _runner("pictures", "run_plot")
+run_inspect = _runner("inspection", "run_inspect")
 
 
 # -- option values -----------------------------------------------------------------------------
@@ -79,13 +99,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
                        help="show the Python traceback of an error")
 
 
-def _data_options(parser: argparse.ArgumentParser, *, default: str | None = "digits",
+def _data_options(parser: argparse.ArgumentParser, *, default: str | None = None,
                   split_default: str = "train") -> None:
+    """The data options; ``default`` None: the data the model file records."""
     group = parser.add_argument_group("data")
-    group.add_argument("--data", default=default, required=default is None, metavar="SOURCE",
+    trained_on = ("the data the model was trained on, as its file records: the test split "
+                  "of a built-in set, else the same file")
+    group.add_argument("--data", default=default, metavar="SOURCE",
                        help="digits, mnist, fashion-mnist, a folder of IDX files, or a file: "
-                            ".npz (arrays X, y), .npy (X), .csv/.tsv (with a label column) "
-                            f"(default: {default})")
+                            ".npz (arrays X, y), .npy (X), .csv/.tsv (with a label column; "
+                            "columns are matched to the model's by name) "
+                            f"(default: {default or trained_on})")
     group.add_argument("--split", choices=("train", "test", "all"),
                        help="part of a built-in data set; digits: the reference 80/20 split "
                             f"with random_state=0 (default: {split_default})")
@@ -94,8 +118,9 @@ def _data_options(parser: argparse.ArgumentParser, *, default: str | None = "dig
                             "$DEEPBELIEF_DATA)")
     group.add_argument("--label-column", metavar="COL",
                        help="name or 0-based index of a table's label column, or 'none' "
-                            "(default: a column named label/y/target/class, else the last "
-                            "one when labels are needed)")
+                            "(default: the one the model was trained with, else a column "
+                            "named label/y/target/class, else the column the model does not "
+                            "take, else the last one when labels are needed)")
     group.add_argument("--limit", type=_positive_int, metavar="N",
                        help="use only the first N samples")
 
@@ -177,10 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     train = command("train", "train a model and save it with its training history",
                     run_train)
     train.add_argument("--config", metavar="TOML", help="settings file (see below)")
-    _data_options(train)
+    _data_options(train, default="digits")
+    train.add_argument_group("preprocessing").add_argument(
+        "--scale", choices=("none", "minmax", "standard"), default="none",
+        help="scale every feature, fitted on the training data and kept in the model file "
+             "(every later command applies it): minmax to [0, 1] for bernoulli visible units, "
+             "standard (mean 0, variance 1) for gaussian (default: none)")
     model = train.add_argument_group("model")
     model.add_argument("--kind", default="classifier",
-                       choices=(*KINDS, *LATER_KINDS),
+                       choices=KIND_CHOICES,
                        help="classifier (DBNClassifier), regressor (DBNRegressor), "
                             "transformer (DBNTransformer), rbm (RBM), generative "
                             "(GenerativeDBN: labels join the top RBM when the data has "
@@ -199,14 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--pretrain-epochs", type=_non_negative_int, nargs="+", metavar="N",
                      help="RBM epochs per layer, one or one per layer (default: 10)")
     fit.add_argument("--pretrain-learning-rate", type=_positive_float, nargs="+", metavar="LR",
-                     help="RBM learning rate, one or one per layer (default: 0.1)")
+                     help="RBM learning rate, one or one per layer (default: auto: 0.1 for "
+                          "a Bernoulli layer, 0.01 with gaussian or relu units)")
     fit.add_argument("--epochs", type=_non_negative_int, metavar="N",
                      help="fine-tuning epochs (classifier, regressor; default: 100; "
                           "generative: up-down epochs, default 0) or training epochs (rbm; "
                           "default: 10)")
     fit.add_argument("--learning-rate", type=_positive_float, metavar="LR",
                      help="fine-tuning learning rate (default: 0.001 with adam; generative: "
-                          "up-down, default 0.01) or the RBM's (rbm; default: 0.1)")
+                          "up-down, default 0.01) or the RBM's (rbm; default: auto: 0.1 for "
+                          "bernoulli units, 0.01 with gaussian or relu units)")
     fit.add_argument("--batch-size", type=_positive_int, metavar="N",
                      help="mini-batch size (default: 32; rbm: 10)")
     fit.add_argument("--solver", choices=("adam", "sgd"), help="fine-tuning optimizer "
@@ -324,8 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(complete)
 
     # inspect
-    inspect = command("inspect", "show what a model file holds", run_inspect)
-    inspect.add_argument("model", metavar="MODEL", help="a model file")
+    inspect = command("inspect", "show what a model file or a training checkpoint holds",
+                      run_inspect)
+    inspect.add_argument("model", metavar="MODEL", help="a model file, or a checkpoint "
+                                                        "written by 'train --checkpoint'")
     inspect.add_argument("--json", action="store_true", help="print JSON")
     _common(inspect)
 

@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from deepbelief import plotting
-from deepbelief.cli.io import EXIT_OK, CommandError, UsageError, data_from_args, read_history
+from deepbelief.cli.io import (
+    EXIT_OK,
+    CommandError,
+    UsageError,
+    data_from_args,
+    prepare_outputs,
+    read_history,
+)
 from deepbelief.cli.models import (
     CLASSIFIERS,
     COMPLETERS,
@@ -79,13 +86,16 @@ def draw_samples(model, args) -> np.ndarray:
 
 
 def run_sample(args) -> int:
+    prepare_outputs("deepbelief sample", {"-o": args.output, "--npy": args.npy})
     model = load_model(args.model, args.device)
     shape = image_shape(args.image_shape, model.n_features_in_)
     samples = draw_samples(model, args)
     if args.npy:
         np.save(args.npy, samples)
+    of_class = "" if args.label is None else f" of class {args.label}"
     path = plotting.plot_images(samples, args.output, image_shape=shape, n_cols=args.n_cols,
-                                title=f"{len(samples)} samples after {args.n_gibbs} Gibbs steps")
+                                title=f"{len(samples)} samples{of_class} after {args.n_gibbs} "
+                                      "Gibbs steps")
     print(path)
     return EXIT_OK
 
@@ -111,6 +121,7 @@ def _mask(kind: str, fraction: float, shape: tuple[int, int], n: int, seed: int)
 
 
 def run_complete(args) -> int:
+    prepare_outputs("deepbelief complete", {"-o": args.output})
     model = load_model(args.model, args.device)
     require(model, args.model, "complete", COMPLETERS,
             " (image completion clamps the visible units of a generative model)")
@@ -130,6 +141,7 @@ def run_complete(args) -> int:
 def run_plot(args) -> int:
     what = args.what
     output = args.output or f"{what}.png"
+    prepare_outputs("deepbelief plot", {"-o": output})
     if what == "curves":
         source = Path(args.model)
         if source.suffix.lower() in (".json", ".csv"):

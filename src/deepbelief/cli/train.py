@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from deepbelief.cli.checkpoints import check_checkpoint_target, fit_resumable
 from deepbelief.cli.io import (
     DATASETS,
     EXIT_OK,
@@ -19,10 +20,12 @@ from deepbelief.cli.io import (
     data_from_args,
     load_data,
     one_line,
+    prepare_outputs,
     write_history,
 )
 from deepbelief.cli.metrics import format_value, model_metrics
 from deepbelief.cli.models import KINDS, LATER_KINDS, architecture, n_parameters
+from deepbelief.cli.provenance import apply_scale, save_model
 from deepbelief.estimators import resolve_device
 
 log = logging.getLogger("deepbelief")
@@ -72,6 +75,8 @@ def _estimator_params(args) -> tuple[type, dict[str, Any]]:
     cls = KINDS[kind]
     groups = _groups(kind)
     params: dict[str, Any] = {"random_state": 0}
+    if kind == "rbm":  # the RBM class keeps BernoulliRBM's 0.1; the command line: per unit type
+        params["learning_rate"] = "auto"
     for option, targets in _TRAIN_PARAMS.items():
         value = getattr(args, option)
         if value is None or (option == "early_stopping" and value is False):
@@ -123,6 +128,7 @@ def run_train(args) -> int:
                          f"{', '.join(KINDS)}).", "deepbelief train")
     cls, params = _estimator_params(args)
     _check_params(cls, params)
+    history = _check_outputs(args, cls)
     supervised = args.kind in ("classifier", "regressor")
     data = data_from_args(args, default_split="train", want_labels=supervised)
     if args.kind == "generative" and data.y is not None:
@@ -147,22 +153,34 @@ def run_train(args) -> int:
         log.info("held out %d samples to monitor the free-energy gap", len(X_valid))
     model = cls(**params, callbacks=callbacks)
     log.info("training %s on %s", cls.__name__, data.name)
+    from deepbelief.training.loop import warm_up_optimizers
+
+    warm_up_optimizers()  # torch's one-time optimizer import is not training time
     start = time.perf_counter()
-    if args.resume and not args.checkpoint:
-        raise UsageError("--resume needs --checkpoint PATH.", "deepbelief train")
-    resumable = {"checkpoint": args.checkpoint, "checkpoint_every": args.checkpoint_every,
-                 "resume": args.resume}
-    model.fit(X, **resumable) if not supervised else model.fit(X, y, **resumable)
+    resumed = fit_resumable(model, X, y if supervised else None, checkpoint=args.checkpoint,
+                            every=args.checkpoint_every, resume=args.resume)
     seconds = time.perf_counter() - start
     model.set_params(callbacks=None)  # the progress bar is not part of the model
     output = Path(args.output)
-    model.save(output)
-    history = None
-    if not args.no_history:
-        history = Path(args.history) if args.history else output.with_suffix(".history.json")
+    save_model(model, output, args, data)  # with the data it was trained on
+    if history is not None:
         write_history(model, history)
-    _print_train_summary(model, data, args, X, y, seconds, output, history)
+    _print_train_summary(model, data, args, X, y, (seconds, resumed), output, history)
     return EXIT_OK
+
+
+def _check_outputs(args, cls: type) -> Path | None:
+    """Check every file ``train`` writes before any work starts (creating missing folders),
+    and refuse a --checkpoint file that is not a checkpoint of this run; returns the
+    history path (None with --no-history)."""
+    if args.resume and not args.checkpoint:
+        raise UsageError("--resume needs --checkpoint PATH.", "deepbelief train")
+    history = None if args.no_history else (
+        Path(args.history) if args.history else Path(args.output).with_suffix(".history.json"))
+    prepare_outputs("deepbelief train", {"-o": args.output, "--checkpoint": args.checkpoint,
+                                         "--history": history})
+    check_checkpoint_target(args.checkpoint, cls)
+    return history
 
 
 def _phase_line(records: list[dict], key: str) -> str:
@@ -175,7 +193,8 @@ def _phase_line(records: list[dict], key: str) -> str:
     return text + f" ({seconds:.2f} s)"
 
 
-def _print_train_summary(model, data, args, X, y, seconds, output, history) -> None:
+def _print_train_summary(model, data, args, X, y, time_and_resumed, output, history) -> None:
+    seconds, resumed = time_and_resumed
     name = type(model).__name__
     out = sys.stdout
     print(f"deepbelief train: {name} {architecture(model)}, {n_parameters(model):,} "
@@ -194,12 +213,16 @@ def _print_train_summary(model, data, args, X, y, seconds, output, history) -> N
             print(f"  up-down fine-tuning: {_phase_line(records, key)}", file=out)
     else:
         print(f"  training: {_phase_line(model.history_, 'reconstruction_error')}", file=out)
-    print(f"  total time: {seconds:.2f} s", file=out)
+    if resumed:  # the phases' times above sum the epochs of every call of the run
+        print(f"  time of this call: {seconds:.2f} s (it resumed {args.checkpoint}; the "
+              "phase times above count the whole run)", file=out)
+    else:
+        print(f"  total time: {seconds:.2f} s", file=out)
     parts = [("train", Data(X, y, data.name))]
     if args.data in DATASETS and (args.split or "train") == "train":
         try:
-            parts.append(("test", load_data(args.data, split="test", data_dir=args.data_dir,
-                                            limit=args.limit)))
+            test = load_data(args.data, split="test", data_dir=args.data_dir, limit=args.limit)
+            parts.append(("test", Data(apply_scale(data.scale, test.X), test.y, test.name)))
         except CommandError as exc:
             log.warning("no test score: %s", exc)
     for label, part in parts:
@@ -216,4 +239,6 @@ def _print_train_summary(model, data, args, X, y, seconds, output, history) -> N
 def run_demo(args) -> int:
     from deepbelief.demo import main as demo_main
 
+    prepare_outputs("deepbelief demo",
+                    {"--output": Path(args.output) / "digits_predictions.png"})
     return demo_main(args.seed, args.output, args.device)

@@ -27,7 +27,7 @@ from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
 from deepbelief.training.callbacks import copy_callbacks
 from deepbelief.training.checkpoint import TrainingCheckpoint, data_digest
-from deepbelief.training.greedy import RBMConfig
+from deepbelief.training.greedy import RBMConfig, auto_learning_rate
 from deepbelief.training.plan import FitPlan
 
 __all__ = [
@@ -127,7 +127,8 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
     """One :class:`RBMConfig` per entry of ``estimator.hidden_layer_sizes``.
 
     Reads the estimator's shared pretraining parameters (``pretrain_epochs`` and
-    ``pretrain_learning_rate``, one value or one per layer, ``batch_size``,
+    ``pretrain_learning_rate``, one value or one per layer, ``'auto'`` resolved per layer by
+    :func:`~deepbelief.training.greedy.auto_learning_rate`, ``batch_size``,
     ``pretrain_method``, ``k``, ``pretrain_momentum``, ``pretrain_weight_decay``).
     ``hidden_units`` is one unit type or one per layer; each layer's visible units are the
     hidden units of the layer below.
@@ -146,7 +147,11 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
             raise ValueError(f"Unknown hidden unit type {u!r} in hidden_units="
                              f"{hidden_units!r}; use 'bernoulli', 'relu' or 'gaussian'.")
     epochs = per_layer(estimator.pretrain_epochs, n, "pretrain_epochs")
-    rates = per_layer(estimator.pretrain_learning_rate, n, "pretrain_learning_rate")
+    visible = [visible_units, *units[:-1]]
+    rates = [auto_learning_rate(vis, hid) if isinstance(rate, str) and rate == "auto" else rate
+             for rate, vis, hid in zip(per_layer(estimator.pretrain_learning_rate, n,
+                                                 "pretrain_learning_rate"), visible, units,
+                                       strict=True)]
     check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
     check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
     methods = per_layer(estimator.pretrain_method, n, "pretrain_method")
@@ -157,7 +162,6 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
                           n, "pretrain_learning_rate_schedule")
     check_per_layer_options(schedules, "pretrain_learning_rate_schedule",
                             ("constant", "linear"))
-    visible = [visible_units, *units[:-1]]
     return [
         RBMConfig(
             n_hidden=int(size), visible_units=vis, hidden_units=hid, epochs=int(ep),
@@ -360,7 +364,7 @@ class SaveLoadMixin:
     def _set_state(self, config: dict, tensors: dict[str, torch.Tensor]) -> None:
         raise NotImplementedError
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, *, metadata: dict | None = None) -> Path:
         """Write the fitted model to ``path`` (safetensors + JSON; never pickle).
 
         The write is atomic: an interrupted save leaves any previous file intact. The file
@@ -368,22 +372,54 @@ class SaveLoadMixin:
         moments, persistent chains). A ``numpy.random.RandomState`` given as
         ``random_state`` is saved as None.
 
+        Parameters
+        ----------
+        path : str or path-like
+            The model file to write.
+        metadata : dict, optional
+            Anything else to keep with the model, as JSON data (str keys; None, bool,
+            numbers, str, lists, dicts): for example which data it was trained on, as the
+            ``deepbelief`` command records it. It is covered by the file's checksum,
+            ignored by :func:`load`, and read back by
+            ``deepbelief.io.modelfile.describe(path)["config"]["metadata"]``.
+
         Returns
         -------
         pathlib.Path
             ``path``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``metadata`` is not a dict or holds something JSON cannot (the message names
+            it); nothing is written then.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np
+        >>> from deepbelief import RBM
+        >>> from deepbelief.io.modelfile import describe
+        >>> model = RBM(2, n_iter=1, random_state=0).fit(np.eye(4))
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = pathlib.Path(folder.name) / "rbm.safetensors"
+        >>> describe(model.save(path, metadata={"data": "eye(4)"}))["config"]["metadata"]
+        {'data': 'eye(4)'}
+        >>> folder.cleanup()
         """
         check_is_fitted(self)
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict of JSON data, got "
+                            f"{type(metadata).__name__}.")
         config, tensors = self._get_state()
         raw = self.get_params(deep=False)
         params = {k: _json_param(k, v) for k, v in raw.items()}
-        return serialization.save_file(
-            path, model_type=type(self).__name__,
-            config={"params": params, "tuple_params": sorted(
+        document = {"params": params, "tuple_params": sorted(
                         k for k, v in raw.items() if isinstance(v, tuple) and k != "callbacks"),
-                    "state": config},
-            tensors=tensors,
-        )
+                    "state": config}
+        if metadata is not None:
+            document["metadata"] = metadata
+        return serialization.save_file(path, model_type=type(self).__name__, config=document,
+                                       tensors=tensors)
 
 
 def load(path: str | Path, device: str | torch.device | None = None):

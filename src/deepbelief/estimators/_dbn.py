@@ -36,7 +36,8 @@ from deepbelief.training.plan import StackPhase
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
 _PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
-_PER_LAYER_REAL = [Interval(Real, 0, None, closed="neither"), list, tuple]
+_PER_LAYER_RATE = [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list,
+                   tuple]
 
 
 class _BaseDBN(SaveLoadMixin, BaseEstimator):
@@ -45,7 +46,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         "visible_units": [StrOptions({"bernoulli", "gaussian"})],
         "hidden_units": [_UNITS, list, tuple],
         "pretrain_epochs": _PER_LAYER_INT,
-        "pretrain_learning_rate": _PER_LAYER_REAL,
+        "pretrain_learning_rate": _PER_LAYER_RATE,
         "pretrain_method": [StrOptions({"cd", "pcd"})],
         "k": [Interval(Integral, 1, None, closed="left")],
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
@@ -64,7 +65,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         visible_units: str = "bernoulli",
         hidden_units="bernoulli",
         pretrain_epochs=10,
-        pretrain_learning_rate=0.1,
+        pretrain_learning_rate="auto",
         pretrain_method: str = "cd",
         k: int = 1,
         pretrain_momentum="classic",

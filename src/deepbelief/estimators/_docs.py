@@ -12,9 +12,12 @@ PRETRAIN_DOC = """
         Hidden unit type, for all layers or one per layer.
     pretrain_epochs : int or sequence of int, default 10
         Epochs of greedy RBM training per layer (0 skips pretraining of that layer).
-    pretrain_learning_rate : float or sequence of float, default 0.1
-        RBM step size, for all layers or one per layer. Layers with Gaussian visible or
-        rectified linear units usually need about 0.01 (Hinton 2010, §13.2).
+    pretrain_learning_rate : float, 'auto' or sequence of them, default 'auto'
+        RBM step size, for all layers or one per layer. 'auto' picks it per layer from the
+        layer's unit types: 0.1 when its visible and hidden units are both Bernoulli, 0.01
+        when either side is Gaussian or rectified linear, which diverge at 0.1 (Hinton
+        2010, §13.2; :func:`deepbelief.training.greedy.auto_learning_rate`). 'auto' gives
+        the former default 0.1 to every Bernoulli layer.
     pretrain_method : {'cd', 'pcd'}, default 'cd'
     k : int, default 1
         Gibbs steps of CD-k / PCD-k.

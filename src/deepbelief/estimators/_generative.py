@@ -48,7 +48,8 @@ from deepbelief.training.plan import LayerPhase, LoopPhase, LoopSetup, StackPhas
 from deepbelief.training.sources import SparseSource
 
 _PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
-_PER_LAYER_REAL = [Interval(Real, 0, None, closed="neither"), list, tuple]
+_PER_LAYER_RATE = [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list,
+                   tuple]
 _CHUNK = 8192
 
 
@@ -116,8 +117,10 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         variance) for standardized real-valued data. Every other layer is Bernoulli.
     pretrain_epochs : int or sequence of int, default 10
         Epochs of RBM training per layer (one value per entry of ``hidden_layer_sizes``).
-    pretrain_learning_rate : float or sequence of float, default 0.1
-        RBM step size, for all layers or one per layer.
+    pretrain_learning_rate : float, 'auto' or sequence of them, default 'auto'
+        RBM step size, for all layers or one per layer. 'auto' is 0.1 for a Bernoulli
+        layer and 0.01 for the first layer when ``visible_units='gaussian'`` (Hinton 2010,
+        §13.2; :func:`deepbelief.training.greedy.auto_learning_rate`).
     pretrain_method : {'cd', 'pcd'} or sequence of them, default 'cd'
         For all layers or one per layer. A CD-1-trained top RBM classifies well but its
         Gibbs chains fall into a few spurious modes; persistent chains unlearn them, in
@@ -210,7 +213,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": [list, tuple, Interval(Integral, 1, None, closed="left")],
         "pretrain_epochs": _PER_LAYER_INT,
-        "pretrain_learning_rate": _PER_LAYER_REAL,
+        "pretrain_learning_rate": _PER_LAYER_RATE,
         "visible_units": [StrOptions({"bernoulli", "gaussian"})],
         "pretrain_method": [StrOptions({"cd", "pcd"}), list, tuple],
         "k": [Interval(Integral, 1, None, closed="left"), list, tuple],
@@ -235,7 +238,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         *,
         visible_units: str = "bernoulli",
         pretrain_epochs=10,
-        pretrain_learning_rate=0.1,
+        pretrain_learning_rate="auto",
         pretrain_method="cd",
         k=1,
         pretrain_learning_rate_schedule="constant",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from functools import partial
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -14,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from deepbelief.core.rbm import RBMModule
-from deepbelief.core.stack import map_rows
+from deepbelief.core.stack import map_rows, row_chunks
 from deepbelief.core.units import unit_type
 from deepbelief.estimators._base import (
     FitSession,
@@ -34,7 +33,7 @@ from deepbelief.estimators._decoding import decode
 from deepbelief.estimators._generation import RBMGenerationMixin
 from deepbelief.evaluation import pseudo_likelihood
 from deepbelief.exceptions import DivergenceError
-from deepbelief.training.greedy import RBMConfig, RBMTrainer
+from deepbelief.training.greedy import RBMConfig, RBMTrainer, auto_learning_rate
 from deepbelief.training.loop import LoopState
 from deepbelief.training.plan import LayerPhase
 
@@ -54,8 +53,12 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
     ----------
     n_components : int, default 256
         Number of hidden units.
-    learning_rate : float, default 0.1
-        Step size of the (mean mini-batch) likelihood gradient.
+    learning_rate : float or 'auto', default 0.1
+        Step size of the (mean mini-batch) likelihood gradient; 0.1 as in
+        ``BernoulliRBM``. With Gaussian or rectified linear units use 'auto' (0.01 when
+        either side is Gaussian or rectified linear, 0.1 when both are Bernoulli) or
+        about 0.01: they diverge at 0.1 (Hinton 2010, §13.2;
+        :func:`deepbelief.training.greedy.auto_learning_rate`).
     batch_size : int, default 10
         Examples per mini-batch.
     n_iter : int, default 10
@@ -153,7 +156,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
 
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
@@ -177,7 +180,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         self,
         n_components: int = 256,
         *,
-        learning_rate: float = 0.1,
+        learning_rate: float | str = 0.1,
         batch_size: int = 10,
         n_iter: int = 10,
         verbose: int = 0,
@@ -221,7 +224,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         return RBMConfig(
             n_hidden=self.n_components, visible_units=self.visible_units,
             hidden_units=self.hidden_units, epochs=self.n_iter,
-            learning_rate=self.learning_rate, batch_size=self.batch_size, method=self.method,
+            learning_rate=(auto_learning_rate(self.visible_units, self.hidden_units)
+                           if self.learning_rate == "auto" else self.learning_rate),
+            batch_size=self.batch_size, method=self.method,
             k=self.k, momentum=self.momentum, weight_decay=self.weight_decay,
             learning_rate_schedule=self.learning_rate_schedule, optimizer=self.optimizer,
             sparsity_target=self.sparsity_target, sparsity_cost=self.sparsity_cost,
@@ -354,8 +359,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         x = self._validated(X, "likelihood", chunked=True)[0]
         if not self.rbm_.visible.binary:
             return -self.free_energy(X)
-        return to_numpy(map_rows(partial(pseudo_likelihood, self.rbm_), x,
-                                 device=self.rbm_.weight.device), np.float64)
+        return np.concatenate([pseudo_likelihood(self.rbm_, chunk)  # float64 arrays
+                               for chunk in row_chunks(x, device=self.rbm_.weight.device)])
 
     @torch.no_grad()
     def free_energy(self, X) -> np.ndarray:

@@ -58,7 +58,7 @@ class _SupervisedDBN(_BaseDBN):
         visible_units: str = "bernoulli",
         hidden_units="bernoulli",
         pretrain_epochs=10,
-        pretrain_learning_rate=0.1,
+        pretrain_learning_rate="auto",
         pretrain_method: str = "cd",
         k: int = 1,
         pretrain_momentum="classic",

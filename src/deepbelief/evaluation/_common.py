@@ -108,6 +108,11 @@ def _wide_device(device: torch.device) -> torch.device:
     return torch.device("cpu") if device.type == "mps" else device
 
 
+def _numpy64(values: torch.Tensor) -> np.ndarray:
+    """Per-sample results at the public surface: a float64 NumPy array on the host."""
+    return values.detach().to("cpu", torch.float64).numpy()
+
+
 def _float64_copy(rbm: RBMModule) -> RBMModule:
     """A float64 copy of ``rbm`` (same unit types) for exact or accurate evaluation."""
     device = _wide_device(rbm.weight.device)

@@ -2,7 +2,8 @@
 a variational lower bound (:func:`dbn_log_likelihood_bound`).
 
 Every function works on the device of the model's parameters in float64, accepts numpy
-arrays or tensors and never touches a global random state.
+arrays or tensors, never touches a global random state, and returns a float64 NumPy array
+(one value per sample, on the host).
 
 References
 ----------
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import torch
 
 from deepbelief.evaluation._common import (
@@ -24,6 +26,7 @@ from deepbelief.evaluation._common import (
     _as_input,
     _float64_copy,
     _make_generator,
+    _numpy64,
     as_rbm,
     as_rbms,
 )
@@ -33,7 +36,7 @@ __all__ = ["dbn_log_likelihood_bound", "log_likelihood"]
 
 
 @torch.no_grad()
-def log_likelihood(rbm: RBMLike, X: Array, log_z: float | AISResult) -> torch.Tensor:
+def log_likelihood(rbm: RBMLike, X: Array, log_z: float | AISResult) -> np.ndarray:
     """Per-sample log-probability ``log p(v) = -F(v) - log Z``.
 
     Parameters
@@ -48,16 +51,28 @@ def log_likelihood(rbm: RBMLike, X: Array, log_z: float | AISResult) -> torch.Te
 
     Returns
     -------
-    torch.Tensor of shape (n_samples,)
-        In float64, on the RBM's device (the CPU for MPS, which has no float64). For
-        Gaussian visible units it is a log-density.
+    numpy.ndarray of shape (n_samples,)
+        In float64 (computed in float64 on the RBM's device, the CPU for MPS). For Gaussian
+        visible units it is a log-density.
+
+    Examples
+    --------
+    With zero parameters every visible state is equally likely, ``p(v) = 2^-n_visible``:
+
+    >>> import math
+    >>> from deepbelief.core.rbm import RBMModule
+    >>> from deepbelief.evaluation import exact_log_partition
+    >>> rbm = RBMModule(3, 2)
+    >>> ll = log_likelihood(rbm, np.zeros((2, 3), np.float32), exact_log_partition(rbm))
+    >>> ll.dtype, bool(np.allclose(ll, -3 * math.log(2)))
+    (dtype('float64'), True)
     """
     rbm = as_rbm(rbm, "log_likelihood")
     if isinstance(log_z, AISResult):
         log_z = log_z.log_z
     model = _float64_copy(rbm)
     X = _as_input(X, rbm, device=model.weight.device, dtype=torch.float64)
-    return -model.free_energy(X) - float(log_z)
+    return _numpy64(-model.free_energy(X) - float(log_z))
 
 
 def _bernoulli_entropy(p: torch.Tensor) -> torch.Tensor:
@@ -69,7 +84,7 @@ def _bernoulli_entropy(p: torch.Tensor) -> torch.Tensor:
 def dbn_log_likelihood_bound(
     rbms: DBNLike, X: Array, log_z_top: float | AISResult, *, n_samples: int = 10,
     random_state: RandomState = None,
-) -> torch.Tensor:
+) -> np.ndarray:
     """Variational lower bound on ``log p(v)`` of a DBN, per sample (Salakhutdinov & Murray, 2008).
 
     The DBN's top RBM (``rbms[-1]``) is an undirected model over its two layers; the layers
@@ -98,7 +113,7 @@ def dbn_log_likelihood_bound(
 
     Returns
     -------
-    torch.Tensor of shape (n_samples,)
+    numpy.ndarray of shape (n_samples,)
         In float64.
     """
     rbms = as_rbms(rbms, "dbn_log_likelihood_bound")
@@ -128,4 +143,4 @@ def dbn_log_likelihood_bound(
         total += lower.visible.log_conditional(h, lower.visible_field(h_up))
         h = h_up
     total -= models[-1].free_energy(h) + float(log_z_top)
-    return total.view(-1, n_samples).mean(1)
+    return _numpy64(total.view(-1, n_samples).mean(1))

@@ -1,8 +1,8 @@
 """Cheap training monitors of an RBM that need no partition function: the exact
 pseudo-log-likelihood, the reconstruction error and the free-energy gap.
 
-Every function works on the device and in the dtype of the RBM's parameters and accepts
-numpy arrays or tensors.
+Every function works on the device and in the dtype of the RBM's parameters, accepts
+numpy arrays or tensors, and returns Python floats or a float64 NumPy array.
 
 References
 ----------
@@ -13,11 +13,12 @@ G. E. Hinton, "A practical guide to training restricted Boltzmann machines", UTM
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from deepbelief.core.rbm import RBMModule
-from deepbelief.evaluation._common import Array, RBMLike, _as_input, as_rbm
+from deepbelief.evaluation._common import Array, RBMLike, _as_input, _numpy64, as_rbm
 
 __all__ = ["free_energy_gap", "pseudo_likelihood", "reconstruction_error"]
 
@@ -42,7 +43,7 @@ def _check_binary_visible(rbm: RBMModule, X: torch.Tensor, what: str) -> None:
 
 
 @torch.no_grad()
-def pseudo_likelihood(rbm: RBMLike, X: Array, *, per_feature: bool = False) -> torch.Tensor:
+def pseudo_likelihood(rbm: RBMLike, X: Array, *, per_feature: bool = False) -> np.ndarray:
     """Exact, deterministic pseudo-log-likelihood of binary data (Besag, 1975).
 
     ``PL(v) = sum_i log p(v_i | v_-i) = sum_i log σ(F(v ⊕ e_i) - F(v))`` over *all* features
@@ -64,8 +65,16 @@ def pseudo_likelihood(rbm: RBMLike, X: Array, *, per_feature: bool = False) -> t
 
     Returns
     -------
-    torch.Tensor of shape (n_samples,)
-        Values ``<= 0``, in the RBM's dtype and on its device.
+    numpy.ndarray of shape (n_samples,)
+        Values ``<= 0``, computed in the RBM's dtype on its device, returned as float64.
+
+    Examples
+    --------
+    With zero parameters each bit is a fair coin given the others: ``PL = n log(1/2)``.
+
+    >>> from deepbelief.core.rbm import RBMModule
+    >>> pseudo_likelihood(RBMModule(4, 2), np.eye(2, 4, dtype=np.float32)).round(4)
+    array([-2.7726, -2.7726])
     """
     rbm = as_rbm(rbm, "pseudo_likelihood")
     X = _as_input(X, rbm)
@@ -90,7 +99,7 @@ def pseudo_likelihood(rbm: RBMLike, X: Array, *, per_feature: bool = False) -> t
             gap = -a[c0 : c0 + cols] * s - (rbm.hidden.log_partition(flipped) - log_part[:, None])
             total += F.logsigmoid(gap).sum(1)
         out[r0 : r0 + rows] = total
-    return out / d if per_feature else out
+    return _numpy64(out / d if per_feature else out)
 
 
 @torch.no_grad()

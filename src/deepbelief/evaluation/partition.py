@@ -163,8 +163,8 @@ class AISResult:
         2008); ``log_z_low`` is ``-inf`` when ``Ẑ - 3σ̂ <= 0``.
     log_z_base : float
         The analytic ``log Z`` of the base-rate model the annealing starts from.
-    log_weights : torch.Tensor
-        The ``n_runs`` log importance weights ``log w`` (float64, on the CPU).
+    log_weights : numpy.ndarray of shape (n_runs,)
+        The log importance weights ``log w`` (float64).
     n_betas : int
         The number of inverse temperatures, both ends included.
     """
@@ -173,13 +173,13 @@ class AISResult:
     log_z_low: float
     log_z_high: float
     log_z_base: float
-    log_weights: torch.Tensor
+    log_weights: np.ndarray
     n_betas: int
 
     @property
     def n_runs(self) -> int:
         """The number of annealing runs (importance weights)."""
-        return int(self.log_weights.numel())
+        return int(self.log_weights.size)
 
 
 @lru_cache(maxsize=1)
@@ -385,7 +385,7 @@ def ais_log_partition(
         log_z_low=log_z_base + log_low,
         log_z_high=log_z_base + log_high,
         log_z_base=log_z_base,
-        log_weights=log_w,
+        log_weights=log_w.numpy(),
         n_betas=len(beta_list),
     )
 

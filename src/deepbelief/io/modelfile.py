@@ -106,6 +106,7 @@ from deepbelief.io.format import (
     payload_sha256,
 )
 from deepbelief.io.validate import (
+    HEAD_BYTES,
     check_prefix,
     check_type,
     fail,
@@ -320,7 +321,7 @@ def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = _existing(path)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
-        head = handle.read(9)
+        head = handle.read(HEAD_BYTES)
         last = head[-1:]
         if size > len(head):
             handle.seek(-1, os.SEEK_END)
@@ -373,7 +374,7 @@ def load_file(
     path = _existing(path)
     data = path.read_bytes()
     size = len(data)
-    length = check_prefix(path, size, data[:9], data[-1:])
+    length = check_prefix(path, size, data[:HEAD_BYTES], data[-1:])
     metadata, actual = parse_safetensors_header(path, data[8 : 8 + length], size - 8 - length)
     document = parse_document(path, metadata, actual)
     check_type(path, document["model_type"], expected_type)

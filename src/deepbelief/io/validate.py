@@ -30,6 +30,7 @@ from deepbelief.io.format import (
 )
 
 __all__ = [
+    "HEAD_BYTES",
     "check_prefix",
     "check_type",
     "fail",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 _U64 = struct.Struct("<Q")
+
+#: How many leading bytes the readers pass to :func:`check_prefix`.
+HEAD_BYTES = 512
 
 _PICKLE_MESSAGE = (
     "this is a pickle/PyTorch checkpoint, not a deepbelief model file; deepbelief never "
@@ -63,22 +67,69 @@ def _looks_like_pickle(head: bytes, last: bytes) -> bool:
     return head[:1] in b"NIJKLFSVXGUTM" and last == b"."
 
 
+#: Signatures of binary formats people give by mistake, and what each is.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x93NUMPY", "a NumPy .npy array"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"\x89HDF", "an HDF5 file (e.g. a Keras model)"),
+)
+
+
+def _text_kind(head: bytes) -> str | None:
+    """What a file that starts with ``head`` looks like when it is text: 'JSON text'
+    (e.g. a training history), 'CSV text' (with its delimiter) or 'text'; None when it is
+    not text."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the end is text
+        if exc.start < len(head) - 3:
+            return None
+        text = head[: exc.start].decode("utf-8")
+    text = text.lstrip("\ufeff")
+    if not text.strip() or any(ord(c) < 32 and c not in "\t\r\n" for c in text):
+        return None
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        return "JSON text, e.g. a training history"
+    lines = [line for line in stripped.splitlines()[:5] if line.strip()]
+    for delimiter, name in ((",", "comma"), (";", "semicolon"), ("\t", "tab")):
+        if lines and all(delimiter in line for line in lines):
+            return f"CSV text, {name}-separated"
+    return "text"
+
+
 def _foreign_format(path: Path, head: bytes, last: bytes) -> ModelFileError | None:
-    """A specific error when the file is a zip archive or a pickle, else None."""
-    if head.startswith(b"PK"):
-        return fail(path, f"{_PICKLE_MESSAGE} (it is a zip archive, the torch.save format).")
-    if _looks_like_pickle(head, last):
+    """A specific error when the file is a pickle, a zip archive, an image, a NumPy array,
+    CSV or JSON text, ...; else None."""
+    what = next((what for magic, what in _MAGIC if head.startswith(magic)), None)
+    if head.startswith(b"PK"):  # a zip archive: its first member's name is at byte 30
+        if head[30 : 30 + int.from_bytes(head[26:28], "little")].endswith(b".npy"):
+            what = "a NumPy .npz archive"
+        else:
+            return fail(path, f"{_PICKLE_MESSAGE} (it is a zip archive, the torch.save "
+                              "format).")
+    # Text pickles (protocol 0) end with STOP "."; CSV or JSON text rarely does.
+    if what is None and (last == b"." or _text_kind(head) is None) and _looks_like_pickle(
+            head, last):
         return fail(path, _PICKLE_MESSAGE + ".")
-    return None
+    what = what or _text_kind(head)
+    if what is None:
+        return None
+    return ModelFileError(f"{path} is not a deepbelief model file (it looks like {what}).")
 
 
 def check_prefix(path: Path, size: int, head: bytes, last: bytes) -> int:
     """Validate the 8-byte length prefix; returns the header length N.
 
-    ``head`` holds the first 9 bytes (fewer for a shorter file) and ``last`` the last one.
-    A file whose prefix is implausible for safetensors is checked for being a zip archive
-    (``torch.save``) or a pickle, to explain what it is; a plausible prefix is never taken
-    for either, whatever its first bytes.
+    ``head`` holds the first bytes (at least 9, all of a shorter file; up to
+    :data:`HEAD_BYTES` help tell what a foreign file is) and ``last`` the last one. A file
+    whose prefix is implausible for safetensors is checked for being a zip archive
+    (``torch.save``), a pickle, an image, a NumPy array, CSV or JSON text, to explain what
+    it is; a plausible prefix is never taken for any of them, whatever its first bytes.
     """
     if size < 8:
         if last == b"." or head.startswith(b"PK"):

@@ -12,24 +12,37 @@ from deepbelief.plotting.mosaic import as_images, new_figure, save_figure
 __all__ = ["plot_embedding", "plot_learning_curves"]
 
 
-def _series(history) -> dict[str, list[tuple[str, list, list]]]:
-    """``{panel title: [(line label, epochs, values), ...]}`` from a history or a model."""
+#: How the panels name the phases of a history (other keys are shown as they are).
+PHASE_NAMES = {"pretrain": "pretraining", "finetune": "fine-tuning",
+               "updown": "up-down fine-tuning"}
+
+
+def _phases(history) -> list[tuple[str, list[list[dict]]]]:
+    """``[(phase name, [records of each layer or of the whole phase]), ...]``: every phase
+    of a history or a model, in its order (pretraining, fine-tuning, up-down, ...)."""
     history = getattr(history, "history_", history)
     if isinstance(history, Mapping):
-        phases = [("pretraining", history.get("pretrain") or []),
-                  ("fine-tuning", [history.get("finetune") or []])]
-    elif isinstance(history, Sequence):
-        phases = [("training", [history])]
-    else:
-        raise ValueError("history must be a fitted model, its history_, or a list of "
-                         f"per-epoch records; got {type(history).__name__}.")
+        phases = []
+        for key, records in history.items():
+            records = list(records or [])
+            stacked = bool(records) and all(isinstance(r, Sequence) for r in records)
+            phases.append((PHASE_NAMES.get(key, str(key)), records if stacked else [records]))
+        return phases
+    if isinstance(history, Sequence) and not isinstance(history, (str, bytes)):
+        return [("training", [list(history)])]
+    raise ValueError("history must be a fitted model, its history_, or a list of "
+                     f"per-epoch records; got {type(history).__name__}.")
+
+
+def _series(history) -> dict[str, list[tuple[str, list, list]]]:
+    """``{panel title: [(line label, epochs, values), ...]}`` from a history or a model."""
     panels: dict[str, list] = {}
-    for phase, layers in phases:
+    for phase, layers in _phases(history):
         for i, records in enumerate(layers):
             keys = [k for r in records for k in r if k not in ("epoch", "time")]
             for key in dict.fromkeys(keys):
                 points = [(r["epoch"], r[key]) for r in records if key in r]
-                label = f"layer {i + 1}" if phase == "pretraining" else phase
+                label = f"layer {i + 1}" if len(layers) > 1 else phase
                 title = f"{phase}: {key.replace('_', ' ')}"
                 panels.setdefault(title, []).append(
                     (label, [p[0] for p in points], [p[1] for p in points]))
@@ -43,9 +56,10 @@ def plot_learning_curves(
     title: str | None = None,
     n_cols: int = 3,
 ) -> Path:
-    """Draw every per-epoch metric of a training history, one panel per metric.
+    """Draw every per-epoch metric of a training history, one panel per metric and phase.
 
-    Pretraining metrics get one line per layer; fine-tuning metrics one line.
+    Every phase of the history gets its panels (pretraining, fine-tuning, a generative
+    DBN's up-down fine-tuning, ...); pretraining metrics get one line per layer.
 
     Parameters
     ----------
@@ -55,6 +69,7 @@ def plot_learning_curves(
         that ``deepbelief train`` writes.
     path : str or Path
     title : str, optional
+        Default: ``'training history: pretraining, fine-tuning'`` (its phases; '' for none).
     n_cols : int, default 3
         Panels per row.
 
@@ -74,6 +89,9 @@ def plot_learning_curves(
     panels = _series(history)
     if not panels:
         raise ValueError("the history holds no per-epoch metrics to draw (no epochs trained).")
+    if title is None:
+        phases = dict.fromkeys(name.split(":")[0] for name in panels)
+        title = f"training history: {', '.join(phases)}"
     n = len(panels)
     cols = max(1, min(n_cols, n))
     rows = -(-n // cols)
@@ -117,11 +135,13 @@ def plot_embedding(
     features : array-like of shape (n_samples, n_features)
         Two columns are drawn as they are; more are reduced to two by ``method``.
     labels : array-like of shape (n_samples,) or None
-        Class of each point (colours and legend); None draws one colour.
+        Class of each point (colours and legend), or a real-valued target (a regressor's:
+        a colour scale with a colorbar); None draws one colour.
     path : str or Path
     method : {'pca', 'tsne'}, default 'pca'
         scikit-learn's PCA, or t-SNE (slower, keeps neighbourhoods).
     title : str, optional
+        Default: ``'2-D map of the features (PCA)'`` ('' for none).
     random_state : int, default 0
         Seeds t-SNE.
 
@@ -160,12 +180,16 @@ def plot_embedding(
         points = features
     fig = new_figure(5.6, 4.6)
     ax = fig.subplots()
+    labels = None if labels is None else np.asarray(labels)
+    if labels is not None and len(labels) != len(points):
+        raise ValueError(f"{len(labels)} labels for {len(points)} points.")
     if labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.7)
+    elif _continuous(labels):
+        drawn = ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.7,
+                           c=labels.astype(np.float64).ravel(), cmap="viridis")
+        fig.colorbar(drawn, ax=ax, label="target")
     else:
-        labels = np.asarray(labels)
-        if len(labels) != len(points):
-            raise ValueError(f"{len(labels)} labels for {len(points)} points.")
         classes = np.unique(labels)
         from matplotlib import colormaps
 
@@ -180,7 +204,19 @@ def plot_embedding(
     ax.set_xlabel(axis_names[0], fontsize=8)
     ax.set_ylabel(axis_names[1], fontsize=8)
     ax.tick_params(labelsize=7)
+    if title is None:
+        title = f"2-D map of the features ({method.upper() if method == 'pca' else 't-SNE'})"
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def _continuous(labels: np.ndarray) -> bool:
+    """True for a real-valued target (not classes): floats that are not all whole numbers,
+    or more than 20 distinct numbers."""
+    if labels.dtype.kind not in "iuf":
+        return False
+    values = labels.astype(np.float64).ravel()
+    whole = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+    return (labels.dtype.kind == "f" and not whole) or len(np.unique(values)) > 20

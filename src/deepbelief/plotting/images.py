@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from deepbelief.plotting.mosaic import (
+    _TARGET_PIXELS_ROWS,
     as_images,
     data_range,
     image_shape_of,
@@ -19,6 +20,7 @@ from deepbelief.plotting.mosaic import (
 )
 
 __all__ = [
+    "class_samples_title",
     "plot_class_samples",
     "plot_completions",
     "plot_filters",
@@ -50,6 +52,7 @@ def plot_images(
     n_cols : int, optional
         Images per row; default about ``sqrt(n_images)``.
     title : str, optional
+        Default: ``'N images'`` ('' for none).
     cmap : str, default 'gray_r'
         Matplotlib colormap (ink dark on white).
 
@@ -70,6 +73,7 @@ def plot_images(
     images = as_images(images)
     shape = image_shape_of(images.shape[1], image_shape)
     vmin, vmax = data_range(images)
+    title = f"{len(images)} images" if title is None else title
     return show_rgb(mosaic_rgb(images, shape, n_cols, cmap, vmin, vmax), path, title)
 
 
@@ -91,7 +95,7 @@ def plot_filters(
     image_shape: Sequence[int] | None = None,
     n_units: int = 100,
     n_cols: int | None = None,
-    title: str | None = "receptive fields of the first hidden layer",
+    title: str | None = None,
 ) -> Path:
     """Draw the receptive fields (incoming weights) of first-layer hidden units as tiles.
 
@@ -108,11 +112,13 @@ def plot_filters(
         Draw the first ``n_units`` units.
     n_cols : int, optional
     title : str or None
+        None: the default ('' for none).
 
     Returns
     -------
     Path
     """
+    title = "receptive fields of the first hidden layer" if title is None else title
     weights = _first_layer_weights(weights)[: max(1, int(n_units))]
     shape = image_shape_of(weights.shape[1], image_shape)
     scale = np.abs(weights).max(axis=1, keepdims=True)
@@ -165,6 +171,7 @@ def plot_reconstructions(
     n_cols : int, default 10
         Images per row.
     title : str, optional
+        Default: ``'N images and their reconstructions'`` ('' for none).
 
     Returns
     -------
@@ -179,7 +186,9 @@ def plot_reconstructions(
     vmin, vmax = data_range(originals, reconstructions)
     rgb, labels = _paired_rows([originals, reconstructions], shape, n_cols, "gray_r", vmin,
                                vmax, ["original", "reconstruction"], [None, None])
-    return show_rgb(rgb, path, title, labels)
+    if title is None:
+        title = f"{len(originals)} images and their reconstructions"
+    return show_rgb(rgb, path, title, labels, target_pixels=_TARGET_PIXELS_ROWS)
 
 
 def plot_completions(
@@ -203,6 +212,7 @@ def plot_completions(
     image_shape : (height, width), optional
     n_cols : int, default 10
     title : str, optional
+        Default: what share of the pixels was hidden ('' for none).
 
     Returns
     -------
@@ -216,7 +226,9 @@ def plot_completions(
     rgb, labels = _paired_rows(
         [originals, originals, completions], shape, n_cols, "gray_r", vmin, vmax,
         ["original", "shown", "completed"], [None, ~known, None])
-    return show_rgb(rgb, path, title, labels)
+    if title is None:
+        title = f"completions of {len(originals)} images ({1 - known.mean():.0%} hidden)"
+    return show_rgb(rgb, path, title, labels, target_pixels=_TARGET_PIXELS_ROWS)
 
 
 def plot_class_samples(
@@ -239,6 +251,8 @@ def plot_class_samples(
     path : str or Path
     image_shape : (height, width), optional
     title : str, optional
+        Default: ``'samples of classes A, B, ...'`` (``'samples of class A'`` for one class;
+        '' for none).
     cmap : str, default 'gray_r'
 
     Returns
@@ -271,7 +285,23 @@ def plot_class_samples(
     vmin, vmax = data_range(samples)
     rgb, row_labels = _paired_rows(groups, shape, width, cmap, vmin, vmax,
                                    [str(c) for c in classes], [None] * len(classes))
+    if title is None:
+        title = class_samples_title(classes)
     return show_rgb(rgb, path, title, row_labels)
+
+
+def class_samples_title(classes: Sequence) -> str:
+    """``'samples of class 3'``, ``'samples of classes 0, 1, 2'``: a title naming the
+    classes that class-conditional samples were drawn for.
+
+    >>> class_samples_title([7]), class_samples_title(["cat", "dog"])
+    ('samples of class 7', 'samples of classes cat, dog')
+    """
+    names = [str(c) for c in classes]
+    if len(names) == 1:
+        return f"samples of class {names[0]}"
+    shown = names if len(names) <= 12 else [*names[:11], "..."]
+    return f"samples of classes {', '.join(shown)}"
 
 
 def plot_predictions(
@@ -282,6 +312,7 @@ def plot_predictions(
     *,
     image_shape: tuple[int, int] | None = None,
     n_cols: int = 5,
+    title: str | None = None,
 ) -> Path:
     """Draw images titled ``label: L / pred: P`` (red when wrong) and save a PNG.
 
@@ -293,6 +324,8 @@ def plot_predictions(
     path : where to write the PNG.
     image_shape : (height, width), default square.
     n_cols : images per row.
+    title : str, optional
+        Default: how many of the images are predicted right ('' for none).
 
     Returns
     -------
@@ -324,5 +357,10 @@ def plot_predictions(
                   vmax=vmax)
         ax.set_title(f"label: {label}\npred: {pred}", fontsize=9,
                      color="black" if label == pred else "red")
+    if title is None:
+        right = sum(bool(a == b) for a, b in zip(labels, predictions, strict=False))
+        title = f"predictions: {right} of {n} right (red: wrong)"
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)

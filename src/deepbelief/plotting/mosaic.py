@@ -16,6 +16,7 @@ import numpy as np
 __all__ = [
     "as_images",
     "data_range",
+    "figure_title",
     "image_shape_of",
     "mosaic_rgb",
     "new_figure",
@@ -26,6 +27,7 @@ __all__ = [
 
 _DPI = 100
 _TARGET_PIXELS = 560  # about the width of a mosaic picture
+_TARGET_PIXELS_ROWS = 900  # pictures of a few long rows (reconstructions, completions)
 _PAD_RGB = (1.0, 1.0, 1.0)
 _HIDDEN_RGB = (0.62, 0.79, 0.88)  # unknown pixels in plot_completions
 
@@ -38,11 +40,20 @@ def new_figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=_DPI)
 
 
+def figure_title(fig) -> str:
+    """The title of ``fig``: its ``suptitle``, else its first axes' title ('' if none)."""
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():
+        return suptitle.get_text()
+    return next((ax.get_title() for ax in fig.axes if ax.get_title()), "")
+
+
 def save_figure(fig, path: str | Path) -> Path:
-    """Write ``fig`` as a PNG at ``path`` (creating its folder); returns ``path``."""
+    """Write ``fig`` as a PNG at ``path`` (creating its folder), with its title in the
+    file's ``Title`` text (image viewers and screen readers show it); returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=_DPI, metadata={"Software": None})
+    fig.savefig(path, dpi=_DPI, metadata={"Software": None, "Title": figure_title(fig) or None})
     return path
 
 
@@ -155,10 +166,12 @@ def tile_images(
 
 
 def show_rgb(rgb: np.ndarray, path, title: str | None,
-              row_labels: Sequence[tuple[float, str]] = ()) -> Path:
-    """Draw an RGB mosaic at an integer zoom, with an optional title and row labels."""
+              row_labels: Sequence[tuple[float, str]] = (), *,
+              target_pixels: int = _TARGET_PIXELS) -> Path:
+    """Draw an RGB mosaic at an integer zoom (its longer side about ``target_pixels``, at
+    most 8 screen pixels per image pixel), with an optional title and row labels."""
     height, width = rgb.shape[:2]
-    zoom = max(1, min(8, round(_TARGET_PIXELS / max(height, width))))
+    zoom = max(1, min(8, round(target_pixels / max(height, width))))
     label_in = 1.1 if row_labels else 0.0
     title_in = 0.35 if title else 0.0
     w_in, h_in = width * zoom / _DPI, height * zoom / _DPI

@@ -4,7 +4,8 @@ user code.
 Every estimator takes ``callbacks=[...]``. A callback is either
 
 * a plain function ``(epoch, record) -> bool | None``, called after every epoch of every
-  phase with the 0-based epoch and that epoch's record (the dict stored in ``history_``);
+  phase with the epoch, 1-based like the records (1 after the first epoch of each phase),
+  and that epoch's record (the dict stored in ``history_``);
 * or a :class:`Callback`, whose hooks receive a :class:`~deepbelief.training.loop.TrainingContext`
   telling the phase (one of :data:`PHASES`: ``'pretrain'``: training of an RBM, a DBN
   layer or an ``RBM`` estimator; ``'finetune'``: backpropagation; ``'updown'``: up-down
@@ -225,8 +226,10 @@ class LearningRateScheduler(Callback):
     Parameters
     ----------
     schedule : callable, optional
-        ``schedule(epoch) -> learning rate``; ``epoch`` is 0-based, counted from the start
-        of each phase (``partial_fit`` continues the count).
+        ``schedule(epoch) -> learning rate``, called before each epoch with the number of
+        epochs already trained in the phase: 0 for the first, as torch's ``LambdaLR`` (so
+        the rate of the epoch recorded as ``record["epoch"] == n`` is ``schedule(n - 1)``;
+        ``partial_fit`` continues the count).
     scheduler : torch.optim.lr_scheduler class or callable, optional
         Instead of ``schedule``: a scheduler class (``torch.optim.lr_scheduler.StepLR``)
         built as ``scheduler(optimizer, **kwargs)``, or a function ``optimizer ->
@@ -293,7 +296,7 @@ class LearningRateScheduler(Callback):
             rate = float(self.schedule(context.epoch))
             if not rate >= 0:
                 raise ValueError(f"the learning-rate schedule returned {rate!r} for epoch "
-                                 f"{context.epoch}; learning rates must be >= 0.")
+                                 f"{context.epoch} (0-based); learning rates must be >= 0.")
             self._rates = [rate] * len(groups)
         for group, rate in zip(groups, self._rates, strict=True):
             group["lr"] = rate  # over the estimator's own per-epoch schedule

@@ -42,6 +42,7 @@ __all__ = [
     "LayerTrainer",
     "RBMConfig",
     "RBMTrainer",
+    "auto_learning_rate",
     "data_layout",
     "data_mean",
     "data_rows",
@@ -51,6 +52,37 @@ __all__ = [
 
 #: Rows monitored after each epoch (``fit_epochs(monitor_size=...)``).
 _MONITOR_ROWS = 2048
+
+#: The ``'auto'`` learning rates (Hinton 2010, §13.2): a binary layer, and one with
+#: real-valued (Gaussian or rectified linear) units on either side.
+AUTO_BINARY_RATE, AUTO_REAL_RATE = 0.1, 0.01
+
+
+def auto_learning_rate(visible_units: Any, hidden_units: Any) -> float:
+    """The ``'auto'`` learning rate of an RBM layer, from its unit types.
+
+    0.1 when both sides are Bernoulli (scikit-learn's ``BernoulliRBM`` default); 0.01 when
+    either side is Gaussian or rectified linear, whose unbounded values make the CD
+    gradient one or two orders of magnitude larger (Hinton, 2010, "A Practical Guide to
+    Training Restricted Boltzmann Machines", §13.2).
+
+    Parameters
+    ----------
+    visible_units, hidden_units : str or UnitType
+        The unit types of the layer's two sides ('bernoulli', 'gaussian', 'relu', ...).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> auto_learning_rate("bernoulli", "bernoulli"), auto_learning_rate("gaussian", "bernoulli")
+    (0.1, 0.01)
+    """
+    binary = all(getattr(unit, "name", unit) == "bernoulli"
+                 for unit in (visible_units, hidden_units))
+    return AUTO_BINARY_RATE if binary else AUTO_REAL_RATE
 
 
 def data_layout(data: torch.Tensor | SparseSource) -> tuple[int, torch.device, torch.dtype]:

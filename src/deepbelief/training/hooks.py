@@ -70,7 +70,7 @@ class Callback:
         """Called before the first epoch of a phase."""
 
     def on_epoch_begin(self, context: TrainingContext) -> None:
-        """Called before each epoch (``context.epoch`` is the epoch about to run)."""
+        """Called before each epoch (``context.epoch``: epochs trained before it, 0-based)."""
 
     def on_epoch_end(self, context: TrainingContext) -> bool | None:
         """Called after each epoch with ``context.record`` set; return True to stop."""

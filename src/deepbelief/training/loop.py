@@ -11,7 +11,8 @@ mini-batches, shuffled with a ``torch.Generator``, lets a ``torch.optim`` optimi
 each step, and synchronises with the host only once per epoch (metrics, divergence check,
 callbacks).
 
-Callbacks are plain functions ``(epoch, record) -> bool | None`` or objects with any of the
+Callbacks are plain functions ``(epoch, record) -> bool | None`` (``epoch`` 1-based, the
+record's ``epoch``: the first epoch is 1) or objects with any of the
 hooks ``on_train_begin(context)``, ``on_epoch_begin(context)``, ``on_epoch_end(context)``
 and ``on_train_end(context)`` (see :mod:`deepbelief.training.callbacks`), which receive a
 :class:`TrainingContext`. A true value returned from ``on_epoch_end`` (or from a function)
@@ -21,6 +22,7 @@ stops the loop after that epoch.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,9 +46,11 @@ __all__ = [
     "make_optimizer",
     "momentum_schedule",
     "notify_epoch_end",
+    "warm_up_optimizers",
 ]
 
-#: A plain callback: called after each epoch with ``(epoch, record)``; True stops training.
+#: A plain callback: called after each epoch with ``(epoch, record)``, ``epoch`` 1-based
+#: (``record["epoch"]``: 1 after the first epoch); True stops training.
 #: Objects with ``on_epoch_end(context)`` etc. are accepted too
 #: (:mod:`deepbelief.training.callbacks`).
 Callback = Callable[[int, dict], bool | None]
@@ -82,6 +86,31 @@ def make_optimizer(
         return cls(groups, lr=learning_rate, **kwargs)
 
 
+def warm_up_optimizers() -> float:
+    """Pay, once per process, what torch's first optimizer costs; returns the seconds spent.
+
+    The first ``torch.optim`` optimizer of a process imports ``torch._dynamo`` (about a
+    second on two cores, more on a cold disk). Call this before timing a fit so that the
+    import is not counted as training time; later calls cost nothing.
+
+    Returns
+    -------
+    float
+        Seconds spent (0.0 once torch's optimizers are warm).
+
+    Examples
+    --------
+    >>> _ = warm_up_optimizers()
+    >>> warm_up_optimizers()
+    0.0
+    """
+    if "torch._dynamo" in sys.modules:
+        return 0.0
+    start = time.perf_counter()
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    return time.perf_counter() - start
+
+
 @dataclass
 class LoopState:
     """Where a loop is; carried across ``fit_epochs`` calls for checkpoints and partial fits."""
@@ -115,7 +144,9 @@ class TrainingContext:
     history : list of dict
         The records of the epochs trained so far (all calls, for ``partial_fit``).
     epoch : int
-        The current epoch, 0-based (the ``epoch`` a plain callback receives).
+        The number of epochs trained before the current one: a 0-based index, for
+        schedules and checkpoints (the current record's ``epoch``, and the ``epoch`` a plain
+        callback receives, is this plus 1).
     record : dict or None
         The current epoch's record in ``on_epoch_end`` (None before it exists). It is the
         dict stored in ``history``: a callback may add metrics to it (numbers; tensors and
@@ -183,7 +214,7 @@ def notify_epoch_end(callbacks: Sequence, context: TrainingContext) -> bool:
         if method is not None:
             result = method(context)
         elif callable(callback):
-            result = callback(context.epoch, record)
+            result = callback(context.epoch + 1, record)  # 1-based, as record["epoch"]
         else:
             raise TypeError(f"{callback!r} is not a callback: give a function "
                             "(epoch, record) or a deepbelief.callbacks.Callback.")
@@ -244,7 +275,8 @@ def fit_epochs(
     generator : torch.Generator on the data's device, for shuffling and sampling.
     schedule : optional per-epoch learning rate / momentum: a callback run before
         ``callbacks`` (:mod:`deepbelief.training.schedules`), so theirs take precedence.
-    callbacks : functions called after each epoch with ``(epoch, record)``, or callback
+    callbacks : functions called after each epoch with ``(epoch, record)`` (``epoch``
+        1-based, as ``record["epoch"]``), or callback
         objects whose hooks receive a :class:`TrainingContext` (see
         :mod:`deepbelief.training.callbacks`); a true return value stops training after the epoch.
         ``on_train_end`` runs even when training fails (with ``context.error`` set).

@@ -1,7 +1,9 @@
-"""Progress display: :class:`ProgressBar`, a tqdm bar per phase or one line per epoch."""
+"""Progress display: :class:`ProgressBar`, a tqdm bar per phase, or lines on stderr for
+every few epochs (at most about ten a phase) and the last."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -23,15 +25,20 @@ def _format_metrics(record: dict, skip=("epoch",)) -> str:
                      for k, v in record.items() if k not in skip)
 
 
+#: Without a terminal, a phase prints at most about this many lines (``every=None``).
+LINES_PER_PHASE = 10
+
+
 class ProgressBar(Callback):
-    """Show training progress: a tqdm bar per phase, or one line per epoch.
+    """Show training progress: a tqdm bar per phase, or a line every few epochs.
 
     With ``verbose > 0``, a `tqdm <https://tqdm.github.io>`_ bar per phase (each pretrained
     layer, then fine-tuning) shows the epochs done and the last epoch's metrics, updated
     once per epoch, when ``file`` is a terminal and the environment variable ``CI`` is not
-    set; otherwise (logs, CI, notebooks' captured output) one line per epoch goes to
-    ``sink``. ``verbose=0`` shows nothing. Estimators with ``verbose > 0`` add one
-    themselves unless ``callbacks`` already holds one.
+    set; otherwise (logs, CI, notebooks' captured output) a line goes to ``sink`` (default:
+    stderr, like the bars) after every ``every``-th epoch of a phase and after its last
+    epoch (also when early stopping ends it). ``verbose=0`` shows nothing. Estimators with
+    ``verbose > 0`` add one themselves unless ``callbacks`` already holds one.
 
     Parameters
     ----------
@@ -40,10 +47,14 @@ class ProgressBar(Callback):
     bar : bool or None, default None
         True: always a bar; False: always lines; None: decide as above.
     file : file-like or None, default None
-        Where bars go (``sys.stderr`` when None).
+        Where bars and lines go (``sys.stderr`` when None).
     sink : callable or None, default None
-        Receives each line (a str) when there is no bar; ``print`` to ``sys.stdout`` when
-        None. ``logging.getLogger("deepbelief").info`` sends them to logging.
+        Receives each line (a str) when there is no bar, instead of ``file``;
+        ``logging.getLogger("deepbelief").info`` sends them to logging.
+    every : int or None, default None
+        Without a bar, a line after every ``every``-th epoch of a phase (counted in this
+        call) and after its last; None: ``ceil(epochs / 10)``, at most about
+        :data:`LINES_PER_PHASE` lines a phase; 1: every epoch.
 
     Examples
     --------
@@ -51,18 +62,24 @@ class ProgressBar(Callback):
     >>> from deepbelief.training.callbacks import ProgressBar
     >>> from deepbelief.datasets import load_digits
     >>> X, _ = load_digits()
-    >>> _ = RBM(n_components=8, n_iter=2, device="cpu", random_state=0,
-    ...         callbacks=[ProgressBar(bar=False)]).fit(X)  # doctest: +ELLIPSIS
-    [RBM] epoch 1, reconstruction_error = ..., time = ...
-    [RBM] epoch 2, reconstruction_error = ..., time = ...
+    >>> _ = RBM(n_components=8, n_iter=30, device="cpu", random_state=0,
+    ...         callbacks=[ProgressBar(bar=False, sink=print)]).fit(X)  # doctest: +ELLIPSIS
+    [RBM] epoch 3, reconstruction_error = ..., time = ...
+    [RBM] epoch 6, reconstruction_error = ..., time = ...
+    ...
+    [RBM] epoch 30, reconstruction_error = ..., time = ...
     """
 
     def __init__(self, verbose: int = 1, *, bar: bool | None = None, file=None,
-                 sink: Callable[[str], Any] | None = None) -> None:
+                 sink: Callable[[str], Any] | None = None, every: int | None = None) -> None:
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int)
+                                  or every < 1):
+            raise ValueError(f"every must be a positive integer or None, got {every!r}.")
         self.verbose = verbose
         self.bar = bar
         self.file = file
         self.sink = sink
+        self.every = every
 
     def _use_bar(self, stream) -> bool:
         if self.bar is not None:
@@ -73,6 +90,8 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, context: TrainingContext) -> None:
         self._bar = None
+        self._done, self._shown = 0, None
+        self._every = self.every or max(1, math.ceil(context.n_epochs / LINES_PER_PHASE))
         if not self.verbose or context.n_epochs <= 0:
             return
         stream = self.file if self.file is not None else sys.stderr
@@ -97,19 +116,29 @@ class ProgressBar(Callback):
                                       .replace(" = ", "="), refresh=False)
             self._bar.update(1)
             return
+        self._done += 1
+        if self._done % self._every == 0 or self._done == context.n_epochs:
+            self._line(context, record)
+
+    def _line(self, context: TrainingContext, record: dict) -> None:
         label = context_info(context, "label") or context.name
         layer = context_info(context, "layer")
         where = f"layer {layer + 1}, " if layer is not None else ""
         line = f"[{label}] {where}epoch {record['epoch']}, {_format_metrics(record)}"
+        self._shown = record
         if self.sink is not None:
             self.sink(line)
         else:
-            print(line, file=sys.stdout, flush=True)
+            print(line, file=self.file if self.file is not None else sys.stderr, flush=True)
 
     def on_train_end(self, context: TrainingContext) -> None:
         if getattr(self, "_bar", None) is not None:
             self._bar.close()
+        elif (self.verbose and getattr(self, "_done", 0) and context.record is not None
+              and context.record is not self._shown):  # stopped early: show the last epoch
+            self._line(context, context.record)
         self._bar = None
 
     def __deepcopy__(self, memo):  # streams and sinks are shared, never copied
-        return ProgressBar(self.verbose, bar=self.bar, file=self.file, sink=self.sink)
+        return ProgressBar(self.verbose, bar=self.bar, file=self.file, sink=self.sink,
+                           every=self.every)
