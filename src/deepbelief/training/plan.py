@@ -58,7 +58,7 @@ from deepbelief.training.greedy import (
     pretrain_stack,
 )
 from deepbelief.training.hooks import PHASES, PhaseCallbacks
-from deepbelief.training.loop import LoopState, fit_epochs
+from deepbelief.training.loop import LoopState, fit_epochs, warm_up_optimizers
 from deepbelief.training.progress import ProgressBar
 
 __all__ = ["FitPlan", "LayerPhase", "LoopPhase", "LoopSetup", "PhaseRun", "StackPhase"]
@@ -167,6 +167,7 @@ class FitPlan:
         start = 0 if saved is None else int(saved["phase"])
         if saved is not None and len(saved["done"]) != start:
             raise ValueError("the checkpoint's plan does not fit this estimator's phases.")
+        warm_up_optimizers()  # torch's one-time import is not training time
         for index, phase in enumerate(self.phases):
             phase.time = 0.0
             if index < start:  # finished before: rebuild, don't train
