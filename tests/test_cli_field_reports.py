@@ -339,3 +339,23 @@ def test_semicolon_and_tab_separated_tables_are_read(delimiter, tmp_path, models
     np.testing.assert_array_equal(data.y, y[:40])
     assert main(["evaluate", str(models / "clf.safetensors"), "--data", str(path), "-q"]) == 0
     assert "accuracy" in capsys.readouterr().out
+
+
+def test_library_warnings_are_one_line_in_the_commands_words(tmp_path, capsys):
+    """Field report sibling: library warnings reached the command line as Python warnings,
+    with a file name, a line number and a line of code."""
+    from deepbelief.datasets import load_digits
+
+    X, y = load_digits()
+    model = tmp_path / "m.safetensors"
+    assert main(["train", "--data", "digits", "--limit", "200", "--layers", "8",
+                 "--pretrain-epochs", "1", "--epochs", "1", "-o", str(model)]) == 0
+    data = tmp_path / "big.npz"
+    np.savez(data, X=X[:50] * 1.5, y=y[:50])
+    capsys.readouterr()
+    assert main(["predict", str(model), "--data", str(data)]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]
+    assert len(err) == 1 and err[0].startswith("deepbelief predict: warning: ")
+    assert "DataRangeWarning" not in err[0] and ".py:" not in err[0]
+    assert main(["predict", str(model), "--data", str(data), "-q"]) == 0
+    assert ": warning: " not in capsys.readouterr().err

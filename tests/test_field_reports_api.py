@@ -314,3 +314,41 @@ def test_dbn_bound_refuses_what_is_not_a_dbn(bad):
         with pytest.raises(expected, match="dbn_log_likelihood_bound takes the RBMs of a DBN"
                            if expected is TypeError else "not fitted yet"):
             dbn_log_likelihood_bound(bad, X[:2], 0.0)
+
+
+def test_evaluation_refuses_data_outside_the_visible_units_states():
+    """Field report sibling: likelihoods of values outside [0, 1] came out "better" than
+    those of the real data instead of being refused."""
+    from deepbelief.evaluation import (
+        exact_log_partition,
+        free_energy_gap,
+        log_likelihood,
+        pseudo_likelihood,
+        reconstruction_error,
+    )
+
+    X = (load_digits()[0][:200] > 0.5).astype(np.float32)
+    rbm = RBM(8, n_iter=2, random_state=0, device="cpu").fit(X)
+    log_z = exact_log_partition(rbm)
+    for call in (lambda: log_likelihood(rbm, X * 1.5, log_z),
+                 lambda: pseudo_likelihood(rbm, X * 2),
+                 lambda: free_energy_gap(rbm, X * 3, X)):
+        with pytest.raises(ValueError, match=r"does not fit the visible units.*numpy.clip"):
+            call()
+    # the advice works, and a forward pass takes any input
+    assert np.isfinite(log_likelihood(rbm, np.clip(X * 1.5, 0.0, 1.0), log_z)).all()
+    assert np.isfinite(reconstruction_error(rbm, X * 1.5))
+
+
+def test_evaluation_says_how_to_pass_a_sparse_matrix():
+    import scipy.sparse as sp
+
+    from deepbelief.evaluation import exact_log_partition, log_likelihood
+
+    X = (load_digits()[0][:100] > 0.5).astype(np.float32)
+    rbm = RBM(8, n_iter=1, random_state=0, device="cpu").fit(X)
+    log_z = exact_log_partition(rbm)
+    with pytest.raises(TypeError, match=r"sparse matrix.*X.toarray\(\)"):
+        log_likelihood(rbm, sp.csr_matrix(X), log_z)
+    np.testing.assert_array_equal(log_likelihood(rbm, sp.csr_matrix(X).toarray(), log_z),
+                                  log_likelihood(rbm, X, log_z))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from deepbelief import DBNClassifier, DBNRegressor, DivergenceError, GenerativeDBN, load
@@ -180,7 +180,8 @@ def test_early_stopping_on_13_samples_of_several_classes_fits_as_mlp_does(digits
 def test_early_stopping_split_stays_stratified_where_it_can(digits):
     X, y = _tiny(digits, 40, 2)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no fallback warning
+        warnings.simplefilter("error", UserWarning)  # no fallback warning
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 2 epochs do not converge
         clf = DBNClassifier(**FAST, early_stopping=True, validation_fraction=0.25,
                             max_iter=2).fit(X, y)
     assert clf.n_iter_ == 2
@@ -260,3 +261,41 @@ def test_compat_regression_with_a_column_vector_predicts_1d(regression):
         reg.fit(X, y[:, None])
     assert reg.predict(X).shape == (300,)
     assert math.isfinite(reg.score(X, y[:, None]))
+
+
+def test_fine_tuning_that_collapses_to_one_class_warns():
+    """Field report: SGD at learning rate 5 left a classifier predicting one class, with a
+    loss too low for the divergence check and no word."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from deepbelief import DBNClassifier
+    from deepbelief.datasets import load_digits
+
+    X, y = load_digits()
+    X, y = X[:600], y[:600]
+    with pytest.warns(ConvergenceWarning, match=r"predicts one class .* for every training "
+                                                r"sample.*rose above.*learning_rate_init=5"):
+        DBNClassifier((64, 64), solver="sgd", learning_rate_init=5, pretrain_epochs=2,
+                      max_iter=10, random_state=0, device="cpu").fit(X, y)
+    with warnings.catch_warnings():  # the advice: a smaller rate; a healthy fit is silent
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = DBNClassifier((64, 64), hidden_units="relu", solver="sgd",
+                            learning_rate_init=0.05, pretrain_epochs=2, max_iter=30,
+                            random_state=0, device="cpu").fit(X, y)
+    assert clf.score(X, y) > 0.9
+
+
+def test_regression_no_better_than_the_mean_warns():
+    from sklearn.datasets import load_diabetes
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.preprocessing import minmax_scale
+
+    from deepbelief import DBNRegressor
+
+    X, y = load_diabetes(return_X_y=True)
+    X = minmax_scale(X)
+    with pytest.warns(ConvergenceWarning, match=r"no better than their mean"):
+        DBNRegressor((64,), hidden_units="relu", pretrain_epochs=3, max_iter=50, solver="sgd",
+                     learning_rate_init=0.5, random_state=0, device="cpu").fit(X, y)

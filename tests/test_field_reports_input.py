@@ -513,3 +513,33 @@ def test_free_energy_gap_watches_sparse_training_data_as_it_does_dense():
                                callbacks=[FreeEnergyGap(X[300:])]).fit(data)
         gaps.append([r["free_energy_gap"] for r in model.history_["pretrain"][0]])
     assert gaps[0] == gaps[1] and all(g != 0 for g in gaps[0])
+
+
+def test_the_advice_for_sparse_counts_works_on_sparse_matrices():
+    """Field report sibling: the range error and the scale warning on sparse counts advised
+    scalers that refuse sparse input."""
+    import warnings
+
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.preprocessing import MaxAbsScaler, StandardScaler
+
+    from deepbelief import RBM, DataScaleWarning
+
+    docs = ["the cat sat on the mat", "the dog ate the cat food", "a cat and a dog",
+            "dogs and cats and mats", "the mat the mat the mat"] * 4
+    counts = CountVectorizer().fit_transform(docs)
+    with pytest.raises(ValueError, match=r"MaxAbsScaler.*CountVectorizer\(binary=True\)"):
+        RBM(4, n_iter=1, random_state=0, device="cpu").fit(counts)
+    RBM(4, n_iter=1, random_state=0, device="cpu").fit(MaxAbsScaler().fit_transform(counts))
+    RBM(4, n_iter=1, random_state=0, device="cpu").fit(
+        CountVectorizer(binary=True).fit_transform(docs))
+    big = sp.csr_matrix(counts * 1000.0)
+    with pytest.warns(DataScaleWarning, match=r"StandardScaler\(with_mean=False\)"):
+        RBM(4, n_iter=1, visible_units="gaussian", learning_rate=0.01, random_state=0,
+            device="cpu").fit(big)
+    scaled = StandardScaler(with_mean=False).fit_transform(big)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataScaleWarning)
+        RBM(4, n_iter=1, visible_units="gaussian", learning_rate=0.01, random_state=0,
+            device="cpu").fit(scaled)

@@ -27,12 +27,15 @@ with ``--resume``). Messages go through
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import logging
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
+from functools import partial
 
 from deepbelief.cli.config import config_tokens
 from deepbelief.cli.io import (
@@ -85,6 +88,14 @@ def _prog(args) -> str:
     return f"deepbelief {args.command}" if args is not None else "deepbelief"
 
 
+def _show_warning(args, message, category, filename, lineno, file=None, line=None) -> None:
+    """A library warning as one line in the command's words: ``deepbelief predict:
+    warning: ...`` (Python shows the file and line of code, meaningless on a command line)."""
+    if not args.quiet:
+        print(f"{_prog(args)}: warning: {cli_words(one_line(message), args)}",
+              file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0, 1 or 2)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -92,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     handler = None
     previous_level = log.level
+    stack = contextlib.ExitStack()
     try:
         args = _parse(parser, argv)
         if args.command == "train" and args.config:
@@ -99,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             tokens = config_tokens(args.config, args.commands["train"])
             args = _parse(parser, [*argv[:at], *tokens, *argv[at:]])
         handler = _logging_handler(args)
+        stack.enter_context(warnings.catch_warnings())
+        warnings.showwarning = partial(_show_warning, args)
         if args.threads:
             import torch
 
@@ -130,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: error: {cli_words(one_line(exc), args)}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
+        stack.close()  # the warnings' display as it was
         if handler is not None:
             log.removeHandler(handler)
             log.setLevel(previous_level)

@@ -132,7 +132,12 @@ def _fit_domain(unit: UnitType, X, usage: str):
         return X
     message = unit.check_domain(values, tolerance=DOMAIN_TOLERANCE)
     if message and usage == "fit":
-        raise ValueError(f"X does not fit the visible units: {message}. {unit.rescale_advice}")
+        advice = unit.rescale_advice
+        if sparse_matrix(X):  # MinMaxScaler refuses sparse input: advise what takes it
+            advice = ("For a sparse matrix, scale it with sklearn.preprocessing.MaxAbsScaler "
+                      "(non-negative data then lies in [0, 1]), or for word counts use "
+                      "CountVectorizer(binary=True).")
+        raise ValueError(f"X does not fit the visible units: {message}. {advice}")
     lo, hi = (bound if np.isfinite(bound) else None for bound in unit.bounds)
     clip = f"numpy.clip(X, {lo}, {hi})"
     if message and usage == "likelihood":
@@ -170,10 +175,12 @@ def _check_scale(unit: UnitType, X) -> None:
     message = unit.check_scale(torch.from_numpy(np.asarray(mean, dtype=np.float64)),
                                torch.from_numpy(np.sqrt(var, dtype=np.float64)), X.shape[0])
     if message:
+        scaler = ("StandardScaler(with_mean=False) (a sparse matrix cannot be centred "
+                  "without densifying it)" if sparse_matrix(X) else "StandardScaler "
+                  "(make_pipeline(StandardScaler(), model))")
         _warn(DataScaleWarning(
-            f"{message}. Standardize it first, e.g. with sklearn.preprocessing.StandardScaler "
-            "(make_pipeline(StandardScaler(), model)): on data of another scale training "
-            "fails or degrades."))
+            f"{message}. Standardize it first, e.g. with sklearn.preprocessing.{scaler}: on "
+            "data of another scale training fails or degrades."))
 
 
 def output_dtype(X: np.ndarray) -> type:

@@ -18,6 +18,7 @@ from deepbelief.core.network import FeedForwardDBN
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import map_rows
 from deepbelief.estimators._base import FitSession, check_X, training_data
+from deepbelief.estimators._convergence import check_training_predictions
 from deepbelief.estimators._dbn import _BaseDBN
 from deepbelief.estimators._docs import FINETUNE_DOC, PRETRAIN_DOC, fit_doc
 from deepbelief.estimators._early_stopping import (
@@ -135,6 +136,7 @@ class _SupervisedDBN(_BaseDBN):
         self.pretrain_time_ = stack.time
         self.finetune_time_ = finetune.time
         self._set_curves({"pretrain": stack.history, "finetune": finetune.history})
+        check_training_predictions(self, X, y)
         return self
 
     def _network(self, rbms: list[RBMModule], n_outputs: int, device) -> FeedForwardDBN:

@@ -12,6 +12,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from deepbelief.core.rbm import RBMModule
+from deepbelief.core.units import DOMAIN_TOLERANCE
 
 Array = np.ndarray | torch.Tensor
 RandomState = int | np.random.Generator | np.random.RandomState | torch.Generator | None
@@ -129,8 +130,17 @@ def _as_input(
     *,
     device: torch.device | None = None,
     dtype: torch.dtype | None = None,
+    in_domain: bool = True,
 ) -> torch.Tensor:
-    """``X`` as a (n_samples, n_visible) tensor on the rbm's (or the given) device/dtype."""
+    """``X`` as a (n_samples, n_visible) tensor on the rbm's (or the given) device/dtype.
+
+    With ``in_domain``, values outside the visible units' states (beyond float rounding) are
+    refused: a likelihood is not defined there. Sparse matrices are refused with the advice
+    to densify them (the evaluation functions read dense arrays).
+    """
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise TypeError(f"{name} is a sparse matrix; the evaluation functions read dense "
+                        f"arrays: pass {name}.toarray() (in parts, if it is large).")
     p_device, p_dtype = _param_device_dtype(rbm)
     if not isinstance(X, torch.Tensor):  # an array, a DataFrame, nested lists
         X = np.asarray(X)
@@ -145,6 +155,13 @@ def _as_input(
         raise ValueError(f"{name} has no samples.")
     if not bool(torch.isfinite(X).all()):
         raise ValueError(f"{name} contains NaN or infinite values.")
+    if in_domain:
+        message = rbm.visible.check_domain(X, tolerance=DOMAIN_TOLERANCE)
+        if message:
+            raise ValueError(f"{name} does not fit the visible units: {message}; the "
+                             "likelihood is not defined there. Evaluate data of the kind "
+                             "the model was trained on (e.g. numpy.clip(X, 0.0, 1.0) for "
+                             "Bernoulli units).")
     return X
 
 

@@ -111,7 +111,7 @@ def reconstruction_error(rbm: RBMLike, X: Array) -> float:
     an :class:`RBMModule` or a fitted RBM estimator (its ``rbm_``).
     """
     rbm = as_rbm(rbm, "reconstruction_error")
-    X = _as_input(X, rbm)
+    X = _as_input(X, rbm, in_domain=False)  # a forward pass: defined for any input
     total = 0.0
     for r0 in range(0, X.shape[0], _BATCH_ROWS):
         v = X[r0 : r0 + _BATCH_ROWS]
