@@ -359,3 +359,29 @@ def test_library_warnings_are_one_line_in_the_commands_words(tmp_path, capsys):
     assert "DataRangeWarning" not in err[0] and ".py:" not in err[0]
     assert main(["predict", str(model), "--data", str(data), "-q"]) == 0
     assert ": warning: " not in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc (Linux)")
+def test_a_folder_that_refuses_new_files_is_found_before_training(tmp_path, capsys):
+    """Field report sibling: os.access says yes to root everywhere; /proc takes no new
+    files, whoever asks. The run must stop before training, not after it."""
+    start = time.perf_counter()
+    assert main(["train", "--data", "digits", "--kind", "rbm", "--layers", "8", "--epochs",
+                 "30", "-o", "/proc/m.safetensors"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("deepbelief train: error: -o /proc/m.safetensors: cannot write in")
+    assert time.perf_counter() - start < 5  # refused, not trained
+    assert main(["predict", str(tmp_path / "none.safetensors"), "-o", "/proc/p.csv"]) == 1
+    assert "cannot write in /proc" in capsys.readouterr().err
+
+
+def test_a_training_checkpoint_given_as_a_model_says_how_to_finish_it(tmp_path, capsys):
+    ckpt, out = tmp_path / "run.ckpt", tmp_path / "m.safetensors"
+    assert main(["train", "--data", "digits", "--limit", "200", "--layers", "8",
+                 "--pretrain-epochs", "1", "--epochs", "1", "--checkpoint", str(ckpt),
+                 "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(ckpt)]) == 1
+    err = capsys.readouterr().err
+    assert "is a training checkpoint of a DBNClassifier, not a model" in err
+    assert "--resume" in err

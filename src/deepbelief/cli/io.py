@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -308,6 +309,12 @@ def _output_folder(option: str, path: Path) -> None:
     if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
                                                      and not os.access(path, os.W_OK)):
         raise CommandError(f"{option} {path}: cannot write there (permission denied).")
+    try:  # what the file system really allows (os.access answers yes to root everywhere)
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+        probe.close()
+    except OSError as exc:
+        raise CommandError(f"{option} {path}: cannot write in {folder} "
+                           f"({exc.strerror or exc}).") from None
 
 
 def prepare_outputs(prog: str, outputs: dict[str, str | os.PathLike | None]) -> None:

@@ -365,6 +365,11 @@ def check_type(path: Path, model_type: str, expected: str | Sequence[str] | None
     allowed = [expected] if isinstance(expected, str) else list(expected)
     if not all(isinstance(name, str) for name in allowed):
         raise TypeError("expected_type must be a str, a sequence of str, or None.")
+    if model_type not in allowed and model_type.startswith("checkpoint:") and not any(
+            name.startswith("checkpoint:") for name in allowed):
+        raise fail(path, f"it is a training checkpoint of a {model_type[11:]}, not a model: "
+                   "finish the run from it (fit(..., checkpoint=path, resume=True), or "
+                   "'deepbelief train ... --checkpoint PATH --resume'), which writes the model.")
     if model_type not in allowed:
         wanted = repr(allowed[0]) if len(allowed) == 1 else f"one of {allowed}"
         raise fail(

@@ -291,8 +291,9 @@ class TrainingCheckpoint:
 
     def _refuse(self, problem: str, error: type[Exception] = ValueError,
                 advice: str = "") -> Exception:
-        advice = advice or ("Give the same settings to resume it, or pass resume=False to "
-                            "train from the start (this checkpoint is then overwritten).")
+        advice = advice or ("Give the same parameters and data to resume it, or pass "
+                            "resume=False to train from the start (this checkpoint is then "
+                            "overwritten).")
         return error(f"Cannot resume from the checkpoint {self.path}: {problem}. {advice}")
 
     def read(self) -> dict | None:
@@ -330,11 +331,10 @@ class TrainingCheckpoint:
                   if saved.get(name) != self.params.get(name)]
         if differ:
             raise self._refuse("it was written with other parameters ("
-                               + "; ".join(differ) + "); give the same parameters to resume")
+                               + "; ".join(differ) + ")")
         if state.get("data_sha256") != self.data_sha256:
             raise self._refuse("it was trained on other data (the SHA-256 of X and y, "
-                               "their values and shapes, does not match); give the same "
-                               "data to resume")
+                               "their values and shapes, does not match)")
         self.resumed = state
         return state
 
