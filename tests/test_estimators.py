@@ -26,6 +26,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 import deepbelief
 from deepbelief import (
     RBM,
+    DataScaleWarning,
     DBNClassifier,
     DBNRegressor,
     DBNTransformer,
@@ -743,7 +744,7 @@ def test_rbm_divergence_keeps_finite_weights():
     rbm = RBM(n_components=4, n_iter=2, visible_units="gaussian", learning_rate=0.01,
               device="cpu", random_state=0).fit(X)
     weights = rbm.components_.copy()
-    with pytest.raises(DivergenceError):
+    with pytest.raises(DivergenceError), pytest.warns(DataScaleWarning):
         rbm.partial_fit(X * 1e30)
     assert rbm.n_iter_ == 2
     assert np.array_equal(rbm.components_, weights)
