@@ -385,3 +385,17 @@ def test_a_training_checkpoint_given_as_a_model_says_how_to_finish_it(tmp_path, 
     err = capsys.readouterr().err
     assert "is a training checkpoint of a DBNClassifier, not a model" in err
     assert "--resume" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--data", "digits", "--label-column", "foo"],
+     "--label-column applies to CSV and TSV tables, not to digits"),
+    (["train", "--data", "digits", "--validation-fraction", "0.2"],
+     "--validation-fraction applies only with --early-stopping"),
+])
+def test_options_that_do_not_apply_are_usage_errors(argv, message, capsys):
+    """Field report sibling: options that could not apply were accepted without a word,
+    though the README says such options are errors."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

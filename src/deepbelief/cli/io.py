@@ -241,6 +241,9 @@ def load_data(
     if split is not None and not (builtin or path.is_dir()):
         raise UsageError("--split applies to the built-in data sets and IDX folders, not "
                          f"to a file like {source}.")
+    if label_column is not None and (builtin or path.is_dir()):
+        raise UsageError(f"--label-column applies to CSV and TSV tables, not to {source} "
+                         "(its labels are its own).")
     split = split or "train"
     columns = label = None
     if source == "digits":

@@ -77,6 +77,11 @@ def _estimator_params(args) -> tuple[type, dict[str, Any]]:
     params: dict[str, Any] = {"random_state": 0}
     if kind == "rbm":  # the RBM class keeps BernoulliRBM's 0.1; the command line: per unit type
         params["learning_rate"] = "auto"
+    early_set = any(key == "early_stopping" for key, _ in args.set or [])
+    if args.validation_fraction is not None and not (args.early_stopping or early_set):
+        raise UsageError("--validation-fraction applies only with --early-stopping (it is the "
+                         "part of the training data that early stopping holds out).",
+                         "deepbelief train")
     for option, targets in _TRAIN_PARAMS.items():
         value = getattr(args, option)
         if value is None or (option == "early_stopping" and value is False):
