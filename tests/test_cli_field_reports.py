@@ -399,3 +399,8 @@ def test_options_that_do_not_apply_are_usage_errors(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_demo_takes_dash_o_like_every_other_command(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path / "pics")]) == 0
+    assert (tmp_path / "pics" / "digits_predictions.png").is_file()

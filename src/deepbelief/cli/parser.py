@@ -391,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     # demo
     demo = command("demo", "train the reference DBN on the bundled digits", run_demo)
     demo.add_argument("--seed", type=int, default=0, help="random_state of the model")
-    demo.add_argument("--output", default="out", help="folder for the PNG (default: out)")
+    demo.add_argument("-o", "--output", default="out", help="folder for the PNG (default: out)")
     demo.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     _common(demo)
     return parser
