@@ -12,7 +12,7 @@ from deepbelief import RBM, DBNTransformer
 from deepbelief.callbacks import LearningRateScheduler
 from deepbelief.core.stack import up_pass
 from deepbelief.datasets import load_digits
-from deepbelief.training.greedy import RBMTrainer, new_rbm
+from deepbelief.training.greedy import LayerTrainer, new_rbm
 from deepbelief.training.plan import FitPlan, StackPhase
 
 torch.set_num_threads(1)
@@ -83,12 +83,12 @@ def test_partial_fit_trains_every_layer_bottom_up_and_keeps_their_state():
         x_i = x
         for i, config in enumerate(configs):
             if len(trainers) == i:
-                trainers.append(RBMTrainer(new_rbm(x_i.shape[1], config, x_i, generator),
+                trainers.append(LayerTrainer(new_rbm(x_i.shape[1], config, x_i, generator),
                                            config, generator))
             trainers[i].run(x_i, 1)
-            x_i = up_pass([trainers[i].rbm], x_i)
+            x_i = up_pass([trainers[i].layer], x_i)
     for rbm, trainer in zip(dbn.rbms_, trainers, strict=True):
-        for a, b in zip(rbm.state_dict().values(), trainer.rbm.state_dict().values(),
+        for a, b in zip(rbm.state_dict().values(), trainer.layer.state_dict().values(),
                         strict=True):
             assert torch.equal(a, b)
 

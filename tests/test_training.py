@@ -10,7 +10,7 @@ from torch import nn
 from deepbelief.core.rbm import RBMModule
 from deepbelief.exceptions import DivergenceError
 from deepbelief.learning.contrastive import RBMObjective, make_rule
-from deepbelief.training.greedy import RBMConfig, RBMTrainer, pretrain_stack
+from deepbelief.training.greedy import LayerTrainer, RBMConfig, pretrain_stack
 from deepbelief.training.loop import (
     EpochSchedule,
     LoopState,
@@ -377,7 +377,7 @@ def test_rbm_trainer_keeps_its_state_across_runs():
     config = RBMConfig(n_hidden=3, epochs=4, batch_size=8, momentum="classic")
     rbm = RBMModule(8, 3)
     rbm.reset_parameters(torch.Generator().manual_seed(0))
-    trainer = RBMTrainer(rbm, config, torch.Generator().manual_seed(1))
+    trainer = LayerTrainer(rbm, config, torch.Generator().manual_seed(1))
     trainer.run(DATA, epochs=2)
     trainer.run(DATA)
     assert trainer.state.epoch == 6

@@ -36,7 +36,6 @@ optimization_algorithm         solver ('sgd')
 
 from __future__ import annotations
 
-import copy
 import re
 import warnings
 from pathlib import Path
@@ -49,7 +48,13 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from deepbelief.core.stack import up_pass
 from deepbelief.estimators import DBNClassifier, DBNRegressor, DBNTransformer, load
-from deepbelief.estimators._base import _json_param, as_tensor, output_dtype, to_numpy
+from deepbelief.estimators._base import (
+    as_tensor,
+    output_dtype,
+    params_from_record,
+    params_record,
+    to_numpy,
+)
 from deepbelief.estimators._decoding import check_columns, decode
 from deepbelief.io.modelfile import describe
 
@@ -213,19 +218,8 @@ class _CompatBase(BaseEstimator):
         that also records this object's parameters, which :meth:`load` restores.
         """
         check_is_fitted(self, "estimator_")
-        params = self.get_params()
-        record = {"class": type(self).__name__,
-                  "params": {k: _json_param(k, v) for k, v in params.items()},
-                  "tuple_params": sorted(k for k, v in params.items() if isinstance(v, tuple))}
-        tagged = copy.copy(self.estimator_)  # the estimator's save, with the record added
-        get_state = tagged._get_state
-
-        def _get_state():
-            config, tensors = get_state()
-            return {**config, "compat": record}, tensors
-
-        tagged._get_state = _get_state
-        return tagged.save(path)
+        record = {"class": type(self).__name__, **params_record(self)}
+        return self.estimator_.save(path, metadata={"compat": record})
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None):
@@ -242,10 +236,9 @@ class _CompatBase(BaseEstimator):
         if not isinstance(estimator, cls._target):
             raise ValueError(f"{path} holds a {type(estimator).__name__}, not a model for "
                              f"{cls.__name__}.")
-        record = describe(path)["config"]["state"].get("compat") or {}
+        record = (describe(path)["config"].get("metadata") or {}).get("compat") or {}
         if record.get("class") == cls.__name__:
-            params = {k: tuple(v) if k in record["tuple_params"] else v
-                      for k, v in record["params"].items()}
+            params = params_from_record(record)
         else:  # saved before the record was kept: translate deepbelief's parameters back
             params = cls._params_from(estimator, path)
         obj = cls(**{**params, "device": estimator.device})

@@ -349,6 +349,26 @@ def _json_param(name: str, value):
     return value
 
 
+def params_record(estimator) -> dict:
+    """``estimator``'s parameters as JSON data (``"params"``) and the names of those that
+    were tuples (``"tuple_params"``: JSON has lists only), as model files keep them."""
+    raw = estimator.get_params(deep=False)
+    return {"params": {k: _json_param(k, v) for k, v in raw.items()},
+            "tuple_params": sorted(k for k, v in raw.items()
+                                   if isinstance(v, tuple) and k != "callbacks")}
+
+
+def params_from_record(record: dict) -> dict:
+    """The inverse of :func:`params_record` (a record without ``"tuple_params"``, from an
+    early file, had every list as a tuple)."""
+    params = dict(record["params"])
+    tuples = record.get("tuple_params")
+    for name, value in params.items():
+        if isinstance(value, list) and (tuples is None or name in tuples):
+            params[name] = tuple(value)
+    return params
+
+
 class SaveLoadMixin:
     """``save(path)`` to the safetensors + JSON format, and the registry for ``load``."""
 
@@ -411,11 +431,7 @@ class SaveLoadMixin:
             raise TypeError(f"metadata must be a dict of JSON data, got "
                             f"{type(metadata).__name__}.")
         config, tensors = self._get_state()
-        raw = self.get_params(deep=False)
-        params = {k: _json_param(k, v) for k, v in raw.items()}
-        document = {"params": params, "tuple_params": sorted(
-                        k for k, v in raw.items() if isinstance(v, tuple) and k != "callbacks"),
-                    "state": config}
+        document = {**params_record(self), "state": config}
         if metadata is not None:
             document["metadata"] = metadata
         return serialization.save_file(path, model_type=type(self).__name__, config=document,
@@ -444,11 +460,7 @@ def load(path: str | Path, device: str | torch.device | None = None):
     cls = _MODEL_TYPES[model_type]
     config = header["config"]
     try:
-        params = dict(config["params"])
-        tuples = config.get("tuple_params")
-        for name, value in params.items():
-            if isinstance(value, list) and (tuples is None or name in tuples):
-                params[name] = tuple(value)
+        params = params_from_record(config)
         if device is not None:
             params["device"] = device
         elif "cuda" in str(params.get("device")) and not torch.cuda.is_available():

@@ -30,7 +30,7 @@ from deepbelief.estimators._base import (
 from deepbelief.estimators._decoding import decode
 from deepbelief.estimators._docs import PRETRAIN_DOC, Y_IGNORED, fit_doc
 from deepbelief.estimators._generation import check_count
-from deepbelief.training.greedy import RBMConfig, RBMTrainer
+from deepbelief.training.greedy import LayerTrainer, RBMConfig
 from deepbelief.training.loop import LoopState
 from deepbelief.training.plan import StackPhase
 
@@ -190,14 +190,14 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         self.callbacks_ = session.callbacks
         return self
 
-    def _layer_trainers(self) -> list[RBMTrainer]:
+    def _layer_trainers(self) -> list[LayerTrainer]:
         """The layers' trainers of the last fit, or new ones for a model loaded from a file
         (fresh optimizers, the epochs counted from its history)."""
         trainers = getattr(self, "_trainers", None)
         if trainers:
             return trainers
         generator = make_generator(self.random_state, self.rbms_[0].weight.device)
-        trainers = [RBMTrainer(rbm, config, generator)
+        trainers = [LayerTrainer(rbm, config, generator)
                     for rbm, config in zip(self.rbms_, self._rbm_configs(), strict=True)]
         for trainer, history in zip(trainers, self.history_["pretrain"], strict=True):
             trainer.state = LoopState(epoch=len(history), history=list(history))

@@ -327,7 +327,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
                 epochs=self.updown_epochs, batch_size=self.updown_batch_size or self.batch_size,
                 loop_name="up-down fine-tuning"))
         session.run(phases)
-        stack = GenerativeStack([*lower.rbms, top.trainer.rbm])
+        stack = GenerativeStack([*lower.rbms, top.trainer.layer])
         if self.updown_epochs:
             stack = phases[-1].setup.objective.stack
         self.rbms_ = [*stack.lower, stack.top]
@@ -366,7 +366,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     def _updown_setup(self, lower: StackPhase, top: LayerPhase, data: tuple,
                       k_schedule: list[int], position: dict | None) -> LoopSetup:
         """Up-down fine-tuning of the greedy stack, untied (draws nothing)."""
-        stack = GenerativeStack([*lower.rbms, top.trainer.rbm]).untied()
+        stack = GenerativeStack([*lower.rbms, top.trainer.layer]).untied()
         objective = UpDownObjective(stack, k_schedule[0],
                                     persistent=self.updown_method == "pcd")
         optimizer = make_optimizer(objective.module, "sgd", self.updown_learning_rate, 0.0,

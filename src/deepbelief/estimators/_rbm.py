@@ -33,7 +33,7 @@ from deepbelief.estimators._decoding import decode
 from deepbelief.estimators._generation import RBMGenerationMixin
 from deepbelief.evaluation import pseudo_likelihood
 from deepbelief.exceptions import DivergenceError
-from deepbelief.training.greedy import RBMConfig, RBMTrainer, auto_learning_rate
+from deepbelief.training.greedy import LayerTrainer, RBMConfig, auto_learning_rate
 from deepbelief.training.loop import LoopState
 from deepbelief.training.plan import LayerPhase
 
@@ -233,8 +233,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
             sample_inputs=self.sample_inputs,
         )
 
-    def _new_trainer(self, rbm: RBMModule, generator: torch.Generator) -> RBMTrainer:
-        return RBMTrainer(rbm, self._config(), generator)
+    def _new_trainer(self, rbm: RBMModule, generator: torch.Generator) -> LayerTrainer:
+        return LayerTrainer(rbm, self._config(), generator)
 
     def _fit(self, X, incremental: bool, checkpoint=None, checkpoint_every: int = 1,
              resume: bool = False):
@@ -252,16 +252,17 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         phase = LayerPhase("pretrain", type(self).__name__, self._config(),
                          training_data(X, session.device), epochs=1 if incremental else None,
                          trainer=trainer, generator=session.generator)
-        backup = None if first else copy.deepcopy((trainer.rbm.state_dict(), trainer.state_dict()))
+        backup = None if first else copy.deepcopy((trainer.layer.state_dict(),
+                                                     trainer.state_dict()))
         try:
             session.run([phase])
         except DivergenceError:
             if backup is not None:  # never leave NaN weights behind
-                trainer.rbm.load_state_dict(backup[0])
+                trainer.layer.load_state_dict(backup[0])
                 trainer.load_state_dict(backup[1])
                 self.history_ = trainer.state.history
             raise
-        self.rbm_, self._trainer = phase.trainer.rbm, phase.trainer
+        self.rbm_, self._trainer = phase.trainer.layer, phase.trainer
         self.callbacks_ = session.callbacks
         self.history_, self.n_iter_, self.fit_time_ = phase.history, len(phase.history), phase.time
         return self

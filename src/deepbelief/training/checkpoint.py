@@ -193,7 +193,7 @@ def epoch_end_state(context: TrainingContext, *, stopped: bool, callbacks: Itera
     ``module`` (weights), ``optimizer``, ``objective`` (e.g. persistent chains, sparsity
     statistics), ``generator``, ``epoch`` (epochs done), ``history``, ``stopped`` (a
     callback asked the loop to stop) and ``callbacks`` (their states): the keys of
-    :meth:`deepbelief.training.greedy.RBMTrainer.state_dict` and a few more.
+    :meth:`deepbelief.training.greedy.LayerTrainer.state_dict` and a few more.
     """
     objective, generator = context.objective, context.generator
     return {

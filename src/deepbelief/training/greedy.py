@@ -41,7 +41,6 @@ __all__ = [
     "LayerSpec",
     "LayerTrainer",
     "RBMConfig",
-    "RBMTrainer",
     "auto_learning_rate",
     "data_layout",
     "data_mean",
@@ -241,11 +240,6 @@ class LayerTrainer:
         )
         self.state = LoopState()
 
-    @property
-    def rbm(self) -> Layer:
-        """The layer (the name from when every layer was an RBM)."""
-        return self.layer
-
     def state_dict(self) -> dict:
         """Everything besides the layer's weights that training depends on: optimizer,
         the objective's state (an RBM's persistent chains and sparsity statistics), random
@@ -282,10 +276,6 @@ class LayerTrainer:
             name=self.config.label if name is None else name, progress=progress,
             monitor_size=monitor_rows(data),
         )
-
-
-#: The trainer of one RBM (the name from before layers had specs).
-RBMTrainer = LayerTrainer
 
 
 def _to_device(tree, device: torch.device):
