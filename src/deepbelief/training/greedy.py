@@ -310,7 +310,7 @@ def pretrain_stack(
     trained: Sequence[Layer] = (),
     histories: Sequence[list[dict]] = (),
     resume: dict | None = None,
-    on_layer_end: Callable[[list[Layer], list[list[dict]]], None] | None = None,
+    on_layer_end: Callable[[list[Layer], list[list[dict]], LayerTrainer], None] | None = None,
 ) -> tuple[list[Layer], list[list[dict]]]:
     """Greedy layer-wise training of a stack of layers on ``data`` (n_samples, n_features).
 
@@ -327,7 +327,8 @@ def pretrain_stack(
     layer's interrupted state: its weights (``"module"``), the keys of
     :meth:`LayerTrainer.state_dict` and ``"stopped"`` (a callback had stopped it), as
     :func:`deepbelief.training.checkpoint.epoch_end_state` saves them. ``on_layer_end(layers,
-    histories)`` is called after each layer trained here.
+    histories, trainer)`` is called after each layer trained here, with that layer's
+    :class:`LayerTrainer` (its optimizer and objective, to continue training later).
 
     Examples
     --------
@@ -367,7 +368,7 @@ def pretrain_stack(
         layers.append(layer)
         histories.append(state.history)
         if on_layer_end is not None:
-            on_layer_end(layers, histories)
+            on_layer_end(layers, histories, trainer)
         if i + 1 < len(configs):
             x = up_pass([layer], data_rows(x))
     return layers, histories

@@ -334,18 +334,20 @@ class StackPhase:
         if resume is not None:
             self.load_state_dict(resume["position"])
             current = resume["current"]
-        keep = _KeepTrainers(self._stacked_configs(), run.generator)
+        trainers: list = []  # of the layers trained here, for partial_fit after fit
 
-        def layer_end(rbms: list, histories: list[list[dict]]) -> None:
+        def layer_end(rbms: list, histories: list[list[dict]], trainer) -> None:
             self.rbms, self.history = list(rbms), [list(h) for h in histories]
+            trainers.append(trainer)
             if len(rbms) < len(self.configs):  # the plan saves the phase's end
                 run.boundary()
 
         self.rbms, self.history = pretrain_stack(
             self.data, self.configs, run.generator, trained=self.rbms, histories=self.history,
             resume=current, on_layer_end=layer_end,
-            callbacks=[*run.callbacks(n_layers=self.n_layers, lower_layers=self.rbms), keep])
-        self.trainers = keep.trainers(self.rbms, self.history)
+            callbacks=run.callbacks(n_layers=self.n_layers, lower_layers=self.rbms))
+        # layers rebuilt from a checkpoint have no trainer state: partial_fit starts afresh
+        self.trainers = trainers if len(trainers) == len(self.rbms) else []
 
     def _train_one_epoch(self, run: PhaseRun) -> None:
         callbacks = run.callbacks(n_layers=self.n_layers, lower_layers=())
@@ -386,32 +388,6 @@ class StackPhase:
             n_visible = config.n_hidden
         self.history = [list(h) for h in state["histories"]]
         self.trainers = []
-
-
-class _KeepTrainers:
-    """Keeps each layer's objective and optimizer as pretraining leaves them, so that an
-    incremental fit (``partial_fit``) after ``fit`` continues them exactly."""
-
-    def __init__(self, configs: list, generator) -> None:
-        self.configs, self.generator, self.seen = configs, generator, []
-
-    def on_train_begin(self, context) -> None:
-        self.seen.append((context.module, context.objective, context.optimizer))
-
-    def on_epoch_end(self, context) -> None:
-        return None
-
-    def trainers(self, rbms: list, histories: list[list[dict]]) -> list:
-        if len(self.seen) != len(rbms):  # layers rebuilt from a checkpoint: no trainer state
-            return []
-        trainers = []
-        for (layer, objective, optimizer), config, history in zip(
-                self.seen, self.configs, histories, strict=True):
-            trainer = LayerTrainer(layer, config, self.generator)
-            trainer.objective, trainer.optimizer = objective, optimizer
-            trainer.state = LoopState(epoch=len(history), history=history)
-            trainers.append(trainer)
-        return trainers
 
 
 @dataclass
