@@ -3,7 +3,10 @@
 The two rules differ only in where the negative Gibbs chain starts (the data's hidden
 sample for CD, persistent fantasy particles for PCD), so they share one signature::
 
-    negative_phase(rbm, v_pos, h_pos_sample, generator) -> (v_neg, h_neg_mean)
+    negative_phase(rbm, v_pos, h_pos_sample, generator, context=None) -> (v_neg, h_neg_mean)
+
+For a conditional RBM (``RBMModule(n_context=c)``) the batch is ``(v, context)`` and the
+negative chain runs given the same context rows as the data.
 
 :class:`RBMObjective` turns a rule into gradients written to ``.grad`` of the RBM's
 parameters, so that any ``torch.optim`` optimizer takes the step.
@@ -49,18 +52,18 @@ class ContrastiveDivergence:
         self.k = k
         self.sample_visible = sample_visible
 
-    def negative_phase(self, rbm: RBMModule, v_pos, h_pos_sample, generator):
+    def negative_phase(self, rbm: RBMModule, v_pos, h_pos_sample, generator, context=None):
         h = h_pos_sample
         for step in range(self.k):
             last = step == self.k - 1
-            field = rbm.visible_field(h)
+            field = rbm.visible_field(h, context)
             if last and not self.sample_visible:
                 v = rbm.visible.mean(field)
             else:
                 v = rbm.visible.sample(field, generator)
             if last:  # the final hidden sample would be unused: draw none
-                return v, rbm.hidden_mean(v)
-            _, h = rbm.sample_hidden(v, generator)
+                return v, rbm.hidden_mean(v, context)
+            _, h = rbm.sample_hidden(v, generator, context=context)
         raise AssertionError("unreachable: k >= 1")
 
     def state_dict(self) -> dict:
@@ -75,6 +78,10 @@ class PersistentContrastiveDivergence:
 
     The chains (``n_chains`` of them, the batch size by default) start from the first
     mini-batch and are advanced ``k`` full Gibbs steps per update.
+
+    Given a context (a conditional RBM), chain ``i`` runs given row ``i`` of the batch's
+    context: there are as many chains as rows in the batch (``n_chains`` must be None), and
+    a smaller last batch advances only its first chains.
     """
 
     persistent = True
@@ -86,17 +93,26 @@ class PersistentContrastiveDivergence:
         self.n_chains = n_chains
         self.chains: torch.Tensor | None = None
 
-    def negative_phase(self, rbm: RBMModule, v_pos, h_pos_sample, generator):
+    def negative_phase(self, rbm: RBMModule, v_pos, h_pos_sample, generator, context=None):
+        if context is not None and self.n_chains is not None:
+            raise ValueError("PCD given a context runs one chain per row of the batch: "
+                             "leave n_chains=None.")
         if self.chains is None or self.chains.shape[1] != rbm.n_visible:
             n = self.n_chains or v_pos.shape[0]
             reps = -(-n // v_pos.shape[0])
             self.chains = v_pos.repeat(reps, 1)[:n].clone()
-        v = self.chains
+        if context is not None and self.chains.shape[0] < v_pos.shape[0]:
+            self.chains = torch.cat([self.chains, v_pos[self.chains.shape[0]:]])
+        rows = v_pos.shape[0] if context is not None else self.chains.shape[0]
+        v = self.chains[:rows]
         for _ in range(self.k):
-            _, h = rbm.sample_hidden(v, generator)
-            _, v = rbm.sample_visible(h, generator)
-        self.chains = v
-        return v, rbm.hidden_mean(v)
+            _, h = rbm.sample_hidden(v, generator, context=context)
+            _, v = rbm.sample_visible(h, generator, context=context)
+        if rows == self.chains.shape[0]:
+            self.chains = v
+        else:
+            self.chains = torch.cat([v, self.chains[rows:]])
+        return v, rbm.hidden_mean(v, context)
 
     def state_dict(self) -> dict:
         return {"chains": _clone(self.chains)}
@@ -112,6 +128,16 @@ def make_rule(method: str, k: int = 1):
     if method == "pcd":
         return PersistentContrastiveDivergence(k)
     raise ValueError(f"Unknown learning method {method!r}; use 'cd' or 'pcd'.")
+
+
+def _context(rbm: RBMModule, batch: tuple[torch.Tensor, ...]) -> torch.Tensor | None:
+    """The batch's context for a conditional RBM (its second tensor), else None."""
+    if not getattr(rbm, "n_context", 0):
+        return None
+    if len(batch) < 2:
+        raise ValueError(f"this RBM takes a context of {rbm.n_context} values per sample: "
+                         "train it on (visible, context) batches.")
+    return batch[1]
 
 
 class RBMObjective:
@@ -150,10 +176,15 @@ class RBMObjective:
             for p in rbm.parameters():
                 p.grad = torch.zeros_like(p)
         v_pos = batch[0]
+        context = _context(rbm, batch)
         if self.sample_inputs:
             v_pos = torch.bernoulli(v_pos, generator=generator)
-        h_pos, h_pos_sample = rbm.sample_hidden(v_pos, generator)
-        v_neg, h_neg = self.rule.negative_phase(rbm, v_pos, h_pos_sample, generator)
+        h_pos, h_pos_sample = rbm.sample_hidden(v_pos, generator, context=context)
+        if context is None:
+            v_neg, h_neg = self.rule.negative_phase(rbm, v_pos, h_pos_sample, generator)
+        else:
+            v_neg, h_neg = self.rule.negative_phase(rbm, v_pos, h_pos_sample, generator,
+                                                    context=context)
         n_pos, n_neg = v_pos.shape[0], v_neg.shape[0]
         # Two in-place matmuls into the preallocated gradient: no temporaries.
         rbm.weight.grad.addmm_(v_neg.t(), h_neg, beta=0.0, alpha=1.0 / n_neg)
@@ -161,6 +192,10 @@ class RBMObjective:
         torch.sub(v_neg.mean(0), v_pos.mean(0), out=rbm.visible_bias.grad)
         h_pos_mean = h_pos.mean(0)
         torch.sub(h_neg.mean(0), h_pos_mean, out=rbm.hidden_bias.grad)
+        if context is not None:  # the model's statistics are taken at the data's contexts
+            scale = 1.0 / n_pos
+            rbm.context_visible.grad.addmm_(context.t(), v_neg - v_pos, beta=0.0, alpha=scale)
+            rbm.context_hidden.grad.addmm_(context.t(), h_neg - h_pos, beta=0.0, alpha=scale)
         if self.sparsity_target is not None and self.sparsity_cost > 0:
             if self._q is None:
                 self._q = h_pos_mean.clone()
@@ -172,8 +207,8 @@ class RBMObjective:
     @torch.no_grad()
     def monitor(self, data: tuple[torch.Tensor, ...], generator) -> dict[str, torch.Tensor]:
         """Mean squared reconstruction error of ``v -> E[h] -> E[v]`` on ``data``."""
-        v = data[0]
-        recon = self.module.visible_mean(self.module.hidden_mean(v))
+        v, context = data[0], _context(self.module, data)
+        recon = self.module.visible_mean(self.module.hidden_mean(v, context), context)
         return {"reconstruction_error": ((v - recon) ** 2).sum(-1).mean()}
 
     @torch.no_grad()
@@ -187,7 +222,7 @@ class RBMObjective:
         v = data[0]
         if v.shape[0] < 2 or float(v.var(0, unbiased=False).amax()) == 0.0:
             return None
-        h = self.module.hidden_mean(v)
+        h = self.module.hidden_mean(v, _context(self.module, data))
         if float(h.var(0, unbiased=False).amax()) > 0.0:
             return None
         return (

@@ -85,8 +85,11 @@ def auto_learning_rate(visible_units: Any, hidden_units: Any) -> float:
 
 
 def data_layout(data: torch.Tensor | SparseSource) -> tuple[int, torch.device, torch.dtype]:
-    """``(n_features, device, dtype)`` of a layer's data: a tensor (n, n_features), or a
-    :class:`SparseSource` (whose batches are float32 tensors on its device)."""
+    """``(n_features, device, dtype)`` of a layer's data: a tensor (n, n_features), a tuple
+    whose first tensor is that, or a :class:`SparseSource` (whose batches are float32
+    tensors on its device)."""
+    if isinstance(data, tuple):
+        data = data[0]
     if isinstance(data, SparseSource):
         return data.arrays[0].shape[1], data.device, torch.float32
     return data.shape[1], data.device, data.dtype
@@ -122,6 +125,8 @@ def data_rows(data: torch.Tensor | SparseSource):
 def monitor_rows(data) -> int:
     """Rows to monitor after each epoch (``fit_epochs(monitor_size=...)``): 2048, fewer
     for a :class:`SparseSource` of a wide matrix (at most a dense chunk's values)."""
+    if isinstance(data, tuple):
+        data = data[0]
     if not isinstance(data, SparseSource):
         return _MONITOR_ROWS
     return max(1, min(_MONITOR_ROWS, CHUNK_VALUES // max(data_layout(data)[0], 1)))
@@ -267,9 +272,10 @@ class LayerTrainer:
         progress=None, name: str | None = None,
     ) -> LoopState:
         """Train for ``epochs`` (default: the configured number) more epochs on ``data``
-        (a tensor, or a :class:`SparseSource`)."""
+        (a tensor, a tuple of aligned tensors such as a conditional RBM's ``(visible,
+        context)``, or a :class:`SparseSource`)."""
         return fit_epochs(
-            self.objective, data if isinstance(data, BatchSource) else (data,),
+            self.objective, data if isinstance(data, (BatchSource, tuple)) else (data,),
             self.optimizer, epochs=self.config.epochs if epochs is None else epochs,
             batch_size=self.config.batch_size, generator=self.generator,
             schedule=self.schedule, callbacks=callbacks, state=self.state,
