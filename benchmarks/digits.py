@@ -10,7 +10,11 @@ A reference measured in the same run on the same split: scikit-learn's
 otherwise: Adam, up to 200 epochs, float64 numpy). Seconds depend on the machine; the
 ratio of our fit time to the MLP's travels better between machines, so the README quotes it.
 
+With ``--layer-type autoencoder`` (or ``denoising``, or one type per layer) the same
+model is pretrained with autoencoder layers instead of RBMs, on the same budget.
+
     python benchmarks/digits.py [--quick] [--device cpu|cuda] [--threads N]
+                                [--layer-type rbm|autoencoder|denoising ...]
 """
 
 from __future__ import annotations
@@ -60,8 +64,15 @@ def fit_mlp(X_train, y_train, X_test, y_test, seed: int, quick: bool) -> dict[st
             "mlp_epochs": mlp.n_iter_}
 
 
+def _layer_type_option(parser) -> None:
+    parser.add_argument("--layer-type", nargs="+", default=["rbm"], metavar="TYPE",
+                        choices=("rbm", "autoencoder", "denoising"),
+                        help="the DBN's building block: rbm (default), autoencoder or "
+                             "denoising; one, or one per layer")
+
+
 def main() -> int:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], _layer_type_option)
     machine = print_machine_info()
     quick_banner(args)
     warmup_s = warm_up()
@@ -69,6 +80,8 @@ def main() -> int:
     X, y = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
     params = {**DEMO_PARAMS, **(QUICK_OVERRIDES if args.quick else {})}
+    layer_type = args.layer_type
+    params["layer_type"] = layer_type[0] if len(layer_type) == 1 else tuple(layer_type)
 
     runs = []
     for seed in SEEDS:

@@ -268,14 +268,6 @@ def test_generative_dbn_from_the_command_line(tmp_path, capsys):
     np.testing.assert_array_equal(load(out).predict_proba(load_digits()[0][:20]), first)
 
 
-def test_kinds_of_later_versions_are_usage_errors(capsys):
-    for kind in ("autoencoder",):
-        assert main(["train", "--kind", kind]) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1
-        assert f"--kind {kind} is not available yet in this version" in err
-
-
 @pytest.mark.parametrize("argv, message", [
     (["train", "--kind", "transformer", "--epochs", "3"], "--epochs does not apply to --kind "
                                                           "transformer"),

@@ -25,7 +25,15 @@ from __future__ import annotations
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from deepbelief import RBM, DBNClassifier, DBNRegressor, DBNTransformer, GenerativeDBN
+from deepbelief import (
+    RBM,
+    ConditionalRBM,
+    DBNAutoencoder,
+    DBNClassifier,
+    DBNRegressor,
+    DBNTransformer,
+    GenerativeDBN,
+)
 
 # scikit-learn's checks feed data of mean 100 to Gaussian units: the scale warning is right.
 pytestmark = pytest.mark.filterwarnings("ignore::deepbelief.DataScaleWarning")
@@ -47,6 +55,11 @@ ESTIMATORS = [
     DBNRegressor(**_DBN),
     GenerativeDBN((32,), visible_units="gaussian", pretrain_epochs=20,
                   pretrain_learning_rate=0.05, device="cpu", random_state=0),
+    # Its defaults: 'auto' visible units model scikit-learn's real-valued targets with
+    # Gaussian units on y standardised inside (and the context is standardised too).
+    ConditionalRBM(device="cpu", random_state=0),
+    # Its defaults: 'auto' visible units standardise real-valued data inside.
+    DBNAutoencoder(),
 ]
 
 

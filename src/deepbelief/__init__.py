@@ -15,10 +15,13 @@ from deepbelief._version import __version__
 #: Public name -> the module that defines it (imported on first access).
 _LAZY = {
     "RBM": "deepbelief.estimators",
+    "DBNAutoencoder": "deepbelief.estimators",
     "DBNClassifier": "deepbelief.estimators",
     "DBNRegressor": "deepbelief.estimators",
     "DBNTransformer": "deepbelief.estimators",
     "GenerativeDBN": "deepbelief.estimators",
+    "ConditionalRBM": "deepbelief.estimators",
+    "SequenceCRBM": "deepbelief.estimators",
     "load": "deepbelief.estimators",
     "DataRangeWarning": "deepbelief.exceptions",
     "DataScaleWarning": "deepbelief.exceptions",
@@ -28,6 +31,8 @@ _LAZY = {
 
 __all__ = [
     "RBM",
+    "ConditionalRBM",
+    "DBNAutoencoder",
     "DBNClassifier",
     "DBNRegressor",
     "DBNTransformer",
@@ -36,6 +41,7 @@ __all__ = [
     "DivergenceError",
     "GenerativeDBN",
     "ModelFileError",
+    "SequenceCRBM",
     "__version__",
     "load",
 ]

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from deepbelief.cli.autoencoder import autoencoder_summary
 from deepbelief.cli.checkpoints import checkpoint_position, checkpoint_state
 from deepbelief.cli.io import EXIT_OK
 from deepbelief.cli.metrics import format_value
 from deepbelief.cli.models import architecture, load_model, n_parameters
 from deepbelief.cli.provenance import training_summary
+from deepbelief.estimators import DBNAutoencoder
 from deepbelief.io.modelfile import describe
 
 
@@ -82,6 +84,8 @@ def run_inspect(args) -> int:
         info["classes"] = [c.item() if hasattr(c, "item") else c for c in model.classes_]
     if hasattr(model, "n_outputs_"):
         info["n_outputs"] = int(model.n_outputs_)
+    if isinstance(model, DBNAutoencoder):
+        info.update(autoencoder_summary(model))
     info["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
     info["history"] = _history_summary(model.history_)
     info["tensors"] = {k: v["shape"] for k, v in header["tensors"].items()}
@@ -96,6 +100,9 @@ def run_inspect(args) -> int:
     print(f"  trained on: {info['trained_on'] or 'not recorded'}")
     if "classes" in info:
         print(f"  classes: {' '.join(str(c) for c in info['classes'])}")
+    if "code_size" in info:
+        print(f"  code: {info['code_size']} units; input units: {info['visible_units']}; "
+              f"fine-tuning loss: {info['loss']}")
     _print_settings(info["params"])
     summary = info["history"]
     print("  history: " + ", ".join(

@@ -12,14 +12,18 @@ import logging
 import numpy as np
 import torch
 
+from deepbelief.cli.autoencoder import autoencoder_architecture
 from deepbelief.cli.io import CommandError
 from deepbelief.core.stack import down_pass, up_pass
 from deepbelief.estimators import (
     RBM,
+    ConditionalRBM,
+    DBNAutoencoder,
     DBNClassifier,
     DBNRegressor,
     DBNTransformer,
     GenerativeDBN,
+    SequenceCRBM,
     load,
 )
 
@@ -28,9 +32,8 @@ log = logging.getLogger("deepbelief")
 #: ``--kind`` -> estimator class.
 KINDS: dict[str, type] = {"classifier": DBNClassifier, "regressor": DBNRegressor,
                           "transformer": DBNTransformer, "rbm": RBM,
-                          "generative": GenerativeDBN}
-#: Kinds the command line knows of, which this version cannot train yet.
-LATER_KINDS = ("autoencoder",)
+                          "generative": GenerativeDBN, "autoencoder": DBNAutoencoder,
+                          "sequence": SequenceCRBM, "superres": ConditionalRBM}
 #: Models that classify (``predict``, ``predict_proba``, ``classes_``).
 CLASSIFIERS: tuple[type, ...] = (DBNClassifier, GenerativeDBN)
 #: Models that draw samples (``sample``).
@@ -65,6 +68,13 @@ def require(model, path: str, command: str, allowed: tuple[type, ...], why: str 
 
 def architecture(model) -> str:
     """``64 (bernoulli) -> 256 (relu) -> 10 classes``."""
+    if isinstance(model, DBNAutoencoder):
+        return autoencoder_architecture(model)
+    if isinstance(model, SequenceCRBM):  # conditional layers: frames given their past
+        layers = model.layers_
+        return " -> ".join([f"{layers[0].n_visible} ({layers[0].visible.name})",
+                            *(f"{m.n_hidden} ({m.hidden.name})" for m in layers)]) + (
+            f", order {'+'.join(str(o) for o in model.orders_)}")
     if hasattr(model, "rbm_"):
         rbm = model.rbm_
         return (f"{rbm.n_visible} ({rbm.visible.name}) -> {rbm.n_hidden} "
@@ -81,7 +91,8 @@ def architecture(model) -> str:
 
 def n_parameters(model) -> int:
     """The number of trained numbers in ``model``."""
-    modules = [model.rbm_] if hasattr(model, "rbm_") else list(model.rbms_)
+    modules = ([model.rbm_] if hasattr(model, "rbm_") else
+               list(getattr(model, "layers_", None) or model.rbms_))
     modules += list(getattr(model, "recognition_", None) or [])  # untied up-pass weights
     if hasattr(model, "network_"):
         modules = [model.network_]

@@ -12,11 +12,13 @@ from typing import Any
 
 from deepbelief._version import __version__
 from deepbelief.cli.io import UsageError
+from deepbelief.cli.sequence_parser import add_sequence_commands, add_train_options
 
 # The commands' modules import torch and scikit-learn: each is imported only when its command
 # runs, so that --help and usage errors answer at once (tests/test_cli_startup.py).
-#: ``--kind`` choices: the keys of ``cli.models.KINDS`` and ``LATER_KINDS`` (a test checks).
-KIND_CHOICES = ("classifier", "regressor", "transformer", "rbm", "generative", "autoencoder")
+#: ``--kind`` choices: the keys of ``cli.models.KINDS`` (a test checks).
+KIND_CHOICES = ("classifier", "regressor", "transformer", "rbm", "generative", "autoencoder",
+                "sequence", "superres")
 
 __all__ = ["build_parser"]
 
@@ -45,7 +47,7 @@ def _runner(module: str, name: str) -> Callable[[argparse.Namespace], int]:
 
 run_train, run_demo = _runner("train", "run_train"), _runner("train", "run_demo")
 run_evaluate = _runner("inference", "run_evaluate")
-run_predict = _runner("inference", "run_predict")
+run_predict = _runner("superres", "run_predict")  # super-resolution, else inference's
 run_transform = _runner("inference", "run_transform")
 run_sample, run_complete = _runner("pictures", "run_sample"), _runner("pictures", "run_complete")
 run_plot = _runner("pictures", "run_plot")
@@ -171,10 +173,10 @@ Bernoulli RBM is a density value, not a probability.)""",
     "plot": """pictures:
   filters          receptive fields of the first hidden layer
   samples          images drawn from an RBM or DBN transformer
-  reconstructions  data above its up-down reconstruction
+  reconstructions  data above its up-down reconstruction (autoencoder: and PCA's)
   predictions      test images titled with label and prediction (classifiers)
   curves           the training history (MODEL may be a history .json/.csv file)
-  embedding        a 2-D map of the model's features, coloured by label
+  embedding        a 2-D map of the model's features (autoencoder: codes), coloured by label
 
 examples:
   deepbelief plot filters model.safetensors -o filters.png
@@ -192,9 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parser.set_defaults(commands=commands.choices)
 
-    def command(name: str, help: str, run) -> argparse.ArgumentParser:
+    def command(name: str, help: str, run, epilog: str | None = None) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
-                                  formatter_class=_Formatter, epilog=EPILOGS.get(name))
+                                  formatter_class=_Formatter, epilog=epilog or EPILOGS.get(name))
         sub.set_defaults(run=run)
         return sub
 
@@ -214,7 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="classifier (DBNClassifier), regressor (DBNRegressor), "
                             "transformer (DBNTransformer), rbm (RBM), generative "
                             "(GenerativeDBN: labels join the top RBM when the data has "
-                            "them) (default: classifier); autoencoder: not available yet")
+                            "them), autoencoder (DBNAutoencoder: the last of --layers is "
+                            "the code size), sequence (SequenceCRBM: frames given the frames "
+                            "before), superres (ConditionalRBM: images given their "
+                            "low-resolution version) (default: classifier)")
     model.add_argument("--layers", type=_positive_int, nargs="+", metavar="N",
                        help="hidden units per layer, bottom first (default: 256 256; "
                             "rbm: one value, default 256)")
@@ -225,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="UNITS",
                        help="bernoulli, relu or gaussian; one, or one per layer "
                             "(default: bernoulli)")
+    model.add_argument("--layer-type", nargs="+", metavar="TYPE",
+                       choices=("rbm", "autoencoder", "denoising"),
+                       help="each layer's building block: rbm, autoencoder or denoising "
+                            "(autoencoder); one, or one per layer (default: rbm; the noise: "
+                            "--set corruption=gaussian, --set corruption_level=0.1)")
     fit = train.add_argument_group("training")
     fit.add_argument("--pretrain-epochs", type=_non_negative_int, nargs="+", metavar="N",
                      help="RBM epochs per layer, one or one per layer (default: 10)")
@@ -232,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="RBM learning rate, one or one per layer (default: auto: 0.1 for "
                           "a Bernoulli layer, 0.01 with gaussian or relu units)")
     fit.add_argument("--epochs", type=_non_negative_int, metavar="N",
-                     help="fine-tuning epochs (classifier, regressor; default: 100; "
+                     help="fine-tuning epochs (classifier, regressor, autoencoder; "
+                          "default: 100; "
                           "generative: up-down epochs, default 0) or training epochs (rbm; "
                           "default: 10)")
     fit.add_argument("--learning-rate", type=_positive_float, metavar="LR",
@@ -241,10 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "bernoulli units, 0.01 with gaussian or relu units)")
     fit.add_argument("--batch-size", type=_positive_int, metavar="N",
                      help="mini-batch size (default: 32; rbm: 10)")
-    fit.add_argument("--solver", choices=("adam", "sgd"), help="fine-tuning optimizer "
-                                                                "(default: adam)")
+    fit.add_argument("--solver", choices=("adam", "sgd", "lbfgs"),
+                     help="fine-tuning optimizer; lbfgs (autoencoder): L-BFGS on "
+                          "mini-batches of 1000, learning rate 1 (default: adam)")
     fit.add_argument("--dropout", type=float, metavar="P",
                      help="fine-tuning dropout probability (default: 0)")
+    fit.add_argument("--loss", choices=("auto", "cross_entropy", "squared_error"),
+                     help="autoencoder fine-tuning loss; auto: cross_entropy for data in "
+                          "[0, 1], else squared_error (default: auto)")
     fit.add_argument("--method", choices=("cd", "pcd"),
                      help="contrastive divergence or persistent CD (default: cd; rbm: pcd)")
     fit.add_argument("--k", type=_positive_int, metavar="K", help="Gibbs steps per update "
@@ -277,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--resume", action="store_true",
                      help="continue from --checkpoint if it exists (the same command serves "
                           "the first run and every restart)")
+    add_train_options(train, _positive_int)
     _common(train)
 
     # evaluate
@@ -308,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the CSV file (default: stdout)")
     predict.add_argument("--proba", action="store_true",
                          help="add a probability column per class")
+    predict.add_argument("--picture", metavar="PNG",
+                         help="superres: draw inputs, bicubic upsampling, the model's images "
+                              "and the truth")
     _common(predict)
 
     # transform
@@ -387,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--title", help="the picture's title")
     _sampling_options(plot)
     _common(plot)
+
+    add_sequence_commands(command, _runner, _model_argument, _common, _positive_int)
 
     # demo
     demo = command("demo", "train the reference DBN on the bundled digits", run_demo)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from deepbelief import plotting
+from deepbelief.cli.autoencoder import embedding_codes, plot_autoencoder_reconstructions
 from deepbelief.cli.io import (
     EXIT_OK,
     CommandError,
@@ -27,7 +28,7 @@ from deepbelief.cli.models import (
     reconstruct,
     require,
 )
-from deepbelief.estimators import RBM, GenerativeDBN
+from deepbelief.estimators import RBM, DBNAutoencoder, GenerativeDBN
 from deepbelief.plotting.mosaic import image_shape_of
 
 
@@ -171,7 +172,9 @@ def run_plot(args) -> int:
         want = what in ("predictions", "embedding")
         data = data_from_args(args, default_split="test", n_features=model.n_features_in_,
                               want_labels=want and isinstance(model, CLASSIFIERS))
-        if what == "reconstructions":
+        if what == "reconstructions" and isinstance(model, DBNAutoencoder):
+            path = plot_autoencoder_reconstructions(model, args, data, output, shape)
+        elif what == "reconstructions":
             X = data.X[: args.n]
             recon = reconstruct(model, X)
             path = plotting.plot_reconstructions(X, recon, output, image_shape=shape,
@@ -187,9 +190,15 @@ def run_plot(args) -> int:
         else:  # embedding
             X = data.X[: args.n_points]
             y = None if data.y is None else data.y[: args.n_points]
-            path = plotting.plot_embedding(model_features(model, X), y, output,
-                                           method=args.method, random_state=args.seed,
+            autoencoder = isinstance(model, DBNAutoencoder)
+            features = (embedding_codes(model, X, args.method) if autoencoder
+                        else model_features(model, X))
+            path = plotting.plot_embedding(features, y, output, method=args.method,
+                                           random_state=args.seed,
+                                           feature_name="code" if autoencoder else "feature",
                                            title=args.title or
-                                           f"{type(model).__name__} features of {data.name}")
+                                           f"{type(model).__name__} "
+                                           f"{'codes' if autoencoder else 'features'} of "
+                                           f"{data.name}")
     print(path)
     return EXIT_OK

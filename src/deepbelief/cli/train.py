@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from deepbelief.cli.autoencoder import AUTOENCODER_GROUPS
+from deepbelief.cli.autoencoder import WHY_NOT as AUTOENCODER_WHY_NOT
 from deepbelief.cli.checkpoints import check_checkpoint_target, fit_resumable
 from deepbelief.cli.io import (
     DATASETS,
@@ -24,8 +26,11 @@ from deepbelief.cli.io import (
     write_history,
 )
 from deepbelief.cli.metrics import format_value, model_metrics
-from deepbelief.cli.models import KINDS, LATER_KINDS, architecture, n_parameters
+from deepbelief.cli.models import KINDS, architecture, n_parameters
 from deepbelief.cli.provenance import apply_scale, save_model
+from deepbelief.cli.sequence_parser import TRAIN_PARAMS as SEQUENCE_PARAMS
+from deepbelief.cli.sequence_parser import WHY_NOT as SEQUENCE_WHY_NOT
+from deepbelief.cli.sequence_parser import check_kind_options
 from deepbelief.estimators import resolve_device
 
 log = logging.getLogger("deepbelief")
@@ -37,6 +42,7 @@ _TRAIN_PARAMS: dict[str, dict[str, str]] = {
                "rbm": "n_components"},
     "visible_units": {"dbn": "visible_units", "rbm": "visible_units"},
     "hidden_units": {"dbn": "hidden_units", "rbm": "hidden_units"},
+    "layer_type": {"dbn": "layer_type"},
     "pretrain_epochs": {"dbn": "pretrain_epochs", "generative": "pretrain_epochs"},
     "pretrain_learning_rate": {"dbn": "pretrain_learning_rate",
                                "generative": "pretrain_learning_rate"},
@@ -46,6 +52,7 @@ _TRAIN_PARAMS: dict[str, dict[str, str]] = {
     "batch_size": {"dbn": "batch_size", "generative": "batch_size", "rbm": "batch_size"},
     "solver": {"supervised": "solver"},
     "dropout": {"supervised": "dropout"},
+    "loss": {"autoencoder": "loss"},
     "method": {"dbn": "pretrain_method", "generative": "pretrain_method", "rbm": "method"},
     "k": {"dbn": "k", "generative": "k", "rbm": "k"},
     "early_stopping": {"supervised": "early_stopping"},
@@ -61,12 +68,19 @@ _WHY_NOT = {
     ("generative", "visible_units"): "its units are Bernoulli",
     ("generative", "hidden_units"): "its units are Bernoulli",
     ("rbm", "pretrain_learning_rate"): "an RBM has one layer; use --learning-rate",
+    ("generative", "layer_type"): "its layers are RBMs, which sampling and up-down need",
+    **AUTOENCODER_WHY_NOT,
+    **SEQUENCE_WHY_NOT,
 }
+for _option, _targets in SEQUENCE_PARAMS.items():  # --kind sequence and superres
+    _TRAIN_PARAMS.setdefault(_option, {}).update(_targets)
 
 
 def _groups(kind: str) -> tuple[str, ...]:
-    if kind in ("rbm", "generative"):
+    if kind in ("rbm", "generative", "sequence", "superres"):
         return (kind,)
+    if kind == "autoencoder":
+        return AUTOENCODER_GROUPS
     return ("dbn", "supervised") if kind in ("classifier", "regressor") else ("dbn",)
 
 
@@ -74,6 +88,7 @@ def _estimator_params(args) -> tuple[type, dict[str, Any]]:
     kind = args.kind
     cls = KINDS[kind]
     groups = _groups(kind)
+    valid = cls().get_params()
     params: dict[str, Any] = {"random_state": 0}
     if kind == "rbm":  # the RBM class keeps BernoulliRBM's 0.1; the command line: per unit type
         params["learning_rate"] = "auto"
@@ -86,7 +101,7 @@ def _estimator_params(args) -> tuple[type, dict[str, Any]]:
         value = getattr(args, option)
         if value is None or (option == "early_stopping" and value is False):
             continue
-        target = next((targets[g] for g in groups if g in targets), None)
+        target = next((targets[g] for g in groups if targets.get(g) in valid), None)
         if target is None:
             why = _WHY_NOT.get((kind, option), "")
             raise UsageError(f"--{option.replace('_', '-')} does not apply to --kind {kind}"
@@ -100,7 +115,6 @@ def _estimator_params(args) -> tuple[type, dict[str, Any]]:
             else:
                 value = tuple(value)
         params[target] = value
-    valid = cls().get_params()
     for key, value in args.set or []:
         if key not in valid:
             raise UsageError(f"--set {key}: {cls.__name__} has no parameter {key!r} (it has "
@@ -128,12 +142,18 @@ def _progress_callbacks(args) -> list:
 
 
 def run_train(args) -> int:
-    if args.kind in LATER_KINDS:
-        raise UsageError(f"--kind {args.kind} is not available yet in this version (available: "
-                         f"{', '.join(KINDS)}).", "deepbelief train")
+    check_kind_options(args)
     cls, params = _estimator_params(args)
     _check_params(cls, params)
     history = _check_outputs(args, cls)
+    if args.kind == "sequence":  # sequences: cli.sequences
+        from deepbelief.cli.sequences import train_sequence
+
+        return train_sequence(args, cls, params, history)
+    if args.kind == "superres":  # (low-resolution, image) pairs: cli.superres
+        from deepbelief.cli.superres import train_superres
+
+        return train_superres(args, cls, params, history)
     supervised = args.kind in ("classifier", "regressor")
     data = data_from_args(args, default_split="train", want_labels=supervised)
     if args.kind == "generative" and data.y is not None:

@@ -2,8 +2,15 @@
 
 :mod:`.loaders` loads the digits, MNIST and Fashion-MNIST; :mod:`.idx` reads and writes
 the IDX files of the MNIST-style data sets and checks their SHA-256.
+Sequences: :mod:`.bouncing` makes videos of bouncing balls, :mod:`.gaits` synthetic gaits,
+:mod:`.bvh` reads and writes motion capture (joint angles coded by :mod:`.angles`) and
+:mod:`.sequences` reads sequence files. Super-resolution: :mod:`.resolution` downsamples
+images and upsamples them bicubically.
 """
 
+from deepbelief.datasets.bouncing import bouncing_balls
+from deepbelief.datasets.bvh import MotionCapture, load_bvh, save_bvh
+from deepbelief.datasets.gaits import GAIT_CHANNELS, synthetic_gaits
 from deepbelief.datasets.idx import (
     ChecksumError,
     IDXFormatError,
@@ -22,20 +29,31 @@ from deepbelief.datasets.loaders import (
     load_fashion_mnist,
     load_mnist,
 )
+from deepbelief.datasets.resolution import downsample, upsample_bicubic
+from deepbelief.datasets.sequences import load_sequences
 
 __all__ = [
     "DATA_ENV_VAR",
     "FASHION_MNIST_MIRRORS",
     "FASHION_MNIST_SHA256",
+    "GAIT_CHANNELS",
     "MNIST_MIRRORS",
     "MNIST_SHA256",
     "ChecksumError",
     "IDXFormatError",
+    "MotionCapture",
+    "bouncing_balls",
     "content_sha256",
+    "downsample",
+    "load_bvh",
     "load_digits",
     "load_fashion_mnist",
     "load_mnist",
+    "load_sequences",
     "read_idx",
+    "save_bvh",
+    "synthetic_gaits",
+    "upsample_bicubic",
     "verify_sha256",
     "write_idx",
 ]

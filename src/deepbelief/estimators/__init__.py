@@ -1,17 +1,23 @@
 """scikit-learn estimators built on the PyTorch core."""
 
+from deepbelief.estimators._autoencoder import DBNAutoencoder
 from deepbelief.estimators._base import load, resolve_device
+from deepbelief.estimators._conditional import ConditionalRBM
 from deepbelief.estimators._dbn import DBNTransformer
 from deepbelief.estimators._generative import GenerativeDBN
 from deepbelief.estimators._rbm import RBM
+from deepbelief.estimators._sequence import SequenceCRBM
 from deepbelief.estimators._supervised import DBNClassifier, DBNRegressor
 
 __all__ = [
     "RBM",
+    "ConditionalRBM",
+    "DBNAutoencoder",
     "DBNClassifier",
     "DBNRegressor",
     "DBNTransformer",
     "GenerativeDBN",
+    "SequenceCRBM",
     "load",
     "resolve_device",
 ]

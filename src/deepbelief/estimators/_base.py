@@ -25,12 +25,14 @@ from deepbelief.estimators._input import (  # the input helpers' old home: impor
 )
 from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
+from deepbelief.training.autoencoder_spec import LAYER_TYPES, with_layer_types
 from deepbelief.training.callbacks import copy_callbacks
 from deepbelief.training.checkpoint import TrainingCheckpoint, data_digest
 from deepbelief.training.greedy import RBMConfig, auto_learning_rate
 from deepbelief.training.plan import FitPlan
 
 __all__ = [
+    "LAYER_TYPES",
     "NO_Y",
     "FitSession",
     "SaveLoadMixin",
@@ -123,8 +125,10 @@ def check_per_layer(values: list, name: str, integer: bool, low: float, *,
 
 
 def pretrain_configs(estimator, hidden_units="bernoulli",
-                     visible_units: str = "bernoulli") -> list[RBMConfig]:
-    """One :class:`RBMConfig` per entry of ``estimator.hidden_layer_sizes``.
+                     visible_units: str = "bernoulli") -> list:
+    """One layer spec per entry of ``estimator.hidden_layer_sizes``: an :class:`RBMConfig`,
+    or an autoencoder layer's where ``estimator.layer_type`` (when it has one) says
+    'autoencoder' or 'denoising' (:func:`~deepbelief.training.autoencoder_spec.with_layer_types`).
 
     Reads the estimator's shared pretraining parameters (``pretrain_epochs`` and
     ``pretrain_learning_rate``, one value or one per layer, ``'auto'`` resolved per layer by
@@ -148,10 +152,12 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
                              f"{hidden_units!r}; use 'bernoulli', 'relu' or 'gaussian'.")
     epochs = per_layer(estimator.pretrain_epochs, n, "pretrain_epochs")
     visible = [visible_units, *units[:-1]]
-    rates = [auto_learning_rate(vis, hid) if isinstance(rate, str) and rate == "auto" else rate
-             for rate, vis, hid in zip(per_layer(estimator.pretrain_learning_rate, n,
-                                                 "pretrain_learning_rate"), visible, units,
-                                       strict=True)]
+    layer_types = per_layer(getattr(estimator, "layer_type", "rbm"), n, "layer_type")
+    check_per_layer_options(layer_types, "layer_type", LAYER_TYPES)
+    given = per_layer(estimator.pretrain_learning_rate, n, "pretrain_learning_rate")
+    auto = [isinstance(rate, str) and rate == "auto" for rate in given]
+    rates = [auto_learning_rate(vis, hid) if is_auto else rate
+             for rate, is_auto, vis, hid in zip(given, auto, visible, units, strict=True)]
     check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
     check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
     methods = per_layer(estimator.pretrain_method, n, "pretrain_method")
@@ -162,7 +168,7 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
                           n, "pretrain_learning_rate_schedule")
     check_per_layer_options(schedules, "pretrain_learning_rate_schedule",
                             ("constant", "linear"))
-    return [
+    configs = [
         RBMConfig(
             n_hidden=int(size), visible_units=vis, hidden_units=hid, epochs=int(ep),
             learning_rate=float(lr), batch_size=estimator.batch_size, method=method,
@@ -172,6 +178,11 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
         for size, vis, hid, ep, lr, method, k, schedule in zip(
             sizes, visible, units, epochs, rates, methods, ks, schedules, strict=True)
     ]
+    return with_layer_types(
+        configs, layer_types, auto_rate=auto,
+        corruption=getattr(estimator, "corruption", "masking"),
+        corruption_level=getattr(estimator, "corruption_level", 0.0),
+        tied=getattr(estimator, "tied_weights", True))
 
 #: Parameters that do not change the trained model: a resumed fit may give others.
 _NOT_CHECKPOINTED = ("callbacks", "verbose")

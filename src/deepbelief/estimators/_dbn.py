@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from deepbelief.core.layers import layers_state, read_layers
 from deepbelief.core.stack import down_pass, up_pass
 from deepbelief.estimators._base import (
+    LAYER_TYPES,
     FitSession,
     SaveLoadMixin,
     as_input,
@@ -30,6 +31,7 @@ from deepbelief.estimators._base import (
 from deepbelief.estimators._decoding import decode
 from deepbelief.estimators._docs import PRETRAIN_DOC, Y_IGNORED, fit_doc
 from deepbelief.estimators._generation import check_count
+from deepbelief.learning.autoencoding import CORRUPTIONS
 from deepbelief.training.greedy import LayerTrainer, RBMConfig
 from deepbelief.training.loop import LoopState
 from deepbelief.training.plan import StackPhase
@@ -51,6 +53,10 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         "k": [Interval(Integral, 1, None, closed="left")],
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
+        "layer_type": [StrOptions(set(LAYER_TYPES)), list, tuple],
+        "corruption": [StrOptions(set(CORRUPTIONS))],
+        "corruption_level": [Interval(Real, 0, None, closed="left")],
+        "tied_weights": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -70,6 +76,10 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         k: int = 1,
         pretrain_momentum="classic",
         pretrain_weight_decay: float = 2e-4,
+        layer_type="rbm",
+        corruption: str = "masking",
+        corruption_level: float = 0.25,
+        tied_weights: bool = True,
         batch_size: int = 32,
         random_state=None,
         verbose: int = 0,
@@ -85,6 +95,10 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         self.k = k
         self.pretrain_momentum = pretrain_momentum
         self.pretrain_weight_decay = pretrain_weight_decay
+        self.layer_type = layer_type
+        self.corruption = corruption
+        self.corruption_level = corruption_level
+        self.tied_weights = tied_weights
         self.batch_size = batch_size
         self.random_state = random_state
         self.verbose = verbose
@@ -126,14 +140,17 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
 class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN):
     __doc__ = f"""Deep Belief Network as an unsupervised feature extractor.
 
-    Greedy layer-wise RBM training; ``transform`` is the deterministic bottom-up pass.
+    Greedy layer-wise training of RBMs (or autoencoder layers, see ``layer_type``);
+    ``transform`` is the deterministic bottom-up pass.
 
     Parameters
     ----------{PRETRAIN_DOC}
     Attributes
     ----------
-    rbms_ : list of RBMModule
-        The trained layers, bottom first.
+    rbms_ : list of RBMModule or AutoencoderLayer
+        The trained layers, bottom first: RBMs, or autoencoder layers where ``layer_type``
+        asks for them (``inverse_transform`` and ``reconstruct`` then decode with their
+        decoders; ``sample`` needs an RBM on top).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has feature names that are all strings.
@@ -343,6 +360,12 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         check_is_fitted(self, "rbms_")
         n_samples, n_gibbs = check_count("n_samples", n_samples), check_count("n_gibbs", n_gibbs)
         top = self.rbms_[-1]
+        if top.kind != "rbm":
+            raise ValueError(
+                f"sample draws from the top RBM's Gibbs chain, but this model's top layer is "
+                f"{'an' if top.kind[0] in 'aeiou' else 'a'} {top.kind} layer (layer_type="
+                f"{self.layer_type!r}); fit with an RBM on top, e.g. layer_type=('denoising', "
+                "'rbm') for two layers, to sample.")
         device = top.weight.device
         generator = make_generator(random_state, device)
         v = top.visible.random_start((n_samples, top.n_visible), generator, device=device)

@@ -25,6 +25,25 @@ PRETRAIN_DOC = """
         'classic' is 0.5 for five epochs, then 0.9.
     pretrain_weight_decay : float, default 2e-4
         L2 penalty on RBM weights during pretraining.
+    layer_type : {'rbm', 'autoencoder', 'denoising'} or sequence, default 'rbm'
+        The building block of each layer, for all layers or one per layer: an RBM, an
+        autoencoder layer (:class:`~deepbelief.core.autoencoder.AutoencoderLayer`: code
+        ``act(x W + b)``, reconstruction trained by backpropagation with cross-entropy for
+        Bernoulli inputs, squared error otherwise; Bengio et al. 2007) or a denoising one,
+        which reconstructs each input from a corrupted copy (Vincent et al. 2008, 2010).
+        Autoencoder layers train greedily with the same settings as RBMs (epochs, batch
+        size, momentum, weight decay; ``pretrain_method`` and ``k`` do not apply), and
+        ``pretrain_learning_rate='auto'`` gives them
+        :data:`deepbelief.training.autoencoder_spec.AUTO_RATES` (0.01 for their SGD).
+    corruption : {'masking', 'gaussian'}, default 'masking'
+        The noise of 'denoising' layers: 'masking' sets each input to 0 with probability
+        ``corruption_level``; 'gaussian' adds noise of standard deviation
+        ``corruption_level``.
+    corruption_level : float, default 0.25
+        Masking probability (in [0, 1)) or noise standard deviation.
+    tied_weights : bool, default True
+        Autoencoder layers decode with their encoder's weights transposed; False gives
+        each decoder its own weights.
     batch_size : int, default 32
         Mini-batch size of pretraining and fine-tuning.
     random_state : int, RandomState or None, default None

@@ -1,4 +1,5 @@
-"""The held-out validation set of the supervised estimators' ``early_stopping``."""
+"""Fine-tuning's stopping rule (sklearn MLP semantics) and the held-out validation set of
+``early_stopping``, shared by the supervised estimators and the deep autoencoder."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from deepbelief.training.callbacks import Callback
+from deepbelief.training.callbacks import Callback, EarlyStopping
 
-__all__ = ["ValidationScore", "check_validation_size", "validation_split"]
+__all__ = ["ValidationScore", "check_validation_size", "draw_split", "set_finetune_curves",
+           "stopping_callbacks", "validation_split"]
 
 
 def _sizes(n_samples: int, fraction: float) -> tuple[int, int]:
@@ -78,3 +80,49 @@ class ValidationScore(Callback):
         context.module.eval()
         context.record["validation_score"] = self.estimator._validation_score(
             context.module, *self.valid)
+
+
+def draw_split(estimator, n_samples: int, stratify, generator: torch.Generator,
+               device) -> dict | None:
+    """The rows ``{"train": ..., "valid": ...}`` (index tensors on the CPU) of
+    ``estimator.early_stopping``'s split of ``n_samples`` training rows, seeded by one draw
+    from ``generator`` (on ``device``); None, and no draw, without early stopping."""
+    if not estimator.early_stopping:
+        return None
+    seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
+    idx_train, idx_valid = validation_split(n_samples, estimator.validation_fraction,
+                                            stratify, seed)
+    return {"train": torch.as_tensor(idx_train), "valid": torch.as_tensor(idx_valid)}
+
+
+def stopping_callbacks(estimator, valid) -> list:
+    """The fine-tuning phase's own callbacks, as scikit-learn's MLP stops: after
+    ``n_iter_no_change`` epochs without a ``tol`` improvement of the validation score
+    (keeping the best weights; ``valid`` are the validation tensors) or, with ``valid``
+    None, of the training loss."""
+    internal: list = [EarlyStopping(
+        "loss" if valid is None else "validation_score",
+        mode="min" if valid is None else "max",
+        patience=estimator.n_iter_no_change, tol=estimator.tol,
+        restore_best=valid is not None,
+    )]
+    if valid is not None:
+        internal.insert(0, ValidationScore(estimator, valid))
+    return internal
+
+
+def set_finetune_curves(estimator, history: dict) -> None:
+    """``history_`` and the attributes derived from its fine-tuning records: ``n_iter_``,
+    ``loss_curve_``, ``best_loss_`` and, with ``early_stopping``, ``validation_scores_``
+    and ``best_validation_score_`` (removed without it: no stale scores)."""
+    records = history["finetune"]
+    estimator.history_ = history
+    estimator.n_iter_ = len(records)
+    estimator.loss_curve_ = [r["loss"] for r in records]
+    estimator.best_loss_ = min(estimator.loss_curve_, default=None)
+    if estimator.early_stopping:
+        estimator.validation_scores_ = [r["validation_score"] for r in records]
+        estimator.best_validation_score_ = max(estimator.validation_scores_, default=None)
+    else:
+        estimator.__dict__.pop("validation_scores_", None)
+        estimator.__dict__.pop("best_validation_score_", None)

@@ -88,7 +88,9 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     A greedy stack of Bernoulli RBMs whose top RBM models the penultimate layer joined
     with softmax label units, e.g. ``hidden_layer_sizes=(500, 500, 2000)`` on MNIST gives
     784-500-500+10-2000. Without labels (``fit(X)``) the top RBM models the penultimate
-    layer alone. The model then
+    layer alone. Every layer is an RBM (the DBNs' ``layer_type`` is not offered here:
+    sampling, generative classification and up-down fine-tuning need each layer's
+    generative model, which an autoencoder layer does not define). The model then
 
     * classifies generatively: ``p(y = k | x) ∝ exp(-F_top(h(x) ⊕ e_k))``, with ``h(x)``
       the deterministic bottom-up pass and ``F_top`` the top RBM's free energy, exact over

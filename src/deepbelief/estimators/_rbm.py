@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -16,7 +15,6 @@ from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import map_rows, row_chunks
 from deepbelief.core.units import unit_type
 from deepbelief.estimators._base import (
-    FitSession,
     SaveLoadMixin,
     as_input,
     as_tensor,
@@ -31,11 +29,10 @@ from deepbelief.estimators._base import (
 )
 from deepbelief.estimators._decoding import decode
 from deepbelief.estimators._generation import RBMGenerationMixin
+from deepbelief.estimators._single_layer import LayerData, fit_one_layer
 from deepbelief.evaluation import pseudo_likelihood
-from deepbelief.exceptions import DivergenceError
 from deepbelief.training.greedy import LayerTrainer, RBMConfig, auto_learning_rate
 from deepbelief.training.loop import LoopState
-from deepbelief.training.plan import LayerPhase
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
 
@@ -236,36 +233,18 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
     def _new_trainer(self, rbm: RBMModule, generator: torch.Generator) -> LayerTrainer:
         return LayerTrainer(rbm, self._config(), generator)
 
-    def _fit(self, X, incremental: bool, checkpoint=None, checkpoint_every: int = 1,
-             resume: bool = False):
-        first = not (incremental and hasattr(self, "rbm_"))
-        trainer = None if first else self._trainer
-        session = FitSession(  # partial_fit continues with the same callbacks (and state)
-            self, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
-            callbacks=None if first else getattr(self, "callbacks_", None),
-            generator=None if first else trainer.generator)
+    def _prepare(self, X, first: bool, device: torch.device) -> LayerData:
         if first and self.sample_inputs and not unit_type(self.visible_units).binary:
             raise ValueError("sample_inputs=True draws binary inputs, so it needs visible_units="
                              f"'bernoulli', got visible_units={self.visible_units!r}.")
         X = check_X(self, X, reset=first, units=self.visible_units, sparse=True)
-        session.open(X)
-        phase = LayerPhase("pretrain", type(self).__name__, self._config(),
-                         training_data(X, session.device), epochs=1 if incremental else None,
-                         trainer=trainer, generator=session.generator)
-        backup = None if first else copy.deepcopy((trainer.layer.state_dict(),
-                                                     trainer.state_dict()))
-        try:
-            session.run([phase])
-        except DivergenceError:
-            if backup is not None:  # never leave NaN weights behind
-                trainer.layer.load_state_dict(backup[0])
-                trainer.load_state_dict(backup[1])
-                self.history_ = trainer.state.history
-            raise
-        self.rbm_, self._trainer = phase.trainer.layer, phase.trainer
-        self.callbacks_ = session.callbacks
-        self.history_, self.n_iter_, self.fit_time_ = phase.history, len(phase.history), phase.time
-        return self
+        return LayerData(self._config(), training_data(X, device), X)
+
+    def _fit(self, X, incremental: bool, checkpoint=None, checkpoint_every: int = 1,
+             resume: bool = False):
+        return fit_one_layer(self, lambda first, device: self._prepare(X, first, device),
+                             incremental=incremental, checkpoint=checkpoint,
+                             checkpoint_every=checkpoint_every, resume=resume)
 
     def fit(self, X, y=None, *, checkpoint=None, checkpoint_every: int = 1,
             resume: bool = False) -> RBM:

@@ -14,21 +14,21 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from deepbelief.core.layers import Layer
 from deepbelief.core.network import FeedForwardDBN
-from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import map_rows
 from deepbelief.estimators._base import FitSession, check_X, training_data
 from deepbelief.estimators._convergence import check_training_predictions
 from deepbelief.estimators._dbn import _BaseDBN
 from deepbelief.estimators._docs import FINETUNE_DOC, PRETRAIN_DOC, fit_doc
 from deepbelief.estimators._early_stopping import (
-    ValidationScore,
     check_validation_size,
-    validation_split,
+    draw_split,
+    set_finetune_curves,
+    stopping_callbacks,
 )
 from deepbelief.estimators._input import labelled_data, n_rows
 from deepbelief.learning.supervised import SupervisedObjective
-from deepbelief.training.callbacks import EarlyStopping
 from deepbelief.training.loop import make_optimizer
 from deepbelief.training.plan import LoopPhase, LoopSetup, StackPhase
 
@@ -64,6 +64,10 @@ class _SupervisedDBN(_BaseDBN):
         k: int = 1,
         pretrain_momentum="classic",
         pretrain_weight_decay: float = 2e-4,
+        layer_type="rbm",
+        corruption: str = "masking",
+        corruption_level: float = 0.25,
+        tied_weights: bool = True,
         batch_size: int = 32,
         max_iter: int = 100,
         solver="adam",
@@ -84,7 +88,9 @@ class _SupervisedDBN(_BaseDBN):
             hidden_layer_sizes, visible_units=visible_units, hidden_units=hidden_units,
             pretrain_epochs=pretrain_epochs, pretrain_learning_rate=pretrain_learning_rate,
             pretrain_method=pretrain_method, k=k, pretrain_momentum=pretrain_momentum,
-            pretrain_weight_decay=pretrain_weight_decay, batch_size=batch_size,
+            pretrain_weight_decay=pretrain_weight_decay, layer_type=layer_type,
+            corruption=corruption, corruption_level=corruption_level,
+            tied_weights=tied_weights, batch_size=batch_size,
             random_state=random_state, verbose=verbose, device=device, callbacks=callbacks,
         )
         self.max_iter = max_iter
@@ -139,11 +145,11 @@ class _SupervisedDBN(_BaseDBN):
         check_training_predictions(self, X, y)
         return self
 
-    def _network(self, rbms: list[RBMModule], n_outputs: int, device) -> FeedForwardDBN:
+    def _network(self, rbms: list[Layer], n_outputs: int, device) -> FeedForwardDBN:
         """An untrained (uninitialised) network shaped for ``rbms``, to load weights into."""
         return FeedForwardDBN(
             [rbms[0].n_visible] + [r.n_hidden for r in rbms],
-            [r.hidden.activation for r in rbms], n_outputs, self.dropout, device=device,
+            [r.activation for r in rbms], n_outputs, self.dropout, device=device,
         )
 
     def _finetune_setup(self, stack: StackPhase, data, targets, y, n_outputs: int, generator,
@@ -154,13 +160,7 @@ class _SupervisedDBN(_BaseDBN):
         device, rbms = data.device, stack.rbms
         if position is None:
             net = FeedForwardDBN.from_rbms(rbms, n_outputs, self.dropout, generator)
-            split = None
-            if self.early_stopping:
-                seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
-                idx_train, idx_valid = validation_split(
-                    n_rows(data), self.validation_fraction, self._stratify(y), seed)
-                split = {"train": torch.as_tensor(idx_train),
-                         "valid": torch.as_tensor(idx_valid)}
+            split = draw_split(self, n_rows(data), self._stratify(y), generator, device)
         else:
             net = self._network(rbms, n_outputs, device)
             split = position["split"]
@@ -169,15 +169,7 @@ class _SupervisedDBN(_BaseDBN):
             idx_train, idx_valid = split["train"].to(device), split["valid"].to(device)
             train = labelled_data(data, targets, idx_train)
             valid = labelled_data(data, targets, idx_valid, dense=True)
-        # sklearn MLP semantics: stop after n_iter_no_change epochs without a tol
-        # improvement of the validation score (keeping the best weights) or of the loss.
-        internal: list = [EarlyStopping(
-            "loss" if valid is None else "validation_score",
-            mode="min" if valid is None else "max",
-            patience=self.n_iter_no_change, tol=self.tol, restore_best=valid is not None,
-        )]
-        if valid is not None:
-            internal.insert(0, ValidationScore(self, valid))
+        internal = stopping_callbacks(self, valid)
         optimizer = make_optimizer(net, self.solver, self.learning_rate_init, self.momentum,
                                    self.alpha)
         objective = SupervisedObjective(net, self._loss(), baseline=self._baseline(n_outputs),
@@ -192,17 +184,7 @@ class _SupervisedDBN(_BaseDBN):
 
     def _set_curves(self, history: dict) -> None:
         """``history_`` and the attributes derived from its fine-tuning records."""
-        records = history["finetune"]
-        self.history_ = history
-        self.n_iter_ = len(records)
-        self.loss_curve_ = [r["loss"] for r in records]
-        self.best_loss_ = min(self.loss_curve_, default=None)
-        if self.early_stopping:
-            self.validation_scores_ = [r["validation_score"] for r in records]
-            self.best_validation_score_ = max(self.validation_scores_, default=None)
-        else:  # no stale scores from an earlier fit with early stopping
-            self.__dict__.pop("validation_scores_", None)
-            self.__dict__.pop("best_validation_score_", None)
+        set_finetune_curves(self, history)
 
     @torch.no_grad()
     def _forward(self, X) -> torch.Tensor:
@@ -241,8 +223,9 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-    rbms_ : list of RBMModule
-        The pretrained layers (before fine-tuning), bottom first.
+    rbms_ : list of RBMModule or AutoencoderLayer
+        The pretrained layers (before fine-tuning), bottom first: RBMs, or autoencoder
+        layers where ``layer_type`` asks for them.
     network_ : FeedForwardDBN
         The fine-tuned network.
     n_features_in_ : int
@@ -353,7 +336,8 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     ----------{PRETRAIN_DOC}{FINETUNE_DOC}
     Attributes
     ----------
-    rbms_ : list of RBMModule
+    rbms_ : list of RBMModule or AutoencoderLayer
+        The pretrained layers, bottom first (see ``layer_type``).
     network_ : FeedForwardDBN
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)

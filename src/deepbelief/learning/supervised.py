@@ -63,23 +63,35 @@ class SupervisedObjective:
         self._epoch_count = 0
 
     def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> torch.Tensor:
-        x, y = batch
+        """Write the gradients of the batch loss (:meth:`evaluate_`) and count the batch in
+        the epoch's statistics (:meth:`failure`); returns the detached batch loss."""
+        loss = self.evaluate_(batch, generator)
+        if self._first is None:
+            self._first = loss
+        total = loss * batch[0].shape[0]
+        self._epoch_sum = total if self._epoch_sum is None else self._epoch_sum + total
+        self._epoch_count += batch[0].shape[0]
+        return loss
+
+    def evaluate_(self, batch: tuple[torch.Tensor, ...], generator) -> torch.Tensor:
+        """Write the gradients of the batch loss at the current weights into ``.grad`` and
+        return the detached loss, without counting the batch (the loop re-evaluates so
+        for L-BFGS's line search)."""
         net = self.module
         net.train()
         net.set_generator(generator)
         for p in net.parameters():
             p.grad = None
-        loss = self.loss(net(x), y)
+        loss = self._batch_loss(batch)
         loss.backward()
         net.set_generator(None)
         net.eval()
-        loss = loss.detach()
-        if self._first is None:
-            self._first = loss
-        total = loss * x.shape[0]
-        self._epoch_sum = total if self._epoch_sum is None else self._epoch_sum + total
-        self._epoch_count += x.shape[0]
-        return loss
+        return loss.detach()
+
+    def _batch_loss(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The loss of one batch ``(x, y)``, with its autograd graph."""
+        x, y = batch
+        return self.loss(self.module(x), y)
 
     def failure(self, data: tuple[torch.Tensor, ...]) -> str | None:
         """Describe a fine-tuning run whose loss blew up, else ``None``; called by the loop

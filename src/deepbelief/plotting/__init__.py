@@ -16,6 +16,13 @@ function                       draws
 :func:`plot_embedding`         a 2-D map (PCA or t-SNE) of features, coloured by label
 =============================  ================================================================
 
+:func:`plot_reconstruction_comparison` draws originals above the reconstructions of several
+models (a deep autoencoder's and PCA's, say), each row labelled with its model.
+
+Sequences (:mod:`.sequences`): :func:`plot_frame_strips` draws videos as labelled film strips,
+:func:`plot_joint_angles` channels over time (generated beside real), :func:`save_gif` an
+animated GIF, and :func:`plot_superresolution` low-resolution inputs, estimates and truth.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -30,6 +37,7 @@ Examples
 """
 
 from deepbelief.plotting.charts import plot_embedding, plot_learning_curves
+from deepbelief.plotting.comparison import plot_reconstruction_comparison
 from deepbelief.plotting.images import (
     plot_class_samples,
     plot_completions,
@@ -39,15 +47,26 @@ from deepbelief.plotting.images import (
     plot_reconstructions,
 )
 from deepbelief.plotting.mosaic import tile_images
+from deepbelief.plotting.sequences import (
+    plot_frame_strips,
+    plot_joint_angles,
+    plot_superresolution,
+    save_gif,
+)
 
 __all__ = [
     "plot_class_samples",
     "plot_completions",
     "plot_embedding",
     "plot_filters",
+    "plot_frame_strips",
     "plot_images",
+    "plot_joint_angles",
     "plot_learning_curves",
     "plot_predictions",
+    "plot_reconstruction_comparison",
     "plot_reconstructions",
+    "plot_superresolution",
+    "save_gif",
     "tile_images",
 ]

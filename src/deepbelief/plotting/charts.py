@@ -127,6 +127,7 @@ def plot_embedding(
     method: str = "pca",
     title: str | None = None,
     random_state: int = 0,
+    feature_name: str = "feature",
 ) -> Path:
     """Draw a 2-D map of features (e.g. ``DBNTransformer.transform``), coloured by label.
 
@@ -144,6 +145,9 @@ def plot_embedding(
         Default: ``'2-D map of the features (PCA)'`` ('' for none).
     random_state : int, default 0
         Seeds t-SNE.
+    feature_name : str, default 'feature'
+        What the axes of two columns drawn as they are name them (``'code'``: the axes
+        read 'code 1' and 'code 2').
 
     Returns
     -------
@@ -162,7 +166,7 @@ def plot_embedding(
         raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}.")
     if features.shape[1] == 1:
         features = np.hstack([features, np.zeros_like(features)])
-    axis_names = ("feature 1", "feature 2")
+    axis_names = (f"{feature_name} 1", f"{feature_name} 2")
     if features.shape[1] > 2:
         if method == "pca":
             from sklearn.decomposition import PCA

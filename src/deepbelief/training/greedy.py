@@ -96,7 +96,8 @@ def data_layout(data: torch.Tensor | SparseSource) -> tuple[int, torch.device, t
 
 
 def data_mean(data: torch.Tensor | SparseSource) -> torch.Tensor:
-    """The per-feature mean of a layer's data, shape (n_features,), on its device.
+    """The per-feature mean of a layer's data, shape (n_features,), on its device (of the
+    first tensor of a tuple such as a conditional RBM's ``(visible, context)``).
 
     For a :class:`SparseSource` the column sums of the sparse matrix (exact in float64)
     are divided by the number of rows in float32, as ``torch.mean`` of the dense data
@@ -109,6 +110,8 @@ def data_mean(data: torch.Tensor | SparseSource) -> torch.Tensor:
     >>> data_mean(SparseSource(sparse.csr_matrix(X))).equal(torch.from_numpy(X).mean(0))
     True
     """
+    if isinstance(data, tuple):
+        data = data[0]
     if not isinstance(data, SparseSource):
         return data.mean(0)
     matrix = data.arrays[0]
@@ -178,7 +181,12 @@ class LayerSpec(Protocol):
 @dataclass(frozen=True)
 class RBMConfig:
     """Settings for training one RBM layer (see the estimators for their meaning); the
-    RBM's :class:`LayerSpec`."""
+    RBM's :class:`LayerSpec`.
+
+    ``n_context > 0`` makes it a conditional RBM (Taylor, Hinton & Roweis, 2007): the layer
+    is an ``RBMModule(n_context=...)`` whose context weights start at zero, trained on
+    ``(visible, context)`` tuples of aligned tensors.
+    """
 
     n_hidden: int
     visible_units: str = "bernoulli"
@@ -195,6 +203,7 @@ class RBMConfig:
     sparsity_target: float | None = None
     sparsity_cost: float = 0.0
     sample_inputs: bool = False
+    n_context: int = 0
 
     label = "RBM"
 
@@ -208,7 +217,7 @@ class RBMConfig:
     def empty_layer(self, n_visible: int, device: torch.device,
                     dtype: torch.dtype) -> RBMModule:
         return RBMModule(n_visible, self.n_hidden, self.visible_units, self.hidden_units,
-                         device=device, dtype=dtype)
+                         n_context=self.n_context, device=device, dtype=dtype)
 
     def objective(self, layer: RBMModule) -> RBMObjective:
         return RBMObjective(
@@ -297,11 +306,11 @@ def _to_device(tree, device: torch.device):
 
 def new_rbm(n_visible: int, config: RBMConfig, data: torch.Tensor,
             generator: torch.Generator | None) -> RBMModule:
-    """An initialised RBM for ``data`` (device and dtype follow ``data``; a tensor or a
-    :class:`SparseSource`)."""
+    """An initialised RBM for ``data`` (device and dtype follow ``data``; a tensor, a
+    :class:`SparseSource`, or a conditional RBM's ``(visible, context)`` tuple)."""
     _, device, dtype = data_layout(data)
     rbm = RBMModule(n_visible, config.n_hidden, config.visible_units, config.hidden_units,
-                    device=device, dtype=dtype)
+                    n_context=config.n_context, device=device, dtype=dtype)
     rbm.reset_parameters(generator, data_mean=data_mean(data))
     return rbm
 

@@ -5,6 +5,8 @@ An *objective* owns a module and knows how to write gradients for a mini-batch::
     objective.module                       # the nn.Module being trained
     objective.gradients_(batch, generator) # fill .grad; may return a detached batch loss
     objective.monitor(data, generator)     # optional: per-epoch metrics (tensors)
+    objective.evaluate_(batch, generator)  # optional: gradients_ without the epoch's
+                                           # statistics (L-BFGS's line search re-evaluates)
 
 The loop asks a batch source (:mod:`deepbelief.training.sources`) for each epoch's
 mini-batches, shuffled with a ``torch.Generator``, lets a ``torch.optim`` optimizer take
@@ -39,12 +41,14 @@ from deepbelief.training.schedules import (  # re-exported: they lived here
 from deepbelief.training.sources import BatchSource, TensorSource, as_source
 
 __all__ = [
+    "LBFGS_OPTIONS",
     "EpochSchedule",
     "TrainingContext",
     "fit_epochs",
     "learning_rate_schedule",
     "make_optimizer",
     "momentum_schedule",
+    "needs_closure",
     "notify_epoch_end",
     "warm_up_optimizers",
 ]
@@ -54,6 +58,10 @@ __all__ = [
 #: Objects with ``on_epoch_end(context)`` etc. are accepted too
 #: (:mod:`deepbelief.training.callbacks`).
 Callback = Callable[[int, dict], bool | None]
+
+#: ``torch.optim.LBFGS`` settings of ``make_optimizer('lbfgs')``: iterations (and at most
+#: 25 % more loss evaluations) per mini-batch, the curvature pairs kept, the line search.
+LBFGS_OPTIONS = {"max_iter": 3, "history_size": 10, "line_search_fn": "strong_wolfe"}
 
 
 def make_optimizer(
@@ -65,8 +73,26 @@ def make_optimizer(
 ) -> torch.optim.Optimizer:
     """Build a ``torch.optim`` optimizer; weight decay applies to weight matrices only.
 
-    ``optimizer`` is ``'sgd'``, ``'adam'`` or a callable ``(param_groups, lr) -> Optimizer``.
+    ``optimizer`` is ``'sgd'``, ``'adam'``, ``'lbfgs'`` or a callable
+    ``(param_groups, lr) -> Optimizer``.
+
+    ``'lbfgs'`` is ``torch.optim.LBFGS`` with a strong-Wolfe line search and
+    :data:`LBFGS_OPTIONS` (a few iterations per mini-batch, as Hinton & Salakhutdinov (2006)
+    ran three line searches of conjugate gradients on each mini-batch of 1000): give it
+    large mini-batches, and an objective whose ``gradients_`` returns the loss
+    (:func:`fit_epochs` steps it with a closure). It takes no weight decay (L-BFGS has no
+    parameter groups): put a penalty in the objective's loss instead.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``optimizer``, or ``'lbfgs'`` with ``weight_decay``.
     """
+    if optimizer == "lbfgs":
+        if weight_decay:
+            raise ValueError("L-BFGS takes no weight decay: add the penalty to the "
+                             "objective's loss, and pass weight_decay=0.")
+        return torch.optim.LBFGS(module.parameters(), lr=learning_rate, **LBFGS_OPTIONS)
     decay, no_decay = [], []
     for p in module.parameters():
         (decay if p.dim() > 1 else no_decay).append(p)
@@ -78,7 +104,8 @@ def make_optimizer(
         return optimizer(groups, learning_rate)
     kinds = {"sgd": (torch.optim.SGD, {"momentum": momentum}), "adam": (torch.optim.Adam, {})}
     if optimizer not in kinds:
-        raise ValueError(f"Unknown optimizer {optimizer!r}; use 'sgd', 'adam' or a callable.")
+        raise ValueError(f"Unknown optimizer {optimizer!r}; use 'sgd', 'adam', 'lbfgs' or a "
+                         "callable.")
     cls, kwargs = kinds[optimizer]
     try:  # the fused kernel does the whole update in one pass (half the time on CPU)
         return cls(groups, lr=learning_rate, fused=True, **kwargs)
@@ -244,6 +271,39 @@ def _check_health(objective, monitor_data, name: str, epoch: int, loss: float | 
                               f"{advice}")
 
 
+def needs_closure(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer.step`` must be given a closure that re-evaluates the loss:
+    ``torch.optim.LBFGS``, or an optimizer whose ``needs_closure`` attribute is true."""
+    return isinstance(optimizer, torch.optim.LBFGS) or bool(
+        getattr(optimizer, "needs_closure", False))
+
+
+def _step(objective, optimizer: torch.optim.Optimizer, batch, generator):
+    """One optimizer step on ``batch``; returns the batch's loss before the step.
+
+    The gradients are written once by ``objective.gradients_``. An optimizer that evaluates
+    the loss several times per step (L-BFGS's line search, :func:`needs_closure`) gets a
+    closure: its first call returns that loss, later ones re-evaluate loss and gradients at
+    the new parameters with ``objective.evaluate_`` (which, unlike ``gradients_``, leaves the
+    epoch's statistics alone) when the objective has one, else ``gradients_``.
+    """
+    loss = objective.gradients_(batch, generator)
+    if not needs_closure(optimizer):
+        optimizer.step()
+        return loss
+    if loss is None:
+        raise TypeError(f"{type(optimizer).__name__} needs the loss, but "
+                        f"{type(objective).__name__}.gradients_ returns None.")
+    evaluate = getattr(objective, "evaluate_", objective.gradients_)
+    first = [loss]
+
+    def closure() -> torch.Tensor:
+        return first.pop() if first else evaluate(batch, generator)
+
+    optimizer.step(closure)
+    return loss
+
+
 def fit_epochs(
     objective,
     data: Sequence[torch.Tensor] | BatchSource,
@@ -313,8 +373,7 @@ def fit_epochs(
             loss_sum = torch.zeros((), device=source.device)
             has_loss = False
             for batch in source.batches(batch_size, generator):
-                loss = objective.gradients_(batch, generator)
-                optimizer.step()
+                loss = _step(objective, optimizer, batch, generator)
                 if loss is not None:
                     loss_sum += loss * batch[0].shape[0]
                     has_loss = True

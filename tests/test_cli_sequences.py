@@ -1,0 +1,238 @@
+"""The command line of sequence models and super-resolution, end to end through
+:func:`deepbelief.cli.main` on small generated data: ``train --kind sequence`` and
+``--kind superres``, ``generate``, ``fill-in`` and ``predict``, and their usage errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deepbelief import ConditionalRBM, SequenceCRBM, load
+from deepbelief.cli import main
+from deepbelief.datasets import load_bvh, synthetic_gaits
+from deepbelief.io.modelfile import describe
+
+torch.set_num_threads(1)
+
+SMALL = ["--epochs", "2", "--device", "cpu", "-q"]
+
+
+def cli(capsys, *argv) -> tuple[int, str, str]:
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli_sequences")
+
+
+@pytest.fixture(scope="module")
+def balls_model(folder) -> Path:
+    path = folder / "balls.safetensors"
+    status = main(["train", "--kind", "sequence", "--data", "bouncing-balls", "--n-sequences",
+                   "6", "--n-frames", "20", "--layers", "16", "--order", "2", *SMALL,
+                   "-o", str(path)])
+    assert status == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def gaits_file(folder) -> Path:
+    sequences, _ = synthetic_gaits(4, (30, 40), random_state=0)
+    path = folder / "gaits.npz"
+    np.savez(path, *sequences)
+    return path
+
+
+@pytest.fixture(scope="module")
+def gaits_model(folder, gaits_file) -> Path:
+    path = folder / "gaits.safetensors"
+    assert main(["train", "--kind", "sequence", "--data", str(gaits_file), "--layers", "12",
+                 "12", "--order", "2", "1", *SMALL, "-o", str(path)]) == 0
+    return path
+
+
+# One hip joint under the root; the root's channels are as most files write them.
+_BVH = """HIERARCHY
+ROOT Hips
+{{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+  JOINT LeftHip
+  {{
+    OFFSET 1 -1 0
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    End Site
+    {{
+      OFFSET 0 -4 0
+    }}
+  }}
+}}
+MOTION
+Frames: {n}
+Frame Time: 0.04
+{motion}
+"""
+
+
+@pytest.fixture(scope="module")
+def mocap(folder) -> Path:
+    """A folder of three small BVH files of a swinging leg."""
+    root = folder / "mocap"
+    root.mkdir()
+    t = np.arange(40)
+    for k in range(3):
+        swing = 30 * np.sin(t / 4 + k)
+        rows = np.column_stack([t * 0.1, np.full(40, 90.0), np.zeros(40), swing / 3,
+                                np.zeros(40), np.zeros(40), swing, swing / 2, np.zeros(40)])
+        motion = "\n".join(" ".join(f"{v:.4f}" for v in row) for row in rows)
+        (root / f"walk{k}.bvh").write_text(_BVH.format(n=len(t), motion=motion))
+    return root
+
+
+def test_train_sequence_on_bouncing_balls_records_its_data(balls_model, capsys):
+    model = load(balls_model)
+    assert isinstance(model, SequenceCRBM)
+    assert model.visible_units == "bernoulli"  # frames in [0, 1]
+    assert model.n_features_in_ == 900 and model.orders_ == [2]
+    record = describe(balls_model)["config"]["metadata"]["data"]
+    assert record["source"] == "bouncing-balls" and record["n_sequences"] == 6
+    assert record["n_samples"] == 120
+    history = json.loads(balls_model.with_suffix(".history.json").read_text())
+    assert len(history["pretrain"]) == 1 and len(history["pretrain"][0]) == 2
+
+
+def test_train_sequence_prints_the_one_step_error_and_the_copy_baseline(folder, capsys,
+                                                                        gaits_file):
+    status, out, _ = cli(capsys, "train", "--kind", "sequence", "--data", gaits_file,
+                         "--layers", "8", "--epochs", "1", "--device", "cpu",
+                         "-o", folder / "one.safetensors")
+    assert status == 0
+    assert "SequenceCRBM 12 (gaussian) -> 8 (bernoulli), order 3" in out
+    assert "4 sequences" in out and "one-step prediction error per frame" in out
+    assert "copying the last frame" in out
+
+
+def test_generate_writes_frames_a_gif_and_a_strip(balls_model, folder, capsys):
+    out_file = folder / "gen.npz"
+    gif = folder / "gen.gif"
+    status, out, _ = cli(capsys, "generate", balls_model, "--steps", "12", "--n-gibbs", "3",
+                         "-o", out_file, "--gif", gif, "--picture", folder / "gen.png")
+    assert status == 0
+    generated = np.load(out_file)["generated"]
+    assert generated.shape == (12, 900)
+    assert Image.open(gif).n_frames == 2 + 12  # the seed (order 2) and the generated frames
+    assert (folder / "gen.png").is_file()
+    assert "pixel mass per frame" in out
+
+
+def test_generate_is_reproducible_with_a_seed(balls_model, folder, capsys):
+    runs = []
+    for name in ("a.npy", "b.npy"):
+        assert cli(capsys, "generate", balls_model, "--steps", "4", "--n-gibbs", "2",
+                   "--seed", "3", "-o", folder / name)[0] == 0
+        runs.append(np.load(folder / name))
+    np.testing.assert_array_equal(*runs)
+
+
+def test_generate_from_a_seed_file(gaits_model, gaits_file, folder, capsys):
+    seed = folder / "seed.npy"
+    np.save(seed, np.load(gaits_file)["arr_1"][:5])
+    status, out, _ = cli(capsys, "generate", gaits_model, "--seed-frames", seed, "--steps",
+                         "7", "-o", folder / "cont.npy", "--picture", folder / "cont.png")
+    assert status == 0
+    assert np.load(folder / "cont.npy").shape == (7, 12)
+    assert "seed of 3 frames" in out  # the receptive field of orders 2 + 1
+
+
+def test_fill_in_estimates_missing_channels_better_than_their_means(gaits_model, gaits_file,
+                                                                     folder, capsys):
+    status, out, _ = cli(capsys, "fill-in", gaits_model, "--data", gaits_file,
+                         "--mask-channels", "2-3", "--n-gibbs", "5", "-o",
+                         folder / "filled.npz", "--picture", folder / "filled.png")
+    assert status == 0
+    filled = np.load(folder / "filled.npz")
+    original = np.load(gaits_file)
+    assert len(filled.files) == 4
+    first, given = filled["sequence_0"], original["arr_0"]
+    np.testing.assert_array_equal(first[:, [0, 1, 4]], given[:, [0, 1, 4]])  # observed kept
+    assert not np.allclose(first[:, 2:4], given[:, 2:4])
+    assert "channels 2-3 missing" in out and "training means" in out
+
+
+def test_bvh_folder_to_generated_bvh(mocap, folder, capsys):
+    model_path = folder / "mocap.safetensors"
+    assert main(["train", "--kind", "sequence", "--data", str(mocap), "--layers", "8",
+                 *SMALL, "-o", str(model_path)]) == 0
+    status, _, _ = cli(capsys, "generate", model_path, "--steps", "6", "--n-gibbs", "2",
+                       "-o", folder / "walk.bvh")
+    assert status == 0
+    written = load_bvh(folder / "walk.bvh", angles="degrees")
+    assert written.frames.shape == (6, 9) and written.joints == ("Hips", "LeftHip")
+    assert written.frame_time == pytest.approx(0.04)
+
+
+def test_train_superres_and_predict_against_bicubic(folder, capsys):
+    model_path = folder / "sr.safetensors"
+    status, out, _ = cli(capsys, "train", "--kind", "superres", "--data", "digits",
+                         "--limit", "300", "--factor", "2", "--layers", "32", "--epochs", "3",
+                         "--device", "cpu", "-o", model_path)
+    assert status == 0
+    assert "4x4 -> 8x8" in out and "bicubic MSE" in out
+    model = load(model_path)
+    assert isinstance(model, ConditionalRBM) and model.n_features_in_ == 16
+    status, _, err = cli(capsys, "predict", model_path, "--limit", "12", "-o",
+                         folder / "sr.npy", "--picture", folder / "sr.png")
+    assert status == 0
+    assert np.load(folder / "sr.npy").shape == (12, 64)
+    assert "bicubic MSE" in err and (folder / "sr.png").is_file()
+    low = folder / "low.npy"  # inputs already at the low resolution
+    np.save(low, np.random.default_rng(0).uniform(size=(3, 16)))
+    status, out, _ = cli(capsys, "predict", model_path, "--data", low)
+    assert status == 0 and len(out.splitlines()) == 4  # header and three rows of CSV
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["train", "--kind", "sequence", "--data", "digits"], "holds images, not sequences"),
+        (["train", "--kind", "sequence", "--data", "gaits", "--pretrain-epochs", "3"],
+         "use --epochs"),
+        (["train", "--kind", "sequence", "--data", "gaits", "--scale", "standard"],
+         "--scale does not apply"),
+        (["train", "--kind", "classifier", "--order", "2"], "--order does not apply"),
+        (["train", "--kind", "rbm", "--factor", "2"], "--factor applies only to --kind superres"),
+        (["train", "--kind", "sequence", "--data", "gaits", "--angles", "sincos"],
+         "--angles applies to a folder of BVH files"),
+        (["train", "--kind", "superres", "--data", "digits", "--scale", "minmax"],
+         "--scale does not apply"),
+        (["fill-in", "m.st", "--mask-channels", "3-1"], "low <= high"),
+        (["generate", "m.st", "-o", "out.csv"], "write .npz, .npy or .bvh"),
+        (["generate", "m.st", "--seed-frames", "a.npy", "--from-data"], "not allowed with"),
+    ],
+)
+def test_usage_errors_in_the_commands_words(capsys, argv, fragment):
+    status, _, err = cli(capsys, *argv)
+    assert status == 2
+    assert fragment in err and "Traceback" not in err
+
+
+def test_errors_about_models_and_data_exit_with_one_line(balls_model, gaits_model, folder,
+                                                         capsys):
+    status, _, err = cli(capsys, "fill-in", balls_model, "--mask-channels", "900")
+    assert status == 1 and "have 900 channels (0 to 899)" in err
+    status, _, err = cli(capsys, "generate", balls_model, "-o", folder / "x.bvh")
+    assert status == 1 and "not trained on BVH files" in err and "--like" in err
+    status, _, err = cli(capsys, "generate", gaits_model, "--gif", folder / "x.gif")
+    assert status == 1 and "square images" in err
+    status, _, err = cli(capsys, "predict", balls_model, "--picture", folder / "p.png")
+    assert status == 2 and "--picture applies to super-resolution" in err
+    status, _, err = cli(capsys, "generate", balls_model, "--sequence", "99")
+    assert status == 1 and "has 6 sequences" in err

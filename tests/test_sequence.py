@@ -1,0 +1,299 @@
+"""SequenceCRBM and the temporal stack (core/temporal.py): conditional RBMs over time.
+
+Every model is tiny and trains for a few epochs; the file runs in seconds on one thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepbelief import SequenceCRBM, load
+from deepbelief.callbacks import Callback
+from deepbelief.core.rbm import RBMModule
+from deepbelief.core.temporal import lagged_pairs, predict_frames, recognise, sweep
+from deepbelief.training.checkpoint import load_checkpoint
+
+torch.set_num_threads(1)
+
+
+def _periodic(n_frames: int = 160, phase: float = 0.0, noise: float = 0.0,
+              seed: int = 0) -> np.ndarray:
+    """Three smooth periodic channels (a toy gait), in radians, float64."""
+    t = np.arange(n_frames) + phase
+    x = np.column_stack([np.sin(t / 4), 0.5 * np.cos(t / 4 + 1), np.sin(t / 2)])
+    return x + noise * np.random.default_rng(seed).normal(size=x.shape)
+
+
+@pytest.fixture(scope="module")
+def walks() -> list[np.ndarray]:
+    return [_periodic(120, phase=7.0 * i, noise=0.02, seed=i) for i in range(4)]
+
+
+_FAST = {"pretrain_epochs": 8, "batch_size": 20, "random_state": 0, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def model(walks) -> SequenceCRBM:
+    return SequenceCRBM(16, order=2, **_FAST).fit(walks)
+
+
+@pytest.fixture(scope="module")
+def two_layers(walks) -> SequenceCRBM:
+    return SequenceCRBM((16, 8), order=(2, 1), **_FAST).fit(walks)
+
+
+# -- (frame, past) pairs ----------------------------------------------------------------------
+def test_pairs_never_cross_a_sequence_boundary():
+    """Each pair's frame and past frames come from one sequence, in time order."""
+    lengths, order = [5, 2, 7, 3], 2
+    seqs = [torch.stack([torch.tensor([1000.0 * s + t, -t]) for t in range(n)])
+            for s, n in enumerate(lengths)]
+    frames, context = lagged_pairs(seqs, order)
+    assert frames.shape == (sum(max(n - order, 0) for n in lengths), 2)
+    assert context.shape == (frames.shape[0], order * 2)
+    for frame, past in zip(frames, context.reshape(-1, order, 2), strict=True):
+        sequence, t = divmod(int(frame[0]), 1000)
+        assert [int(p[0]) for p in past] == [1000 * sequence + t - lag
+                                             for lag in range(1, order + 1)]
+        assert past[:, 1].tolist() == [-(t - lag) for lag in range(1, order + 1)]
+
+
+def test_recognition_levels_start_where_their_past_is_complete():
+    """Level l of a stack starts at frame sum(orders[:l]) of the data."""
+    layers = [RBMModule(3, 5, "gaussian", n_context=6), RBMModule(5, 4, n_context=5)]
+    levels = recognise(layers, [2, 1], torch.randn(10, 3))
+    assert [tuple(level.shape) for level in levels] == [(10, 3), (8, 5), (7, 4)]
+
+
+# -- reduction to the plain RBM ---------------------------------------------------------------
+def test_zero_context_weights_give_the_plain_rbm():
+    """A CRBM whose context weights are zero has the plain RBM's conditionals and chain."""
+    plain = RBMModule(4, 3, "gaussian")
+    plain.reset_parameters(torch.Generator().manual_seed(0), std=0.5)
+    with torch.no_grad():
+        plain.visible_bias.normal_(generator=torch.Generator().manual_seed(1))
+        plain.hidden_bias.normal_(generator=torch.Generator().manual_seed(2))
+    crbm = RBMModule(4, 3, "gaussian", n_context=8)
+    crbm.load_state_dict({**plain.state_dict(), "context_visible": torch.zeros(8, 4),
+                          "context_hidden": torch.zeros(8, 3)})
+    sequence = torch.randn(12, 4, generator=torch.Generator().manual_seed(3))
+    _, context = lagged_pairs([sequence], 2)
+    v = sequence[2:]
+    assert torch.equal(crbm.hidden_mean(v, context), plain.hidden_mean(v))
+    assert torch.equal(crbm.visible_mean(plain.hidden_mean(v), context),
+                       plain.visible_mean(plain.hidden_mean(v)))
+
+    # One Gibbs sweep of the temporal stack is the plain RBM's h-sample, v-mean step.
+    _, h = plain.sample_hidden(v, torch.Generator().manual_seed(4))
+    expected = plain.visible_mean(h)
+    assert torch.equal(sweep([crbm], [context], v, torch.Generator().manual_seed(4)), expected)
+
+    # Mean-field one-step prediction from the previous frame is the plain mean-field step.
+    predicted = predict_frames([crbm], [2], sequence, 1, None, "mean_field")
+    assert torch.equal(predicted, plain.visible_mean(plain.hidden_mean(sequence[1:-1])))
+
+
+# -- learning -------------------------------------------------------------------------------------
+def test_one_step_prediction_of_a_periodic_sequence_beats_copying_the_last_frame(model):
+    test = [_periodic(80, phase=3.5)]
+    copy_error = ((test[0][2:] - test[0][1:-1]) ** 2).sum(1).mean()
+    assert -model.score(test) < 0.25 * copy_error
+
+
+def test_a_fit_is_reproducible_with_a_seed(walks, model):
+    again = SequenceCRBM(16, order=2, **_FAST).fit(walks)
+    for a, b in zip(model.layers_[0].state_dict().values(),
+                    again.layers_[0].state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_transform_gives_features_from_the_receptive_field_on(model, two_layers, walks):
+    features = model.transform([walks[0], walks[1][:30]])
+    assert [f.shape for f in features] == [(118, 16), (28, 16)]
+    assert np.array_equal(model.transform(walks[1][:30]), features[1])
+    assert two_layers.receptive_field_ == 3
+    assert two_layers.transform(walks[0]).shape == (117, 8)
+    pooled = model.transform(walks, pool="mean_std")
+    assert pooled.shape == (4, 32)
+    assert np.allclose(pooled[0], np.concatenate([features[0].mean(0), features[0].std(0)]))
+
+
+# -- generation and filling in --------------------------------------------------------------------
+def test_generation_is_reproducible_with_a_seed_and_keeps_the_data_units(walks):
+    data = [100.0 + 10.0 * w for w in walks]  # far from standardised: the model rescales
+    model = SequenceCRBM(16, order=2, **_FAST).fit(data)
+    seed = data[0][:5]
+    a = model.generate(seed, 40, random_state=3)
+    assert a.shape == (40, 3) and a.dtype == np.float64
+    assert np.array_equal(a, model.generate(seed, 40, random_state=3))
+    assert not np.array_equal(a, model.generate(seed, 40, random_state=4))
+    assert np.all(np.abs(a.mean(0) - data[0].mean(0)) < 5.0)
+    assert np.all(a.std(0) < 3 * data[0].std(0))
+    assert model.generate(seed, 0).shape == (0, 3)
+
+
+def test_bernoulli_frames_generate_values_in_the_unit_interval():
+    rng = np.random.default_rng(0)
+    video = [(rng.random((30, 6)) < 0.3).astype(np.float32) for _ in range(3)]
+    model = SequenceCRBM(8, order=1, visible_units="bernoulli", **_FAST).fit(video)
+    frames = model.generate(video[0][:1], 10, random_state=0)
+    assert frames.shape == (10, 6) and frames.dtype == np.float32
+    assert frames.min() >= 0.0 and frames.max() <= 1.0
+    assert np.array_equal(model.mean_, np.concatenate(video).mean(0, dtype=np.float64))
+
+
+def test_fill_in_keeps_observed_entries_and_beats_mean_filling(model):
+    truth = _periodic(80, phase=1.0)
+    mask = np.zeros(truth.shape, dtype=bool)
+    mask[10:60, 1] = True  # one channel lost for 50 frames
+    given = np.where(mask, np.nan, truth)
+    filled = model.fill_in(given, mask, random_state=0)
+    assert np.array_equal(filled[~mask], truth[~mask])
+    error = ((filled[mask] - truth[mask]) ** 2).mean()
+    assert error < 0.2 * ((truth[mask] - model.mean_[1]) ** 2).mean()
+    assert error < 0.2 * (truth[mask] ** 2).mean()
+
+    online = model.fill_in(given, mask, random_state=0, method="online")
+    assert np.array_equal(online[~mask], truth[~mask])
+    assert ((online[mask] - truth[mask]) ** 2).mean() < 0.2 * (truth[mask] ** 2).mean()
+    sampled = model.fill_in(given, mask, "gibbs", n_gibbs=20, random_state=0, method="online")
+    assert np.array_equal(sampled[~mask], truth[~mask])
+    assert ((sampled[mask] - truth[mask]) ** 2).mean() < 0.2 * (truth[mask] ** 2).mean()
+    assert np.array_equal(sampled, model.fill_in(given, mask, "gibbs", n_gibbs=20,
+                                                 random_state=0, method="online"))
+
+
+def test_one_step_predictions_are_deterministic_or_seeded(model, walks):
+    mean_field = model.predict_next(walks[0])
+    assert mean_field.shape == (118, 3)
+    assert np.array_equal(mean_field, model.predict_next(walks[0], random_state=5))
+    gibbs = model.predict_next(walks[:2], "gibbs", n_gibbs=20, random_state=1)
+    assert np.array_equal(gibbs[0], model.predict_next(walks[:2], "gibbs", 20, 1)[0])
+    assert not np.array_equal(gibbs[0], model.predict_next(walks[0], "gibbs", 20, 2))
+    seeded = model.predict_next(walks[:2], "gibbs", 20, random_state=model.random_state)
+    assert model.score(walks[:2], prediction="gibbs", n_gibbs=20) == -np.mean(np.concatenate(
+        [((g - w[2:]) ** 2).sum(1) for g, w in zip(seeded, walks, strict=False)]))
+
+
+def test_online_fill_in_takes_a_channel_mask_and_the_training_mean_before_the_past_is_known(
+        model):
+    truth = _periodic(40)
+    filled = model.fill_in(truth, np.array([False, False, True]), random_state=0,
+                           method="online")
+    assert np.allclose(filled[:2, 2], model.mean_[2])  # no past yet: the training mean
+    assert np.array_equal(filled[:, :2], truth[:, :2])
+
+
+def test_two_layer_model_fits_generates_and_fills_in(two_layers, walks):
+    first, second = two_layers.layers_
+    assert (first.n_context, second.n_context) == (2 * 3, 1 * 16)
+    assert [len(h) for h in two_layers.history_] == [8, 8]
+    frames = two_layers.generate(walks[0][:3], 20, random_state=0)
+    assert frames.shape == (20, 3) and np.isfinite(frames).all()
+    truth = _periodic(40)
+    mask = np.zeros(truth.shape, dtype=bool)
+    mask[5:, 0] = True
+    filled = two_layers.fill_in(truth, mask, random_state=0)
+    assert np.array_equal(filled[~mask], truth[~mask]) and np.isfinite(filled).all()
+
+
+def test_a_constant_channel_is_modelled_without_dividing_by_zero(walks):
+    data = [np.column_stack([w, np.full(len(w), 2.5)]) for w in walks]
+    model = SequenceCRBM(8, order=2, **_FAST).fit(data)
+    assert model.scale_[3] == 1.0 and model.mean_[3] == 2.5
+    assert np.isfinite(model.generate(data[0][:2], 5, random_state=0)).all()
+
+
+# -- saving and checkpoints -----------------------------------------------------------------------
+def test_save_and_load_give_the_same_outputs(two_layers, walks, tmp_path):
+    path = two_layers.save(tmp_path / "gait.safetensors")
+    loaded = load(path, device="cpu")
+    assert loaded.get_params() == {**two_layers.get_params(), "hidden_layer_sizes": (16, 8)}
+    assert loaded.orders_ == [2, 1] and loaded.receptive_field_ == 3
+    assert np.array_equal(loaded.transform(walks[0]), two_layers.transform(walks[0]))
+    assert np.array_equal(loaded.generate(walks[1][:4], 10, random_state=1),
+                          two_layers.generate(walks[1][:4], 10, random_state=1))
+    assert loaded.score(walks[:2]) == two_layers.score(walks[:2])
+    assert np.array_equal(loaded.data_max_, two_layers.data_max_)
+    mask = np.zeros(walks[1].shape, dtype=bool)
+    mask[10:30, 1] = True
+    assert np.array_equal(loaded.fill_in(walks[1], mask), two_layers.fill_in(walks[1], mask))
+    assert loaded.history_ == two_layers.history_
+
+
+class _Interrupt(Callback):
+    """Raises KeyboardInterrupt at the end of one epoch of one layer (as Ctrl-C would)."""
+
+    def __init__(self, layer: int, epoch: int) -> None:
+        self.layer, self.epoch = layer, epoch
+
+    def on_epoch_end(self, context):
+        if context.layer == self.layer and context.epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("layer", [0, 1])
+def test_a_resumed_fit_ends_with_the_weights_of_an_uninterrupted_fit(two_layers, walks, layer,
+                                                                    tmp_path):
+    path = tmp_path / "run.ckpt"
+    params = {"hidden_layer_sizes": (16, 8), "order": (2, 1), **_FAST}
+    with pytest.raises(KeyboardInterrupt):
+        SequenceCRBM(**params, callbacks=[_Interrupt(layer, 3)]).fit(walks, checkpoint=path)
+    resumed = SequenceCRBM(**params).fit(walks, checkpoint=path, resume=True)
+    for a, b in zip(two_layers.layers_, resumed.layers_, strict=True):
+        for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+            assert torch.equal(x, y), name
+    assert load_checkpoint(path, kind="SequenceCRBM")["stage"] == "finished"
+    with pytest.raises(ValueError, match="trained on other data"):
+        SequenceCRBM(**params).fit(walks[:3], checkpoint=path, resume=True)
+
+
+# -- bad input ------------------------------------------------------------------------------------
+def test_bad_sequences_are_refused_with_advice_that_works(model, walks):
+    with pytest.raises(ValueError, match="reshape"):
+        SequenceCRBM(4, order=1, **_FAST).fit(walks[0][:, 0])
+    SequenceCRBM(4, order=1, **_FAST).fit(walks[0][:, 0].reshape(-1, 1))  # the advice
+    with pytest.raises(ValueError, match=r"fewer than 3 frames.*drop the short"):
+        SequenceCRBM(4, order=2, **_FAST).fit([walks[0], walks[1][:2]])
+    SequenceCRBM(4, order=2, **_FAST).fit([s for s in [walks[0], walks[1][:2]] if len(s) > 2])
+    with pytest.raises(ValueError, match="different numbers of channels"):
+        SequenceCRBM(4, **_FAST).fit([walks[0], walks[1][:, :2]])
+    with pytest.raises(ValueError, match="NaN"):
+        SequenceCRBM(4, **_FAST).fit([np.where(walks[0] > 0.9, np.nan, walks[0])])
+    with pytest.raises(ValueError, match="one or two"):
+        SequenceCRBM((4, 4, 4), **_FAST).fit(walks)
+    with pytest.raises(ValueError, match="no sequences"):
+        SequenceCRBM(4, **_FAST).fit([])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        SequenceCRBM(4, visible_units="bernoulli", **_FAST).fit(walks)
+    with pytest.raises(ValueError, match="visible_units"):
+        SequenceCRBM(4, visible_units="relu", **_FAST).fit(walks)
+    with pytest.raises(ValueError, match="order has 1 entries"):
+        SequenceCRBM((4, 4), order=(2,), **_FAST).fit(walks)
+
+
+def test_bad_arguments_of_the_fitted_model_are_refused(model, walks):
+    with pytest.raises(ValueError, match="2 features, but SequenceCRBM is expecting 3"):
+        model.transform(walks[0][:, :2])
+    with pytest.raises(ValueError, match=r"seed has 1 frames.*at least"):
+        model.generate(walks[0][:1], 5)
+    with pytest.raises(ValueError, match="n_steps"):
+        model.generate(walks[0][:4], -1)
+    with pytest.raises(ValueError, match="mask has shape"):
+        model.fill_in(walks[0], np.zeros((5, 3), dtype=bool))
+    with pytest.raises(ValueError, match="bool"):
+        model.fill_in(walks[0], np.full(walks[0].shape, 0.5))
+    observed_nan = walks[0].copy()
+    observed_nan[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fill_in(observed_nan, np.zeros(walks[0].shape, dtype=bool))
+    with pytest.raises(ValueError, match="pool"):
+        model.transform(walks[0], pool="max")
+    with pytest.raises(ValueError, match="prediction must be one of"):
+        model.predict_next(walks[0], "sample")
+    with pytest.raises(ValueError, match="n_gibbs"):
+        model.fill_in(walks[0], np.zeros(3, dtype=bool), n_gibbs=0)
+    with pytest.raises(ValueError, match="2-D array"):
+        model.fill_in(walks[0][:, 0], np.zeros(len(walks[0]), dtype=bool))
