@@ -351,6 +351,24 @@ def test_a_checkpoint_of_an_older_layout_is_refused(digits, tmp_path):
         DBNTransformer(**_DBN).fit(digits[0], checkpoint=path, resume=True)
 
 
+def test_a_checkpoint_without_a_newer_parameter_resumes_at_its_default(digits, tmp_path):
+    """A checkpoint written before a parameter existed (layer_type came in 0.3) was trained
+    as that parameter's default: it resumes with the default and is refused otherwise."""
+    from deepbelief.training.checkpoint import save_checkpoint
+
+    path = tmp_path / "run.ckpt"
+    DBNTransformer(**_DBN).fit(digits[0], checkpoint=path)
+    state = load_checkpoint(path, kind="DBNTransformer")
+    older = {k: v for k, v in state["params"].items() if k != "layer_type"}
+    save_checkpoint(path, {**state, "params": older}, kind="DBNTransformer")
+    DBNTransformer(**_DBN).fit(digits[0], checkpoint=path, resume=True)
+    save_checkpoint(path, {**state, "params": older}, kind="DBNTransformer")
+    with pytest.raises(ValueError, match=r"layer_type='rbm' in the checkpoint, "
+                                         r"'autoencoder' now"):
+        DBNTransformer(**_DBN, layer_type="autoencoder").fit(digits[0], checkpoint=path,
+                                                             resume=True)
+
+
 def test_a_crash_during_a_save_keeps_the_previous_checkpoint(digits, tmp_path, monkeypatch):
     real_replace = os.replace
     calls = []

@@ -17,7 +17,7 @@ import torch
 
 from deepbelief import SequenceCRBM
 from deepbelief.core.rbm import RBMModule
-from deepbelief.core.sequence_fill import fill_sequence
+from deepbelief.core.sequence_fill import PRIOR, fill_sequence
 from deepbelief.datasets import synthetic_gaits
 from deepbelief.exceptions import DataRangeWarning
 
@@ -107,7 +107,8 @@ def test_drifting_predictions_are_bounded_to_the_training_range_with_a_warning(g
 
 def test_offline_fill_in_of_an_autoregressive_model_is_the_least_squares_solution():
     """Without hidden weights the model is x_t = b + A x_past + noise, and the offline
-    fill-in is the least-squares (maximum-likelihood) estimate of the missing values."""
+    fill-in is the least-squares estimate of the missing values (with the weak prior at the
+    starting values: ridge rows)."""
     n, order, frames = 3, 2, 25
     rng = np.random.default_rng(0)
     rbm = RBMModule(n, 4, "gaussian", n_context=order * n)
@@ -119,9 +120,10 @@ def test_offline_fill_in_of_an_autoregressive_model_is_the_least_squares_solutio
         rbm.visible_bias.copy_(torch.tensor(b, dtype=torch.float32))
     x = rng.standard_normal((frames, n))
     missing = rng.random((frames, n)) < 0.3
-    filled = fill_sequence([rbm], [order], torch.tensor(np.where(missing, 0.0, x),
-                                                        dtype=torch.float32),
-                           torch.from_numpy(missing), 1).numpy()
+    start = torch.tensor(np.where(missing, 0.0, x), dtype=torch.float32)
+    filled = fill_sequence([rbm], [order], start, torch.from_numpy(missing), 1).numpy()
+    least_squares = fill_sequence([rbm], [order], start, torch.from_numpy(missing), 1,
+                                  prior=0.0).numpy()
 
     def residuals(values: np.ndarray) -> np.ndarray:
         z = x.copy()
@@ -129,10 +131,14 @@ def test_offline_fill_in_of_an_autoregressive_model_is_the_least_squares_solutio
         past = np.stack([z[order - 1 - lag:frames - 1 - lag] for lag in range(order)], 1)
         return (z[order:] - b - past.reshape(frames - order, -1) @ A).ravel()
 
-    offset = residuals(np.zeros(missing.sum()))
-    design = np.stack([residuals(e) - offset for e in np.eye(missing.sum())], 1)
-    expected = np.linalg.lstsq(design, -offset, rcond=None)[0]
-    assert np.allclose(filled[missing], expected, atol=1e-3)
+    n_missing = int(missing.sum())
+    offset = residuals(np.zeros(n_missing))
+    design = np.stack([residuals(e) - offset for e in np.eye(n_missing)], 1)
+    for prior, values in ((PRIOR, filled), (0.0, least_squares)):
+        expected = np.linalg.lstsq(np.vstack([design, np.sqrt(prior) * np.eye(n_missing)]),
+                                   np.concatenate([-offset, np.zeros(n_missing)]),
+                                   rcond=None)[0]
+        assert np.allclose(values[missing], expected, atol=1e-3), prior
     assert np.array_equal(filled[~missing], x[~missing].astype(np.float32))
 
 

@@ -25,6 +25,7 @@ _LAZY = {
     "load": "deepbelief.estimators",
     "DataRangeWarning": "deepbelief.exceptions",
     "DataScaleWarning": "deepbelief.exceptions",
+    "SequenceRangeWarning": "deepbelief.exceptions",
     "DivergenceError": "deepbelief.exceptions",
     "ModelFileError": "deepbelief.exceptions",
 }
@@ -42,6 +43,7 @@ __all__ = [
     "GenerativeDBN",
     "ModelFileError",
     "SequenceCRBM",
+    "SequenceRangeWarning",
     "__version__",
     "load",
 ]

@@ -10,6 +10,7 @@ __all__ = [
     "DivergenceError",
     "ModelFileError",
     "NotFittedError",
+    "SequenceRangeWarning",
 ]
 
 
@@ -34,4 +35,14 @@ class DataScaleWarning(UserWarning):
     data for Gaussian units of unit variance).
 
     Filter it with ``warnings.filterwarnings("ignore", category=DataScaleWarning)``.
+    """
+
+
+class SequenceRangeWarning(DataRangeWarning):
+    """Values that a :class:`~deepbelief.estimators.SequenceCRBM` generated or filled in
+    left their channel's training range by more than half of that range, and were
+    bounded to that limit: the model's predictions of those channels drift away.
+
+    Filter it (or every :class:`~deepbelief.exceptions.DataRangeWarning`) with
+    ``warnings.filterwarnings("ignore", category=...)``.
     """

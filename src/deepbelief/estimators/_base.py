@@ -264,6 +264,7 @@ def _open_checkpoint(estimator, checkpoint, *, every: int, resume: bool,
     ckpt = TrainingCheckpoint(
         checkpoint, kind=type(estimator).__name__, params=checkpoint_params(estimator),
         data_sha256=data_digest(*arrays, extra=extra), generator=generator, every=every,
+        defaults=checkpoint_params(type(estimator)()),
     )
     ckpt.remove_stale_temporaries()
     if resume:

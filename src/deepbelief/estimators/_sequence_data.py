@@ -9,7 +9,7 @@ import torch
 from deepbelief.core.temporal import PREDICTIONS
 from deepbelief.estimators._generation import check_count
 from deepbelief.estimators._input import _warn, check_X
-from deepbelief.exceptions import DataRangeWarning
+from deepbelief.exceptions import SequenceRangeWarning
 
 __all__ = [
     "FILL_METHODS",
@@ -155,16 +155,6 @@ def check_fill_method(method: str, prediction: str) -> None:
                          "method='online' does; method='offline' minimises the error of "
                          "mean-field predictions: pass method='online', or leave prediction "
                          "at 'mean_field'.")
-
-
-class SequenceRangeWarning(DataRangeWarning):
-    """Values that a :class:`~deepbelief.estimators.SequenceCRBM` generated or filled in
-    left their channel's training range by more than :data:`RANGE_MARGIN` of it, and were
-    bounded to that limit: the model's predictions of those channels drift away.
-
-    Filter it (or every :class:`~deepbelief.exceptions.DataRangeWarning`) with
-    ``warnings.filterwarnings("ignore", category=...)``.
-    """
 
 
 class OutputBounds:

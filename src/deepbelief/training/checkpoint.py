@@ -237,6 +237,10 @@ class TrainingCheckpoint:
         The estimator's class name.
     params : dict
         JSON-able parameters; a resumed fit must give the same.
+    defaults : dict, optional
+        The parameters' defaults: a parameter that a checkpoint does not record (it was
+        written by a version without it) is read as its default, which is how that
+        version trained.
     data_sha256 : str
         :func:`data_digest` of the training data; a resumed fit must give the same.
     generator : torch.Generator or None
@@ -260,10 +264,12 @@ class TrainingCheckpoint:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, kind: str, params: dict,
-                 data_sha256: str, generator: torch.Generator | None, every: int = 1) -> None:
+                 data_sha256: str, generator: torch.Generator | None, every: int = 1,
+                 defaults: dict | None = None) -> None:
         self.path = Path(path)
         self.kind = kind
         self.params = params
+        self.defaults = dict(defaults or {})
         self.data_sha256 = data_sha256
         self.generator = generator
         self.every = every
@@ -325,7 +331,8 @@ class TrainingCheckpoint:
                 f"reads layout {LAYOUT_VERSION}", ModelFileError,
                 f"Finish that run with {written}, or pass resume=False to train from the "
                 "start (this checkpoint is then overwritten).")
-        saved = state.get("params", {})
+        saved = {**{k: v for k, v in self.defaults.items() if k in self.params},
+                 **state.get("params", {})}
         differ = [f"{name}={saved.get(name)!r} in the checkpoint, {self.params.get(name)!r} "
                   "now" for name in sorted(set(saved) | set(self.params))
                   if saved.get(name) != self.params.get(name)]
