@@ -167,11 +167,16 @@ def test_fill_in_estimates_missing_channels_better_than_their_means(gaits_model,
     assert "channels 2-3 missing" in out and "training means" in out
 
 
-def test_bvh_folder_to_generated_bvh(mocap, folder, capsys):
-    model_path = folder / "mocap.safetensors"
+@pytest.fixture(scope="module")
+def mocap_model(mocap, folder) -> Path:
+    path = folder / "mocap.safetensors"
     assert main(["train", "--kind", "sequence", "--data", str(mocap), "--layers", "8",
-                 *SMALL, "-o", str(model_path)]) == 0
-    status, _, _ = cli(capsys, "generate", model_path, "--steps", "6", "--n-gibbs", "2",
+                 *SMALL, "-o", str(path)]) == 0
+    return path
+
+
+def test_bvh_folder_to_generated_bvh(mocap_model, folder, capsys):
+    status, _, _ = cli(capsys, "generate", mocap_model, "--steps", "6", "--n-gibbs", "2",
                        "-o", folder / "walk.bvh")
     assert status == 0
     written = load_bvh(folder / "walk.bvh", angles="degrees")
@@ -216,6 +221,8 @@ def test_train_superres_and_predict_against_bicubic(folder, capsys):
         (["fill-in", "m.st", "--mask-channels", "3-1"], "low <= high"),
         (["generate", "m.st", "-o", "out.csv"], "write .npz, .npy or .bvh"),
         (["generate", "m.st", "--seed-frames", "a.npy", "--from-data"], "not allowed with"),
+        (["generate", "m.st", "--gif", "balls.png"], "ends in .gif"),
+        (["fill-in", "m.st", "--mask-channels", "2", "--method", "backwards"], "invalid choice"),
     ],
 )
 def test_usage_errors_in_the_commands_words(capsys, argv, fragment):
@@ -236,3 +243,124 @@ def test_errors_about_models_and_data_exit_with_one_line(balls_model, gaits_mode
     assert status == 2 and "--picture applies to super-resolution" in err
     status, _, err = cli(capsys, "generate", balls_model, "--sequence", "99")
     assert status == 1 and "has 6 sequences" in err
+
+
+def test_a_bvh_model_reads_numpy_sequences_without_an_angles_complaint(mocap_model, folder,
+                                                                      capsys):
+    """A model trained on BVH files, given a .npz of the same channels: --angles was never
+    given, so no error may be about it."""
+    frames = load(mocap_model).generate(np.zeros((3, 9)), 8, n_gibbs=2, random_state=0)
+    np.savez(folder / "walks9.npz", np.vstack([np.zeros((3, 9)), frames]))
+    status, out, err = cli(capsys, "generate", mocap_model, "--from-data",
+                           folder / "walks9.npz", "--steps", "3", "--n-gibbs", "2", "-o",
+                           folder / "again.npz")
+    assert status == 0, err
+    status, out, err = cli(capsys, "fill-in", mocap_model, "--data", folder / "walks9.npz",
+                           "--mask-channels", "6-8", "--n-gibbs", "2", "-o",
+                           folder / "again_filled.npz")
+    assert status == 0, err
+    assert "1 sequence of" in out
+
+
+def test_frames_of_another_width_are_refused_in_the_commands_words(gaits_model, folder,
+                                                                   capsys):
+    """Data or a seed whose frames are not the model's width: one line naming both widths
+    and the option to change, not a mask or feature-count error from inside."""
+    np.savez(folder / "wide.npz", np.zeros((20, 13)))
+    status, _, err = cli(capsys, "fill-in", gaits_model, "--data", folder / "wide.npz",
+                         "--mask-channels", "2", "-o", folder / "w.npz")
+    assert status == 1
+    assert "frames of 13 channels, but the model's frames have 12" in err and "--data" in err
+    status, _, err = cli(capsys, "generate", gaits_model, "--seed-frames",
+                         folder / "wide.npz", "-o", folder / "w2.npz")
+    assert status == 1 and "have 12: give --seed-frames" in err
+
+
+def test_fill_in_scores_only_the_values_the_data_holds(gaits_model, gaits_file, folder,
+                                                       capsys):
+    """Missing channels stored as NaN: the error is over the known values, never nan; with
+    none known the command says there is nothing to compare with."""
+    sequences = [np.load(gaits_file)[k].copy() for k in ("arr_0", "arr_1")]
+    sequences[0][:10, 2] = np.nan
+    np.savez(folder / "holes.npz", *sequences)
+    status, out, err = cli(capsys, "fill-in", gaits_model, "--data", folder / "holes.npz",
+                           "--mask-channels", "2", "--n-gibbs", "2", "-o", folder / "h.npz")
+    assert status == 0, err
+    assert "nan" not in out and f"the {len(sequences[0]) + len(sequences[1]) - 10} values" in out
+    assert np.isfinite(np.load(folder / "h.npz")["sequence_0"]).all()
+    for sequence in sequences:
+        sequence[:, 2] = np.nan
+    np.savez(folder / "unknown.npz", *sequences)
+    status, out, _ = cli(capsys, "fill-in", gaits_model, "--data", folder / "unknown.npz",
+                         "--mask-channels", "2", "--n-gibbs", "2", "-o", folder / "u.npz")
+    assert status == 0 and "no values of these channels to compare" in out
+
+
+def test_fill_in_nan_in_an_unnamed_channel_says_to_name_it(gaits_model, gaits_file, folder,
+                                                           capsys):
+    """NaN outside --mask-channels: the error names the channel and the frame, and adding
+    the channel to --mask-channels, as it says, works."""
+    sequence = np.load(gaits_file)["arr_0"].copy()
+    sequence[4, 5] = np.nan
+    np.savez(folder / "hole5.npz", sequence)
+    status, _, err = cli(capsys, "fill-in", gaits_model, "--data", folder / "hole5.npz",
+                         "--mask-channels", "2", "-o", folder / "x.npz")
+    assert status == 1
+    assert "channels 5 (first in frame 4)" in err and "add them to --mask-channels" in err
+    status, _, err = cli(capsys, "fill-in", gaits_model, "--data", folder / "hole5.npz",
+                         "--mask-channels", "2,5", "--n-gibbs", "2", "-o", folder / "x.npz")
+    assert status == 0, err
+    assert np.isfinite(np.load(folder / "x.npz")["sequence_0"]).all()
+
+
+@pytest.mark.filterwarnings("ignore::deepbelief.exceptions.SequenceRangeWarning")  # 2 epochs
+def test_fill_in_method_chooses_offline_or_online(gaits_model, gaits_file, folder, capsys):
+    """--method reaches SequenceCRBM.fill_in: each output is the estimator's own for that
+    method, and the summary says which was used."""
+    model = load(gaits_model)
+    sequence = np.load(gaits_file)["arr_0"]
+    mask = np.isin(np.arange(12), [2, 3])
+    for method, words in (("offline", "from the whole sequence"), ("online", "frame by frame")):
+        status, out, err = cli(capsys, "fill-in", gaits_model, "--data", gaits_file, "--limit",
+                               "1", "--mask-channels", "2-3", "--n-gibbs", "3", "--method",
+                               method, "-o", folder / f"{method}.npz")
+        assert status == 0, err
+        assert words in out
+        expected = model.fill_in(sequence, mask, n_gibbs=3, random_state=0, method=method)
+        np.testing.assert_allclose(np.load(folder / f"{method}.npz")["sequence_0"], expected)
+
+
+def test_predict_of_a_superres_model_says_once_where_it_wrote_a_csv(folder, capsys):
+    """``wrote FILE`` came twice for a CSV: once from the table writer, once more after."""
+    model_path = folder / "sr_csv.safetensors"
+    assert main(["train", "--kind", "superres", "--data", "digits", "--limit", "60",
+                 "--layers", "8", "--epochs", "1", "--device", "cpu", "-q", "-o",
+                 str(model_path)]) == 0
+    capsys.readouterr()
+    status, _, err = cli(capsys, "predict", model_path, "--limit", "5", "-o",
+                         folder / "sr.csv")
+    assert status == 0 and err.count("wrote") == 1
+    assert len((folder / "sr.csv").read_text().splitlines()) == 6
+
+
+def test_fill_in_tells_bounded_values_once_for_all_sequences(gaits_model, gaits_file, folder,
+                                                             capsys, monkeypatch):
+    """The model warns per sequence when it bounds filled-in values; over many sequences the
+    command said the same thing once per sequence. Now one line counts them."""
+    import warnings
+
+    from deepbelief.exceptions import SequenceRangeWarning
+
+    def bounding_fill_in(self, sequence, mask, **kwargs):
+        warnings.warn("3 filled-in values were bounded", SequenceRangeWarning, stacklevel=2)
+        warnings.warn("something else", UserWarning, stacklevel=2)
+        return np.where(mask, 0.0, sequence)
+
+    monkeypatch.setattr(SequenceCRBM, "fill_in", bounding_fill_in)
+    status, _, err = cli(capsys, "fill-in", gaits_model, "--data", gaits_file,
+                         "--mask-channels", "2", "-o", folder / "bounded.npz")
+    assert status == 0
+    lines = [line for line in err.splitlines() if "warning:" in line]
+    assert sum("bounded" in line for line in lines) == 1
+    assert "4 of 4 sequences" in err and "the first: 3 filled-in values" in err
+    assert "something else" in err  # other warnings pass as they are

@@ -309,6 +309,45 @@ def test_save_and_load_give_the_same_model(fitted, tmp_path):
     assert loaded.n_iter_ == fitted.n_iter_ + 1
 
 
+def _with_border(X: np.ndarray, inked, value: float = 1.0) -> np.ndarray:
+    """X with one more column, zero but in the rows ``inked`` (a digit's border pixel)."""
+    column = np.zeros((len(X), 1))
+    column[inked] = value
+    return np.hstack([X, column])
+
+
+def test_a_rare_border_pixel_speckles_the_prediction_unless_the_context_is_clipped(tmp_path):
+    """A context column inked in one training row of 400 (20 standard deviations) and inked
+    at prediction: read unclipped it saturates the visible units and triples the error;
+    with ``context_clip=5`` the prediction stays close to the one without ink."""
+    X, y = _patterns(400, 0)
+    X_test, y_test = _patterns(300, 1)
+    clean, inked = _with_border(X_test, []), _with_border(X_test, slice(None))
+    errors = {}
+    for clip in (None, 5.0):
+        model = ConditionalRBM(16, n_iter=15, device="cpu", random_state=0,
+                               context_clip=clip).fit(_with_border(X, [0]), y)
+        errors[clip] = [((model.predict(x) - y_test) ** 2).mean() for x in (clean, inked)]
+    assert errors[None][1] > 2.5 * errors[None][0]
+    assert errors[5.0][1] < 1.5 * errors[5.0][0]
+    assert errors[5.0][0] < 1.05 * errors[None][0]
+    loaded = load(model.save(tmp_path / "clipped.safetensors"))
+    assert loaded.context_clip == 5.0
+    assert np.array_equal(loaded.predict(inked), model.predict(inked))
+
+
+def test_a_context_within_the_clip_gives_the_unclipped_model_bit_for_bit():
+    X, y = _patterns(100, 2)
+    params = {"n_components": 6, "n_iter": 2, "device": "cpu", "random_state": 3}
+    assert np.abs((X - X.mean(0)) / X.std(0)).max() < 5
+    a = ConditionalRBM(**params).fit(X, y)  # the default clip, 5
+    b = ConditionalRBM(**params, context_clip=None).fit(X, y)
+    for name, tensor in a.rbm_.state_dict().items():
+        assert torch.equal(tensor, b.rbm_.state_dict()[name]), name
+    assert np.array_equal(a.predict(X), b.predict(X))
+    assert not np.array_equal(a.predict(10 * X), b.predict(10 * X))  # beyond: clipped
+
+
 def test_partial_fit_continues_training():
     X, y = _patterns(100, 5)
     params = {"n_components": 6, "n_iter": 3, "device": "cpu", "random_state": 0}
@@ -361,3 +400,5 @@ def test_bad_input_is_refused_with_advice_that_works(fitted):
         fitted.free_energy(X, y - 0.5)
     with pytest.raises(ValueError, match="n_gibbs"):
         fitted.sample(X, 0)
+    with pytest.raises(ValueError, match="context_clip"):
+        ConditionalRBM(4, context_clip=0.0).fit(X, y)

@@ -423,6 +423,27 @@ def test_load_sequences_bad_input_gives_a_clear_error(tmp_path, make, error, mes
         load_sequences(make(tmp_path))
 
 
+def test_one_bvh_file_given_for_sequences_says_to_give_its_folder(small_bvh, tmp_path):
+    """A single BVH file where a sequence file is expected: the error says to put it in a
+    folder, and that folder then loads."""
+    path = small_bvh[0]
+    with pytest.raises(ValueError, match="put it in a folder of its own"):
+        load_sequences(path)
+    folder = tmp_path / "one"
+    folder.mkdir()
+    path.rename(folder / path.name)
+    assert [s.shape for s in load_sequences(folder)] == [(6, 12)]
+
+
+def test_a_text_file_as_sequences_gets_no_advice_to_unpickle(tmp_path):
+    """NumPy reads a file without its header as a pickle and suggests allowing pickles; we
+    never unpickle, so the message says what the file should be instead."""
+    (tmp_path / "notes.npy").write_text("frame 1: left knee up\n")
+    with pytest.raises(ValueError, match="not a NumPy") as caught:
+        load_sequences(tmp_path / "notes.npy")
+    assert "pickle" not in str(caught.value) and "folder of BVH files" in str(caught.value)
+
+
 # -- super-resolution pairs --------------------------------------------------------------------
 
 
@@ -462,3 +483,17 @@ def test_resolution_helpers_reject_bad_factors_and_shapes():
         upsample_bicubic(np.zeros((1, 4)), 0)
     with pytest.raises(ValueError, match="not square"):
         downsample(np.zeros((1, 10)), 2)
+
+
+# -- pictures of sequences ---------------------------------------------------------------------
+
+
+def test_save_gif_refuses_a_name_that_is_not_gif(tmp_path):
+    """Pillow would write a still picture under a .png name; the error names the fix."""
+    from deepbelief.plotting import save_gif
+
+    video = bouncing_balls(1, 3, size=8, random_state=0)[0]
+    with pytest.raises(ValueError, match=r"ends in \.gif"):
+        save_gif(video, tmp_path / "video.png")
+    assert not (tmp_path / "video.png").exists()
+    assert save_gif(video, tmp_path / "video.GIF").is_file()

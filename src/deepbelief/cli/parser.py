@@ -321,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     _model_argument(predict)
     _data_options(predict, split_default="test")
     predict.add_argument("-o", "--output", metavar="CSV",
-                         help="the CSV file (default: stdout)")
+                         help="the CSV file (default: stdout); superres models: also "
+                              ".npy or .npz")
     predict.add_argument("--proba", action="store_true",
                          help="add a probability column per class")
     predict.add_argument("--picture", metavar="PNG",

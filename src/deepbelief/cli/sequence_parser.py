@@ -41,11 +41,14 @@ model trained on BVH files, written with the skeleton of its first file or of --
   deepbelief fill-in walk.st --data held_out.npz --mask-channels 6-11 -o filled.npz
   deepbelief fill-in walk.st --mask-channels 3,4,5 --picture filled.png
 
-The channels named are treated as missing in every frame and estimated online, frame after
-frame, from the frames before (Taylor, Hinton & Roweis, 2007); the output holds every
+The channels named are treated as missing in every frame. --method offline (the default)
+estimates them from the whole sequence: the values whose one-step predictions best match
+every frame, so later frames inform earlier ones; --method online goes frame after frame,
+from the frames before, as Taylor, Hinton & Roweis (2007) fill in missing markers (it can
+drift when the other channels say little about the missing ones). The output holds every
 sequence with its missing channels filled in, one array per sequence. When the data holds
 their true values, the command prints the error of the estimates and of the channels'
-training means.""",
+training means. Values the data lacks (NaN) must lie in the channels named.""",
 }
 
 
@@ -77,7 +80,11 @@ def parse_channels(text: str) -> list[int]:
 def add_train_options(train: argparse.ArgumentParser, positive_int) -> None:
     """``train``'s options for ``--kind sequence`` and ``--kind superres``."""
     group = train.add_argument_group(
-        "sequences (--kind sequence) and super-resolution (--kind superres)")
+        "sequences (--kind sequence) and super-resolution (--kind superres)",
+        "--kind sequence: --data is a .npz/.npy file of sequences (2-D arrays of frames x\n"
+        "channels, or one 3-D array), a folder of BVH files, bouncing-balls or gaits.\n"
+        "--kind superres: --data holds images (digits, mnist, ...), each paired with its\n"
+        "downsampled version.")
     group.add_argument("--order", type=positive_int, nargs="+", metavar="N",
                        help="sequence: past frames each layer is conditioned on, one or one "
                             "per layer (default: 3)")
@@ -144,6 +151,9 @@ def add_sequence_commands(command: Callable, runner: Callable, model_argument: C
                       help="0-based channels missing in every frame, e.g. 3,4,5 or 6-11")
     fill.add_argument("--limit", type=positive_int, metavar="N",
                       help="fill in only the first N sequences")
+    fill.add_argument("--method", choices=("offline", "online"), default="offline",
+                      help="offline: from the whole sequence, deterministic; online: frame "
+                           "after frame, from the frames before (default: offline)")
     _chain_options(fill, positive_int)
     fill.add_argument("-o", "--output", default="filled.npz", metavar="NPZ",
                       help="the sequences filled in, one array per sequence (default: "

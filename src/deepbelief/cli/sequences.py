@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = ["fit_and_save", "run_fill_in", "run_generate", "train_sequence"]
 log = logging.getLogger("deepbelief")
 
 _OUTPUTS = (".npz", ".npy", ".bvh")
+#: How ``fill-in --method`` fills in, in its summary line.
+_HOW = {"offline": "from the whole sequence", "online": "frame by frame"}
 
 
 def fit_and_save(args, cls, params: dict, history: Path | None, data: tuple,
@@ -122,10 +125,18 @@ def _model_and_record(args) -> tuple[SequenceCRBM, dict]:
 
 def _data(args, source: str | None, record: dict, limit: int | None = None) -> SequenceData:
     """``--data``/``--from-data SOURCE`` if given, else the model's recorded data."""
-    if source:
-        return load_sequence_data(source, limit=limit,
-                                  angles=(record.get("sequence") or {}).get("angles"))
+    if source:  # BVH files are read with the rotation code the model was trained on
+        angles = (record.get("sequence") or {}).get("angles") if Path(source).is_dir() else None
+        return load_sequence_data(source, limit=limit, angles=angles)
     return recorded_sequence_data(record, args.model, limit=limit)
+
+
+def _check_channels(model: SequenceCRBM, width: int, where: str, option: str) -> None:
+    """Refuse frames whose width is not the model's, naming the option that chose them."""
+    if width != model.n_features_in_:
+        raise CommandError(f"{where} has frames of {width} channels, but the model's frames "
+                           f"have {model.n_features_in_}: give {option} frames of the kind the "
+                           "model was trained on.")
 
 
 def _seed_frames(args, model, record: dict) -> tuple[np.ndarray, np.ndarray | None, str]:
@@ -153,6 +164,8 @@ def _seed_frames(args, model, record: dict) -> tuple[np.ndarray, np.ndarray | No
     if len(sequence) < length:
         raise CommandError(f"{where} has {len(sequence)} frames, fewer than the seed's "
                            f"{length} (--seed-length).")
+    _check_channels(model, sequence.shape[1], where,
+                    "--seed-frames" if args.seed_frames is not None else "--from-data")
     seed = sequence[:length]
     return seed, None if future is None else future[length:length + args.steps], where
 
@@ -197,6 +210,9 @@ def run_generate(args) -> int:
         raise UsageError(f"-o {output}: write .npz, .npy or .bvh.", "deepbelief generate")
     if args.like is not None and output.suffix.lower() != ".bvh":
         raise UsageError("--like applies to -o FILE.bvh.", "deepbelief generate")
+    if args.gif is not None and Path(args.gif).suffix.lower() != ".gif":
+        raise UsageError(f"--gif {args.gif}: an animated GIF's name ends in .gif.",
+                         "deepbelief generate")
     prepare_outputs("deepbelief generate", {"-o": output, "--gif": args.gif,
                                             "--picture": args.picture})
     model, record = _model_and_record(args)
@@ -243,7 +259,7 @@ def _draw_generated(path: str, seed, generated, future, record: dict) -> None:
 
 
 def run_fill_in(args) -> int:
-    """``deepbelief fill-in``: estimate missing channels of sequences online."""
+    """``deepbelief fill-in``: estimate missing channels of sequences (``--method``)."""
     output = Path(args.output)
     if output.suffix.lower() != ".npz":
         raise UsageError(f"-o {output}: write a .npz file (one array per sequence).",
@@ -252,19 +268,16 @@ def run_fill_in(args) -> int:
     model, record = _model_and_record(args)
     data = _data(args, args.data, record, limit=args.limit)
     width = model.n_features_in_
+    _check_channels(model, data.sequences[0].shape[1], data.name, "--data")
     bad = [c for c in args.mask_channels if c >= width]
     if bad:
         raise CommandError(f"--mask-channels {bad}: the model's frames have {width} channels "
                            f"(0 to {width - 1}).")
     mask = np.zeros(width, dtype=bool)
     mask[args.mask_channels] = True
-    filled = [model.fill_in(s, mask, n_gibbs=args.n_gibbs, random_state=args.seed)
-              for s in data.sequences]
+    _check_observed(data, mask)
+    filled = _fill_all(model, data.sequences, mask, args)
     np.savez(output, **{f"sequence_{i}": f for i, f in enumerate(filled)})
-    truth = np.concatenate([s[:, mask] for s in data.sequences])
-    estimate = np.concatenate([f[:, mask] for f in filled])
-    rmse = float(np.sqrt(np.mean((estimate - truth) ** 2)))
-    baseline = float(np.sqrt(np.mean((model.mean_[mask] - truth) ** 2)))
     if args.picture:
         from deepbelief.plotting import plot_joint_angles
 
@@ -274,14 +287,66 @@ def run_fill_in(args) -> int:
                           args.picture, channels=range(min(6, len(index))),
                           channel_names=None if names is None else [names[i] for i in index],
                           title="missing channels of the first sequence")
-    print(f"deepbelief fill-in: {len(filled)} sequences of {data.name}, channels "
-          f"{_ranges(args.mask_channels)} missing in every frame")
-    print(f"  root mean squared error of the filled-in values: {rmse:.4g} (the channels' "
-          f"training means: {baseline:.4g})")
+    n = len(filled)
+    print(f"deepbelief fill-in: {n} sequence{'s' if n != 1 else ''} of {data.name}, channels "
+          f"{_ranges(args.mask_channels)} missing in every frame, filled in {_HOW[args.method]}")
+    print(f"  {_fill_in_error(model, data.sequences, filled, mask)}")
     for path in (output, args.picture):
         if path:
             print(f"  wrote {path}")
     return EXIT_OK
+
+
+def _fill_all(model: SequenceCRBM, sequences: list, mask: np.ndarray, args) -> list:
+    """Every sequence filled in; values bounded to the training range, which the model
+    warns of per sequence, are told once for all of them (other warnings pass as they are)."""
+    from deepbelief.exceptions import SequenceRangeWarning
+
+    filled, bounded = [], []
+    for sequence in sequences:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            filled.append(model.fill_in(sequence, mask, n_gibbs=args.n_gibbs,
+                                        random_state=args.seed, method=args.method))
+        for warning in caught:
+            if issubclass(warning.category, SequenceRangeWarning):
+                bounded.append(warning.message)
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                       warning.lineno)
+    if bounded:
+        warnings.warn(f"{len(bounded)} of {len(sequences)} sequences had filled-in values "
+                      f"bounded to their channel's range; the first: {bounded[0]}",
+                      SequenceRangeWarning, stacklevel=2)
+    return filled
+
+
+def _check_observed(data: SequenceData, mask: np.ndarray) -> None:
+    """Refuse NaN or infinite values in the channels that ``--mask-channels`` leaves out."""
+    for i, sequence in enumerate(data.sequences):
+        frames, channels = np.nonzero(~np.isfinite(sequence) & ~mask)
+        if len(channels):
+            raise CommandError(
+                f"sequence {i} of {data.name} holds NaN or infinite values in channels "
+                f"{_ranges(sorted(set(channels.tolist())))} (first in frame {frames[0]}), "
+                "which --mask-channels does not name: add them to --mask-channels (they are "
+                "then filled in), or give data whose other channels are complete.")
+
+
+def _fill_in_error(model: SequenceCRBM, sequences: list, filled: list, mask) -> str:
+    """The error of the filled-in values against the data's own (where it holds them) and
+    that of the channels' training means."""
+    truth = np.concatenate([s[:, mask] for s in sequences])
+    known = np.isfinite(truth)
+    if not known.any():
+        return "the data holds no values of these channels to compare the estimates with"
+    estimate = np.concatenate([f[:, mask] for f in filled])
+    means = np.broadcast_to(model.mean_[mask], truth.shape)
+    rmse = float(np.sqrt(np.mean((estimate[known] - truth[known]) ** 2)))
+    baseline = float(np.sqrt(np.mean((means[known] - truth[known]) ** 2)))
+    where = "" if known.all() else f" (the {int(known.sum())} values the data holds)"
+    return (f"root mean squared error of the filled-in values{where}: {rmse:.4g} (the "
+            f"channels' training means: {baseline:.4g})")
 
 
 def _ranges(channels: list[int]) -> str:

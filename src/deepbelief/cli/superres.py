@@ -135,12 +135,12 @@ def _write_predictions(output: Path | None, predicted: np.ndarray) -> None:
         np.save(output, predicted)
     elif suffix == ".npz":
         np.savez(output, X=predicted)
-    else:  # CSV, to the file or stdout
+    else:  # CSV, to the file or stdout (write_table says where it wrote)
         write_table(None if output is None else str(output),
                     [f"prediction_{i}" for i in range(predicted.shape[1])],
                     [[f"{v:.6g}" for v in row] for row in predicted])
-    if output is not None:
-        log.info("wrote %s", output)
+        return
+    log.info("wrote %s", output)
 
 
 def _draw(path: str, context, predicted, truth, factor: int | None, n: int = 10) -> None:

@@ -27,10 +27,18 @@ def _split(name: str, array: np.ndarray) -> list[np.ndarray]:
 
 
 def _from_numpy(path: Path) -> list[np.ndarray]:
+    if path.suffix.lower() == ".bvh":
+        raise ValueError(f"{path} is one BVH file; sequences are read from a folder of them: "
+                         "put it in a folder of its own and give the folder (or read it with "
+                         "load_bvh)")
     try:
         data = np.load(path, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} is not a NumPy .npz/.npy file we can read: {error}") from error
+        # NumPy reads files without its header as pickles, which we never unpickle: its
+        # advice to allow pickles would not help
+        why = "" if "allow_pickle" in str(error) else f": {error}"
+        raise ValueError(f"{path} is not a NumPy .npz/.npy file we can read{why}; sequences "
+                         "come from .npz/.npy files or a folder of BVH files") from error
     if isinstance(data, np.lib.npyio.NpzFile):
         with data:
             named = list(data.items())

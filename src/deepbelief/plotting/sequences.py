@@ -42,7 +42,8 @@ def _named_sequences(sequences, name: str) -> dict[str, np.ndarray]:
                              f"n_values), got shape {array.shape}.")
     widths = {a.shape[1] for a in named.values()}
     if len(widths) > 1:
-        raise ValueError(f"the sequences of {name} have different widths {sorted(widths)}.")
+        raise ValueError(f"{name}: the sequences have different widths {sorted(widths)} "
+                         "(values per frame); give sequences of the same channels.")
     return named
 
 
@@ -240,7 +241,8 @@ def save_gif(
     Raises
     ------
     ValueError
-        An empty video, frames that do not fit ``image_shape``, or a bad ``fps``/``zoom``.
+        An empty video, frames that do not fit ``image_shape``, a bad ``fps``/``zoom``, or
+        a ``path`` that does not end in ``.gif`` (Pillow would write a still image).
 
     Examples
     --------
@@ -256,6 +258,8 @@ def save_gif(
 
     if not fps > 0 or zoom < 1:
         raise ValueError(f"fps must be positive and zoom at least 1, got {fps} and {zoom}.")
+    if Path(path).suffix.lower() != ".gif":
+        raise ValueError(f"an animated GIF's name ends in .gif, got {Path(path).name!r}.")
     named = (_named_sequences(frames, "frames") if isinstance(frames, Mapping)
              else {"": as_images(frames, "frames")})
     shape = image_shape_of(next(iter(named.values())).shape[1], image_shape)
