@@ -364,3 +364,204 @@ def test_fill_in_tells_bounded_values_once_for_all_sequences(gaits_model, gaits_
     assert sum("bounded" in line for line in lines) == 1
     assert "4 of 4 sequences" in err and "the first: 3 filled-in values" in err
     assert "something else" in err  # other warnings pass as they are
+
+
+# -- the other commands on sequence and super-resolution models (issue 16's field report) --
+@pytest.fixture(scope="module")
+def superres_model(folder) -> Path:
+    path = folder / "sr_small.safetensors"
+    assert main(["train", "--kind", "superres", "--data", "digits", "--limit", "60",
+                 "--layers", "8", "--epochs", "1", "--device", "cpu", "-q", "-o",
+                 str(path)]) == 0
+    return path
+
+
+def test_inspect_shows_a_sequence_models_layers_orders_and_history(gaits_model, capsys):
+    """inspect failed on a SequenceCRBM's history (one list of epochs per layer)."""
+    status, out, err = cli(capsys, "inspect", gaits_model)
+    assert status == 0, err
+    assert "layers: 12 (gaussian) -> 12 (bernoulli) -> 12 (bernoulli), orders 2, 1" in out
+    assert "each frame given the 3 frames before it" in out
+    assert "history: layer epochs [2, 2]" in out and "last reconstruction error" in out
+    status, out, _ = cli(capsys, "inspect", gaits_model, "--json")
+    info = json.loads(out)
+    assert status == 0 and info["orders"] == [2, 1] and info["receptive_field"] == 3
+    assert info["history"]["layer_epochs"] == [2, 2]
+
+
+def test_plot_curves_of_a_sequence_model_draws_a_line_per_layer(gaits_model, folder, capsys):
+    """plot curves failed on a SequenceCRBM's history; it draws it as its history file."""
+    from deepbelief.plotting.charts import _series
+
+    status, _, err = cli(capsys, "plot", "curves", gaits_model, "-o", folder / "c.png")
+    assert status == 0, err
+    assert (folder / "c.png").is_file()
+    lines = _series(load(gaits_model))["pretraining: reconstruction error"]
+    assert [label for label, _, _ in lines] == ["layer 1", "layer 2"]
+    history = json.loads(Path(str(gaits_model).replace(".safetensors", ".history.json"))
+                         .read_text())
+    assert _series(history) == _series(load(gaits_model))
+
+
+def test_transform_of_a_superres_model_writes_its_hidden_features(superres_model, folder,
+                                                                  capsys):
+    """transform failed on a ConditionalRBM: the features of images at the high resolution
+    (downsampled, as predict does) or of low-resolution input alone."""
+    from deepbelief.cli.io import load_data
+    from deepbelief.datasets import downsample
+
+    model = load(superres_model)
+    status, _, err = cli(capsys, "transform", superres_model, "--limit", "5", "-o",
+                         folder / "f.npy")
+    assert status == 0, err
+    X = load_data("digits", split="test", limit=5).X
+    np.testing.assert_allclose(np.load(folder / "f.npy"),
+                               model.hidden_features(downsample(X, 2), X), rtol=1e-5)
+    np.save(folder / "low5.npy", downsample(X, 2))
+    status, _, err = cli(capsys, "transform", superres_model, "--data", folder / "low5.npy",
+                         "-o", folder / "f_low.npy")
+    assert status == 0, err
+    np.testing.assert_allclose(np.load(folder / "f_low.npy"),
+                               model.hidden_features(downsample(X, 2)), rtol=1e-5)
+
+
+def test_evaluate_a_sequence_model_reports_its_one_step_error(balls_model, gaits_model,
+                                                              gaits_file, capsys):
+    """evaluate said a generated training set 'no longer exists' or asked for an array X;
+    it scores one-step prediction on the recorded or given sequences."""
+    status, out, err = cli(capsys, "evaluate", balls_model, "--json")
+    assert status == 0, err
+    metrics = json.loads(out)
+    from deepbelief.datasets import bouncing_balls
+
+    videos = list(bouncing_balls(6, 20, random_state=0))
+    assert metrics["n_sequences"] == 6 and metrics["n_predicted_frames"] == 6 * 18
+    assert metrics["one_step_error"] == pytest.approx(-load(balls_model).score(videos))
+    assert metrics["copy_last_frame_error"] > 0
+    status, out, err = cli(capsys, "evaluate", gaits_model, "--data", gaits_file)
+    assert status == 0, err
+    assert "one step error:" in out and "copy last frame error:" in out
+    status, _, err = cli(capsys, "evaluate", gaits_model, "--data", gaits_file, "--split",
+                         "test")
+    assert status == 2 and "--split does not apply to sequence models" in err
+
+
+def test_transform_of_a_sequence_model_writes_features_per_frame(gaits_model, gaits_file,
+                                                                 folder, capsys):
+    """transform of a SequenceCRBM: each sequence's features from frame receptive_field_
+    on (.npz: one array per sequence; CSV: sequence and frame columns)."""
+    model = load(gaits_model)
+    sequences = [np.load(gaits_file)[f"arr_{i}"] for i in range(4)]
+    expected = model.transform(sequences)
+    status, _, err = cli(capsys, "transform", gaits_model, "--data", gaits_file, "-o",
+                         folder / "feat.npz")
+    assert status == 0, err
+    written = np.load(folder / "feat.npz")
+    for i, features in enumerate(expected):
+        np.testing.assert_allclose(written[f"sequence_{i}"], features)
+    status, out, _ = cli(capsys, "transform", gaits_model, "--data", gaits_file, "--limit", "1")
+    rows = out.splitlines()
+    assert status == 0 and rows[0].startswith("sequence,frame,feature_0,")
+    assert rows[1].startswith("0,3,") and len(rows) == 1 + len(expected[0])
+    status, _, err = cli(capsys, "transform", gaits_model, "--data", gaits_file, "-o",
+                         folder / "feat.npy")  # sequences of 30 to 40 frames
+    assert status == 1 and "write .npz" in err
+    np.savez(folder / "short.npz", sequences[0][:3])  # no frame with 3 frames of past
+    status, _, err = cli(capsys, "transform", gaits_model, "--data", folder / "short.npz")
+    assert status == 1 and "has 3 frames; the model needs at least 4" in err
+
+
+def test_sample_and_pictures_of_sequence_models_name_the_command_to_use(
+        gaits_model, balls_model, folder, capsys):
+    """sample and plot asked a 12-channel sequence model for --image-shape; they name the
+    sequence command that does the job instead."""
+    status, _, err = cli(capsys, "sample", gaits_model, "-o", folder / "s.png")
+    assert status == 1 and "'deepbelief generate'" in err and "--image-shape" not in err
+    status, _, err = cli(capsys, "plot", "samples", balls_model, "-o", folder / "s.png")
+    assert status == 1 and "'deepbelief generate'" in err
+    status, _, err = cli(capsys, "plot", "filters", gaits_model, "-o", folder / "f.png")
+    assert status == 2 and "not images" in err and "'deepbelief generate" in err
+    status, _, err = cli(capsys, "plot", "reconstructions", gaits_model, "-o", folder / "r.png")
+    assert status == 1 and "'deepbelief generate" in err and "--picture" in err
+    status, _, err = cli(capsys, "complete", gaits_model)
+    assert status == 1 and "'deepbelief fill-in'" in err
+    status, _, err = cli(capsys, "predict", gaits_model)
+    assert status == 1 and "'deepbelief generate'" in err
+    status, _, err = cli(capsys, "plot", "filters", balls_model, "-o", folder / "bf.png")
+    assert status == 0, err
+    assert (folder / "bf.png").is_file()  # frames of 16x16 pixels
+    status, _, err = cli(capsys, "plot", "embedding", balls_model, "-o", folder / "be.png")
+    assert status == 0, err
+    assert (folder / "be.png").is_file()
+
+
+def _advised(err: str) -> list[str]:
+    """The arguments of the first 'deepbelief ...' command an error message advises."""
+    return err.split("'deepbelief ", 1)[1].split("'", 1)[0].split()
+
+
+@pytest.mark.filterwarnings("ignore::deepbelief.exceptions.SequenceRangeWarning")  # 2 epochs
+def test_the_commands_advised_for_sequence_and_superres_models_work(
+        gaits_model, superres_model, folder, capsys, monkeypatch):
+    """Followed as written, the command each refusal names runs."""
+    monkeypatch.chdir(folder)
+    for argv in (["plot", "filters", gaits_model], ["plot", "reconstructions", gaits_model],
+                 ["plot", "predictions", superres_model, "--limit", "4"]):
+        status, _, err = cli(capsys, *argv, "-o", folder / "refused.png")
+        assert status in (1, 2)
+        advice = _advised(err)
+        status, _, err = cli(capsys, *advice)
+        assert status == 0, (advice, err)
+        assert Path(advice[advice.index("--picture") + 1]).is_file()
+
+
+def test_pictures_and_samples_of_a_superres_model(superres_model, folder, capsys):
+    """A superres model's filters are 8x8 images (its outputs), not its 4x4 input; its
+    commands for images of other models point to predict."""
+    status, _, err = cli(capsys, "plot", "filters", superres_model, "-o", folder / "sf.png")
+    assert status == 0, err
+    assert (folder / "sf.png").is_file()
+    status, _, err = cli(capsys, "plot", "embedding", superres_model, "--limit", "40",
+                         "-o", folder / "se.png")
+    assert status == 0, err
+    assert (folder / "se.png").is_file()
+    for argv in (["sample"], ["complete"], ["plot", "reconstructions"]):
+        status, _, err = cli(capsys, *argv, superres_model, "-o", folder / "x.png")
+        assert status == 1 and "'deepbelief predict" in err, (argv, err)
+
+
+def test_evaluate_a_superres_model_reads_images_as_predict_does(superres_model, folder,
+                                                                capsys):
+    """evaluate refused the high-resolution images that predict downsamples; it now scores
+    the model against the truth and bicubic upsampling, and low-resolution input (no
+    truth) is sent to predict."""
+    status, out, err = cli(capsys, "evaluate", superres_model, "--limit", "20", "--json")
+    assert status == 0, err
+    metrics = json.loads(out)
+    assert metrics["n_samples"] == 20 and metrics["factor"] == 2
+    from deepbelief.cli.io import load_data
+    from deepbelief.datasets import downsample, upsample_bicubic
+
+    X = load_data("digits", split="test", limit=20).X
+    low = downsample(X, 2).astype(np.float32)
+    mse = np.mean((load(superres_model).predict(low) - X) ** 2)
+    assert metrics["mse"] == pytest.approx(mse)
+    assert metrics["psnr"] == pytest.approx(10 * np.log10(1 / mse))
+    assert metrics["bicubic_mse"] == pytest.approx(np.mean((upsample_bicubic(low, 2) - X) ** 2))
+    np.save(folder / "low3.npy", np.zeros((3, 16)))
+    status, _, err = cli(capsys, "evaluate", superres_model, "--data", folder / "low3.npy")
+    assert status == 1 and "'deepbelief predict'" in err and "high-resolution" in err
+    status, out, err = cli(capsys, "predict", superres_model, "--data", folder / "low3.npy")
+    assert status == 0, err
+    assert len(out.splitlines()) == 4  # the advice works: a header and three rows
+
+
+def test_progress_lines_name_the_layer_once(folder, capsys):
+    """Progress read '[SequenceCRBM layer 1] layer 1, epoch 1'."""
+    status, _, err = cli(capsys, "train", "--kind", "sequence", "--data", "gaits",
+                         "--n-sequences", "3", "--n-frames", "12", "--layers", "4", "4",
+                         "--order", "1", "--epochs", "1", "--device", "cpu", "--no-history",
+                         "-o", folder / "progress.safetensors")
+    assert status == 0
+    assert "[SequenceCRBM] layer 1, epoch 1" in err and "[SequenceCRBM] layer 2, epoch 1" in err
+    assert "layer 1] layer 1" not in err

@@ -9,6 +9,8 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
 
 from deepbelief import RBM, ConditionalRBM, load
 from deepbelief.callbacks import Callback
@@ -402,3 +404,33 @@ def test_bad_input_is_refused_with_advice_that_works(fitted):
         fitted.sample(X, 0)
     with pytest.raises(ValueError, match="context_clip"):
         ConditionalRBM(4, context_clip=0.0).fit(X, y)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_infinity_in_x_or_y_is_refused_with_advice_that_works(fitted, bad):
+    """Field report: scikit-learn's message suggested HistGradientBoosting, though the
+    docstring promises a message that names the fix; ours says where and what to do, and
+    dropping the rows (or imputing NaN in a pipeline) works."""
+    X, y = _patterns(60, 8)
+    X_bad, y_bad = X.copy(), y.copy()
+    X_bad[3, 2], y_bad[5, 1] = bad, bad
+    kind = "NaN" if np.isnan(bad) else "infinity"
+    model = ConditionalRBM(4, n_iter=1, device="cpu", random_state=0)
+    with pytest.raises(ValueError, match=rf"X holds {kind} \(1 value, the first in row 3, "
+                                         r"column 2\): drop those rows of X and y"):
+        model.fit(X_bad, y)
+    keep = np.isfinite(X_bad).all(axis=1)
+    model.fit(X_bad[keep], y[keep])  # the advice
+    with pytest.raises(ValueError, match=rf"y holds {kind} .*row 5, column 1\): drop those"):
+        model.fit(X, y_bad)
+    keep = np.isfinite(y_bad).reshape(len(y_bad), -1).all(axis=1)
+    model.fit(X[keep], y_bad[keep])  # the advice
+    for method in (fitted.predict, fitted.sample, fitted.hidden_features):
+        with pytest.raises(ValueError, match=rf"X holds {kind} .*reads every column of X"):
+            method(X_bad)
+        assert np.isfinite(method(X_bad[np.isfinite(X_bad).all(axis=1)])).all()  # the advice
+    with pytest.raises(ValueError, match=rf"y holds {kind}"):
+        fitted.free_energy(X, y_bad)
+    if np.isnan(bad):  # imputing, the other advice
+        pipeline = make_pipeline(SimpleImputer(), ConditionalRBM(4, n_iter=1, device="cpu"))
+        assert np.isfinite(pipeline.fit(X_bad, y).predict(X_bad)).all()

@@ -13,6 +13,8 @@ from deepbelief import SequenceCRBM, load
 from deepbelief.callbacks import Callback
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.temporal import lagged_pairs, predict_frames, recognise, sweep
+from deepbelief.datasets import synthetic_gaits
+from deepbelief.exceptions import NotFittedError
 from deepbelief.training.checkpoint import load_checkpoint
 
 torch.set_num_threads(1)
@@ -272,10 +274,12 @@ def test_bad_sequences_are_refused_with_advice_that_works(model, walks):
         SequenceCRBM(4, visible_units="relu", **_FAST).fit(walks)
     with pytest.raises(ValueError, match="order has 1 entries"):
         SequenceCRBM((4, 4), order=(2,), **_FAST).fit(walks)
+    with pytest.raises(ValueError, match="frame_clip"):
+        SequenceCRBM(4, frame_clip=0.0, **_FAST).fit(walks)
 
 
 def test_bad_arguments_of_the_fitted_model_are_refused(model, walks):
-    with pytest.raises(ValueError, match="2 features, but SequenceCRBM is expecting 3"):
+    with pytest.raises(ValueError, match="2 channels per frame, but the model was fitted on 3"):
         model.transform(walks[0][:, :2])
     with pytest.raises(ValueError, match=r"seed has 1 frames.*at least"):
         model.generate(walks[0][:1], 5)
@@ -297,3 +301,104 @@ def test_bad_arguments_of_the_fitted_model_are_refused(model, walks):
         model.fill_in(walks[0], np.zeros(3, dtype=bool), n_gibbs=0)
     with pytest.raises(ValueError, match="2-D array"):
         model.fill_in(walks[0][:, 0], np.zeros(len(walks[0]), dtype=bool))
+
+
+def _all_finite(result) -> bool:
+    """Whether a method's result (a score, or a list of arrays) is finite throughout."""
+    return all(np.isfinite(r).all() for r in (result if isinstance(result, list) else [result]))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_infinity_in_training_sequences_is_refused_with_advice_that_works(walks, bad):
+    """Field report: scikit-learn's message suggested its HistGradientBoosting estimators;
+    ours says where, and splitting the sequence around the frame, as it advises, fits."""
+    sequence = walks[0].copy()
+    sequence[60, 1] = bad
+    with pytest.raises(ValueError, match=r"sequence 1 holds (NaN|infinity) \(1 value, the "
+                                         r"first in frame 60, channel 1\): .*split the "
+                                         r"sequence around those frames"):
+        SequenceCRBM(4, order=2, **_FAST).fit([walks[1], sequence])
+    SequenceCRBM(4, order=2, **_FAST).fit([walks[1], sequence[:60], sequence[61:]])
+
+
+def test_nan_in_a_fitted_model_s_input_is_refused_and_filling_it_in_first_works(model, walks):
+    """NaN in a seed or in the sequences of transform, predict_next and score: the message
+    says where and to fill the values in first, and that works."""
+    sequence = walks[2].copy()
+    sequence[10:12, 0] = np.nan
+    with pytest.raises(ValueError, match=r"the seed holds NaN \(2 values, the first in frame "
+                                         r"10, channel 0\): .*seed = model.fill_in\(seed, "):
+        model.generate(sequence[:20], 5)
+    seed = model.fill_in(sequence[:20], ~np.isfinite(sequence[:20]))  # the advice
+    assert np.isfinite(model.generate(seed, 5, random_state=0)).all()
+    filled = model.fill_in(sequence, ~np.isfinite(sequence))
+    for method in (model.transform, model.predict_next, model.score):
+        with pytest.raises(ValueError, match=r"holds NaN .*sequence = model.fill_in\("):
+            method([walks[0], sequence])
+        assert _all_finite(method([walks[0], filled]))
+
+
+def test_sequences_too_short_for_a_fitted_model_are_refused_without_advising_another_order(
+        model, walks):
+    """Field report: "use a smaller order" cannot help a fitted model; the message says the
+    minimum length and that a shorter sequence cannot be read, and dropping works."""
+    sequences = [walks[0], walks[1][:2], walks[2][:3]]
+    for name, method, done in (("transform", model.transform, "transformed"),
+                               ("predict_next", model.predict_next, "predicted"),
+                               ("score", model.score, "scored")):
+        with pytest.raises(ValueError, match=rf"sequence 1: 2\); {name} needs 3 frames in each "
+                                             rf"sequence .*cannot be {done}: drop the short "
+                                             r"ones \(\[s for s in sequences if len\(s\) >= 3"
+                                             ) as error:
+            method(sequences)
+        assert "order" not in str(error.value).replace("receptive_field_", "")
+        with pytest.raises(ValueError, match=r"the sequence has 2 frames.*give at least 3"):
+            method(walks[1][:2])
+        assert _all_finite(method([s for s in sequences if len(s) >= 3]))  # the advice
+
+
+# -- glitches in a channel almost constant in training (frame_clip) ----------------------------
+def _gaits_with_a_still_joint(n_sequences: int, seed: int, glitch: float) -> list[np.ndarray]:
+    """Synthetic gaits with a thirteenth channel of noise 0.002 about 0 that jumps by
+    ``glitch`` in frame 40 of the first gait."""
+    sequences, _ = synthetic_gaits(n_sequences, 120, random_state=seed)
+    rng = np.random.default_rng(seed)
+    still = [0.002 * rng.standard_normal(len(s)) for s in sequences]
+    still[0][40] += glitch
+    return [np.column_stack([s, c]) for s, c in zip(sequences, still, strict=True)]
+
+
+def test_a_glitch_in_a_channel_almost_constant_in_training_is_clipped():
+    """One frame ~38 standard deviations out: unclipped, the context weights blow up and so
+    does the one-step error of clean gaits; the default frame_clip keeps the model sane, and
+    at inference reads the glitch as 5 standard deviations."""
+    train = _gaits_with_a_still_joint(12, 0, glitch=1.0)
+    clean = _gaits_with_a_still_joint(4, 100, glitch=0.0)
+    settings = {"order": 3, "pretrain_epochs": 30, "batch_size": 50, "random_state": 0,
+                "device": "cpu"}
+    clipped = SequenceCRBM(32, **settings).fit(train)
+    unclipped = SequenceCRBM(32, frame_clip=None, **settings).fit(train)
+    assert clipped.frame_clip == 5.0 and -clipped.score(clean) < 0.02
+    assert -unclipped.score(clean) > 100 * -clipped.score(clean)
+    assert unclipped.layers_[0].context_visible.abs().max() > 100
+    glitched, beyond = clean[0].copy(), clean[0].copy()
+    glitched[40, 12] = 1.0
+    beyond[40, 12] = clipped.mean_[12] + 6 * clipped.scale_[12]
+    assert np.array_equal(clipped.predict_next(glitched), clipped.predict_next(beyond))
+
+
+def test_frames_within_the_clip_train_and_predict_as_unclipped_bit_for_bit(walks, model):
+    unclipped = SequenceCRBM(16, order=2, frame_clip=None, **_FAST).fit(walks)
+    for mine, theirs in zip(model.layers_, unclipped.layers_, strict=True):
+        for name, value in mine.state_dict().items():
+            assert torch.equal(value, theirs.state_dict()[name]), name
+    assert np.array_equal(model.predict_next(walks[0]), unclipped.predict_next(walks[0]))
+
+
+def test_an_unfitted_model_says_so_in_every_method(walks):
+    model = SequenceCRBM(4, **_FAST)
+    for call in (lambda: model.transform(walks[0]), lambda: model.predict_next(walks[0]),
+                 lambda: model.score(walks[0]), lambda: model.generate(walks[0], 3),
+                 lambda: model.fill_in(walks[0], np.zeros(3, dtype=bool))):
+        with pytest.raises(NotFittedError):
+            call()

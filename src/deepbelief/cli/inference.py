@@ -1,5 +1,8 @@
 """The commands that run a trained model on data: ``deepbelief evaluate`` (scores),
 ``predict`` (predictions as CSV) and ``transform`` (features).
+
+A sequence model reads sequences (:mod:`deepbelief.cli.sequence_inference`), a conditional
+RBM its inputs and their truth (:mod:`deepbelief.cli.conditional_data`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepbelief.cli.conditional_data import conditional_data, conditional_features
 from deepbelief.cli.io import (
     EXIT_OK,
     CommandError,
@@ -20,19 +24,41 @@ from deepbelief.cli.io import (
     prepare_outputs,
     write_table,
 )
-from deepbelief.cli.metrics import format_value, model_metrics
+from deepbelief.cli.metrics import (
+    conditional_metrics,
+    format_value,
+    model_metrics,
+    sequence_metrics,
+)
 from deepbelief.cli.models import CLASSIFIERS, load_model, model_features, require
-from deepbelief.estimators import DBNClassifier, DBNRegressor, GenerativeDBN
+from deepbelief.cli.sequence_inference import command_sequences, write_frame_features
+from deepbelief.estimators import (
+    ConditionalRBM,
+    DBNClassifier,
+    DBNRegressor,
+    GenerativeDBN,
+    SequenceCRBM,
+)
 
 log = logging.getLogger("deepbelief")
 
 
-def run_evaluate(args) -> int:
-    model = load_model(args.model, args.device)
+def _metrics(model, args) -> dict:
+    """What ``evaluate`` reports: the data's name, then the model's scores on it."""
+    if isinstance(model, SequenceCRBM):
+        sequences = command_sequences(args, model)
+        return {"data": sequences.name, **sequence_metrics(model, sequences.sequences)}
+    if isinstance(model, ConditionalRBM):
+        pairs = conditional_data(args, model)
+        return {"data": pairs.data.name, **conditional_metrics(model, pairs)}
     data = data_from_args(args, default_split="test", n_features=model.n_features_in_,
                           want_labels=isinstance(model, (DBNClassifier, DBNRegressor)))
-    metrics = {"model": type(model).__name__, "data": data.name,
-               **model_metrics(model, data, args)}
+    return {"data": data.name, **model_metrics(model, data, args)}
+
+
+def run_evaluate(args) -> int:
+    model = load_model(args.model, args.device)
+    metrics = {"model": type(model).__name__, **_metrics(model, args)}
     if args.json:
         finite = {k: None if isinstance(v, float) and not math.isfinite(v) else v
                   for k, v in metrics.items()}
@@ -77,8 +103,15 @@ def run_predict(args) -> int:
 def run_transform(args) -> int:
     prepare_outputs("deepbelief transform", {"-o": args.output})
     model = load_model(args.model, args.device)
-    data = data_from_args(args, default_split="test", n_features=model.n_features_in_)
-    features = model_features(model, data.X)
+    if isinstance(model, SequenceCRBM):  # features per frame, from receptive_field_ on
+        sequences = command_sequences(args, model).sequences
+        write_frame_features(args.output, model.transform(sequences), model.receptive_field_)
+        return EXIT_OK
+    if isinstance(model, ConditionalRBM):
+        features = conditional_features(model, conditional_data(args, model))
+    else:
+        data = data_from_args(args, default_split="test", n_features=model.n_features_in_)
+        features = model_features(model, data.X)
     if args.output and Path(args.output).suffix.lower() == ".npy":
         np.save(args.output, features)
         log.info("wrote %s", args.output)

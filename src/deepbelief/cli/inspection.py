@@ -13,7 +13,7 @@ from deepbelief.cli.io import EXIT_OK
 from deepbelief.cli.metrics import format_value
 from deepbelief.cli.models import architecture, load_model, n_parameters
 from deepbelief.cli.provenance import training_summary
-from deepbelief.estimators import DBNAutoencoder
+from deepbelief.estimators import ConditionalRBM, DBNAutoencoder, SequenceCRBM
 from deepbelief.io.modelfile import describe
 
 
@@ -44,22 +44,38 @@ def _inspect_checkpoint(args, estimator: str, state: dict) -> int:
     return EXIT_OK
 
 
+def _last(records: list[dict]) -> dict[str, Any]:
+    """The metrics of the last epoch of ``records`` ({} for none)."""
+    return {k: v for k, v in (records[-1] if records else {}).items()
+            if k not in ("epoch", "time")}
+
+
 def _history_summary(history) -> dict[str, Any]:
+    if history and all(isinstance(layer, list) for layer in history):  # a SequenceCRBM's
+        return {"layer_epochs": [len(layer) for layer in history], "final": _last(history[-1])}
     if isinstance(history, dict):
         out: dict[str, Any] = {"pretrain_epochs": [len(h) for h in history.get("pretrain", [])]}
         if history.get("updown"):
             out["updown_epochs"] = len(history["updown"])
-            out["final"] = {k: v for k, v in history["updown"][-1].items()
-                            if k not in ("epoch", "time")}
+            out["final"] = _last(history["updown"])
         if "finetune" in history:
             out["finetune_epochs"] = len(history["finetune"])
             if history["finetune"]:
-                last = history["finetune"][-1]
-                out["final"] = {k: v for k, v in last.items() if k not in ("epoch", "time")}
+                out["final"] = _last(history["finetune"])
         return out
-    return {"epochs": len(history),
-            "final": {k: v for k, v in (history[-1] if history else {}).items()
-                      if k not in ("epoch", "time")}}
+    return {"epochs": len(history), "final": _last(history)}
+
+
+def _sequences_summary(metadata: dict | None) -> str | None:
+    """``gaits (40 sequences of 100 frames, seed 0), 4000 frames``: a sequence model's
+    training data in words (None when not recorded)."""
+    data = (metadata or {}).get("data")
+    if not data:
+        return None
+    sizes = (f" ({data['n_sequences']} sequences of {data['n_frames']} frames, seed "
+             f"{data.get('seed', 0)})" if data.get("n_frames") else "")
+    limit = f" (--limit {data['limit']})" if data.get("limit") else ""
+    return f"{data['source']}{sizes}, {data.get('n_samples')} frames{limit}"
 
 
 def run_inspect(args) -> int:
@@ -86,6 +102,14 @@ def run_inspect(args) -> int:
         info["n_outputs"] = int(model.n_outputs_)
     if isinstance(model, DBNAutoencoder):
         info.update(autoencoder_summary(model))
+    if isinstance(model, SequenceCRBM):
+        metadata = header["config"].get("metadata") or {}
+        info.update(orders=list(model.orders_), receptive_field=int(model.receptive_field_),
+                    trained_on=_sequences_summary(metadata),
+                    feature_names=(metadata.get("sequence") or {}).get("channels"))
+    superres = (header["config"].get("metadata") or {}).get("superres")
+    if isinstance(model, ConditionalRBM) and superres:
+        info["superres"] = superres
     info["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
     info["history"] = _history_summary(model.history_)
     info["tensors"] = {k: v["shape"] for k, v in header["tensors"].items()}
@@ -95,8 +119,16 @@ def run_inspect(args) -> int:
           f"{info['format_version']}, written by deepbelief {info['library_version']})")
     print(f"  layers: {info['architecture']}")
     print(f"  parameters: {info['n_parameters']:,}")
-    print(f"  input: {info['n_features_in']} features" + (
-        f" ({', '.join(info['feature_names'])})" if info["feature_names"] else ""))
+    names = f" ({', '.join(info['feature_names'])})" if info["feature_names"] else ""
+    if "receptive_field" in info:
+        print(f"  input: frames of {info['n_features_in']} channels{names}, each frame given "
+              f"the {info['receptive_field']} frames before it")
+    else:
+        print(f"  input: {info['n_features_in']} features{names}")
+    if "superres" in info:
+        side, factor = info["superres"]["image_shape"][0], info["superres"]["factor"]
+        print(f"  super-resolution: {side // factor}x{side // factor} -> {side}x{side} images "
+              f"(factor {factor})")
     print(f"  trained on: {info['trained_on'] or 'not recorded'}")
     if "classes" in info:
         print(f"  classes: {' '.join(str(c) for c in info['classes'])}")

@@ -2,17 +2,21 @@
 
 Classifiers: accuracy, error rate and log-loss; regressors: R², MSE, MAE; RBMs: the
 reconstruction error, pseudo-log-likelihood, free energy and the log-likelihood (log Z
-exact for a small binary layer, else by AIS); other models: the reconstruction error.
+exact for a small binary layer, else by AIS); sequence models: the one-step prediction
+error and that of copying the last frame; super-resolution models: MSE and PSNR against
+the truth and bicubic upsampling's; other models: the reconstruction error.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
 import numpy as np
 
+from deepbelief.cli.conditional_data import ConditionalData
 from deepbelief.cli.io import CommandError, Data
 from deepbelief.cli.models import CLASSIFIERS, reconstruct
 from deepbelief.estimators import RBM, DBNRegressor, GenerativeDBN
@@ -83,15 +87,7 @@ def model_metrics(model, data: Data, args=None) -> dict[str, Any]:
             out["log_loss"] = float(log_loss(labels_like(y, model.classes_), proba,
                                               labels=model.classes_))
     elif isinstance(model, DBNRegressor):
-        if y is None:
-            raise CommandError(f"{data.name} has no targets; evaluating a regressor needs them.")
-        from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-
-        y = np.asarray(y, dtype=np.float64)
-        predicted = model.predict(X)
-        out.update(r2=float(r2_score(y, predicted)),
-                   mse=float(mean_squared_error(y, predicted)),
-                   mae=float(mean_absolute_error(y, predicted)))
+        out.update(regression_scores(model, X, y, data.name))
     else:
         out["reconstruction_error"] = reconstruction_error(model, X)
         if isinstance(model, RBM):
@@ -101,6 +97,62 @@ def model_metrics(model, data: Data, args=None) -> dict[str, Any]:
             if args is not None and args.log_likelihood != "none":
                 out.update(rbm_log_likelihood(model, X, args))
     return out
+
+
+def regression_scores(model, X: np.ndarray, y: np.ndarray | None, name: str) -> dict[str, float]:
+    """R², MSE and MAE of a regressor's predictions of ``y`` from ``X`` (data ``name``)."""
+    if y is None:
+        raise CommandError(f"{name} has no targets; evaluating a regressor needs them.")
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    y = np.asarray(y, dtype=np.float64)
+    predicted = model.predict(X)
+    return {"r2": float(r2_score(y, predicted)), "mse": float(mean_squared_error(y, predicted)),
+            "mae": float(mean_absolute_error(y, predicted))}
+
+
+def sequence_metrics(model, sequences: list[np.ndarray]) -> dict[str, Any]:
+    """A sequence model's one-step prediction error per frame (squared, summed over
+    channels: ``-SequenceCRBM.score``) beside that of copying the last frame, over every
+    frame from ``receptive_field_`` on."""
+    first = model.receptive_field_
+    copy = np.concatenate([((s[first:] - s[first - 1:-1]) ** 2).sum(1) for s in sequences])
+    return {"n_sequences": len(sequences), "n_predicted_frames": len(copy),
+            "one_step_error": -float(model.score(sequences)),
+            "copy_last_frame_error": float(copy.mean())}
+
+
+def _psnr(mse: float) -> float:
+    """Peak signal-to-noise ratio in dB of images in [0, 1]."""
+    return 10 * math.log10(1 / mse) if mse > 0 else math.inf
+
+
+def conditional_metrics(model, pairs: ConditionalData) -> dict[str, Any]:
+    """A super-resolution model's MSE and PSNR per pixel against the true images, beside
+    bicubic upsampling's; a regressor's scores for other conditional RBMs.
+
+    Raises
+    ------
+    CommandError
+        Images at the model's low resolution only (nothing to compare with: the message
+        sends them to ``predict``), or no targets.
+    """
+    out: dict[str, Any] = {"n_samples": len(pairs.context)}
+    if pairs.factor is None:  # a ConditionalRBM of other outputs, saved from Python
+        return {**out, **regression_scores(model, pairs.context, pairs.data.y,
+                                           pairs.data.name)}
+    if pairs.truth is None:
+        raise CommandError(f"{pairs.data.name} holds images at the model's low resolution "
+                           f"only, with no truth to compare the estimates with: give 'deepbelief "
+                           f"evaluate' the high-resolution images ({model.n_outputs_} pixels; it "
+                           "downsamples them), or use 'deepbelief predict' for the images the "
+                           "model estimates from these.")
+    from deepbelief.datasets import upsample_bicubic
+
+    mse = float(np.mean((pairs.truth - model.predict(pairs.context)) ** 2))
+    bicubic = float(np.mean((pairs.truth - upsample_bicubic(pairs.context, pairs.factor)) ** 2))
+    return {**out, "factor": pairs.factor, "mse": mse, "psnr": _psnr(mse),
+            "bicubic_mse": bicubic, "bicubic_psnr": _psnr(bicubic)}
 
 
 def labels_like(y: np.ndarray, classes: np.ndarray) -> np.ndarray:

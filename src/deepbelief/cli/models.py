@@ -58,12 +58,47 @@ def _a(name: str) -> str:
     return f"{'an' if name.startswith(('RBM', 'A', 'E', 'I', 'O', 'U')) else 'a'} {name}"
 
 
-def require(model, path: str, command: str, allowed: tuple[type, ...], why: str = "") -> None:
-    """Raise :class:`CommandError` unless ``model`` is an instance of one of ``allowed``."""
-    if not isinstance(model, allowed):
-        wanted = " or ".join(cls.__name__ for cls in allowed)
-        raise CommandError(f"{path} holds {_a(type(model).__name__)} model; '{command}' needs "
-                           f"{_a(wanted)} model{why}.")
+#: The command that does the job of another for a kind of model that the other does not take.
+_GENERATE = "'deepbelief generate' (it continues a seed with the model's frames)"
+_GENERATE_PICTURE = ("'deepbelief generate MODEL -o frames.npz --picture frames.png' (generated "
+                     "frames beside the real ones)")
+_PREDICT = "'deepbelief predict' (the images it estimates from low-resolution ones)"
+_PREDICT_PICTURE = ("'deepbelief predict MODEL --picture images.png' (its images beside the "
+                    "input, bicubic upsampling and the truth)")
+INSTEAD: dict[tuple[type, str], str] = {
+    (SequenceCRBM, "sample"): _GENERATE,
+    (SequenceCRBM, "plot samples"): _GENERATE,
+    (SequenceCRBM, "predict"): _GENERATE + ", or 'deepbelief evaluate' for its one-step "
+                                           "prediction error",
+    (SequenceCRBM, "complete"): "'deepbelief fill-in' (it fills in missing channels)",
+    (SequenceCRBM, "plot reconstructions"): _GENERATE_PICTURE,
+    (SequenceCRBM, "plot predictions"): _GENERATE_PICTURE,
+    (ConditionalRBM, "sample"): _PREDICT,
+    (ConditionalRBM, "plot samples"): _PREDICT,
+    (ConditionalRBM, "complete"): _PREDICT,
+    (ConditionalRBM, "plot reconstructions"): _PREDICT_PICTURE,
+    (ConditionalRBM, "plot predictions"): _PREDICT_PICTURE,
+}
+
+
+def require(model, path: str, command: str, allowed: tuple[type, ...] | None = None,
+            why: str = "") -> None:
+    """Raise :class:`CommandError` unless ``model`` is an instance of one of ``allowed``
+    (None: of any kind but those :data:`INSTEAD` sends to another command for ``command``);
+    the message names the command to use instead where there is one (``MODEL`` in it
+    reads ``path``)."""
+    instead = INSTEAD.get((type(model), command))
+    if (instead is None) if allowed is None else isinstance(model, allowed):
+        return
+    name = _a(type(model).__name__)
+    text = f"{path} holds {name} model; '{command}' "
+    if allowed is None:
+        text += "does not take it"
+    else:
+        text += f"needs {_a(' or '.join(cls.__name__ for cls in allowed))} model"
+    if instead:
+        why = f". For {name} model use {instead.replace('MODEL', path)}"
+    raise CommandError(f"{text}{why}.")
 
 
 def architecture(model) -> str:
@@ -72,13 +107,16 @@ def architecture(model) -> str:
         return autoencoder_architecture(model)
     if isinstance(model, SequenceCRBM):  # conditional layers: frames given their past
         layers = model.layers_
+        orders = model.orders_
         return " -> ".join([f"{layers[0].n_visible} ({layers[0].visible.name})",
                             *(f"{m.n_hidden} ({m.hidden.name})" for m in layers)]) + (
-            f", order {'+'.join(str(o) for o in model.orders_)}")
+            f", order{'s' * (len(orders) > 1)} {', '.join(str(o) for o in orders)}")
     if hasattr(model, "rbm_"):
         rbm = model.rbm_
+        given = (f", given {model.n_features_in_} input features"
+                 if isinstance(model, ConditionalRBM) else "")
         return (f"{rbm.n_visible} ({rbm.visible.name}) -> {rbm.n_hidden} "
-                f"({rbm.hidden.name})")
+                f"({rbm.hidden.name}){given}")
     rbms = model.rbms_
     parts = [f"{rbms[0].n_visible} ({rbms[0].visible.name})"]
     parts += [f"{r.n_hidden} ({r.hidden.name})" for r in rbms]
@@ -87,6 +125,12 @@ def architecture(model) -> str:
     elif hasattr(model, "n_outputs_"):
         parts.append(f"{model.n_outputs_} output{'s' * (model.n_outputs_ > 1)}")
     return " -> ".join(parts)
+
+
+def image_pixels(model) -> int:
+    """The pixels of the images a model's pictures show: its outputs for a conditional RBM
+    (its input is their low-resolution version), its input (frames) for the others."""
+    return model.n_outputs_ if isinstance(model, ConditionalRBM) else model.n_features_in_
 
 
 def n_parameters(model) -> int:

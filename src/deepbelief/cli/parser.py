@@ -169,14 +169,18 @@ Classifiers: accuracy, error rate and log-loss; regressors: R², MSE, MAE; RBMs:
 log-likelihood log p(v) = -F(v) - log Z (log Z exact for a small binary layer, else by AIS),
 the pseudo-log-likelihood and the reconstruction error; DBN transformers: the
 reconstruction error of the up-down pass. (For data that is not binary, log p(v) of a
-Bernoulli RBM is a density value, not a probability.)""",
+Bernoulli RBM is a density value, not a probability.) Sequence models: the one-step
+prediction error per frame and that of copying the last frame; super-resolution models:
+MSE and PSNR against the high-resolution images (downsampled as input) and bicubic
+upsampling's.""",
     "plot": """pictures:
   filters          receptive fields of the first hidden layer
   samples          images drawn from an RBM or DBN transformer
   reconstructions  data above its up-down reconstruction (autoencoder: and PCA's)
   predictions      test images titled with label and prediction (classifiers)
   curves           the training history (MODEL may be a history .json/.csv file)
-  embedding        a 2-D map of the model's features (autoencoder: codes), coloured by label
+  embedding        a 2-D map of the model's features (autoencoder: codes; sequence model:
+                   one point per sequence), coloured by label
 
 examples:
   deepbelief plot filters model.safetensors -o filters.png
@@ -336,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     _model_argument(transform)
     _data_options(transform, split_default="test")
     transform.add_argument("-o", "--output", metavar="PATH",
-                           help="a .npy or .csv file (default: CSV on stdout)")
+                           help="a .npy or .csv file (default: CSV on stdout); sequence "
+                                "models: also .npz, one array per sequence")
     _common(transform)
 
     # sample

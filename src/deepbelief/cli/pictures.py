@@ -5,12 +5,14 @@ training).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from deepbelief import plotting
 from deepbelief.cli.autoencoder import embedding_codes, plot_autoencoder_reconstructions
+from deepbelief.cli.conditional_data import conditional_data, conditional_features
 from deepbelief.cli.io import (
     EXIT_OK,
     CommandError,
@@ -23,22 +25,33 @@ from deepbelief.cli.models import (
     CLASSIFIERS,
     COMPLETERS,
     SAMPLERS,
+    image_pixels,
     load_model,
     model_features,
     reconstruct,
     require,
 )
-from deepbelief.estimators import RBM, DBNAutoencoder, GenerativeDBN
+from deepbelief.cli.sequence_inference import command_sequences
+from deepbelief.estimators import RBM, ConditionalRBM, DBNAutoencoder, GenerativeDBN, SequenceCRBM
 from deepbelief.plotting.mosaic import image_shape_of
 
 
-def image_shape(text: str | None, n_pixels: int) -> tuple[int, int]:
+def image_shape(text: str | None, n_pixels: int, sequence_model: str | None = None
+                ) -> tuple[int, int]:
     """The image shape given by ``--image-shape HxW`` (``text``), or square; a usage error
-    when it does not fit the model's ``n_pixels`` features."""
+    when it does not fit the model's ``n_pixels`` features (``sequence_model``: the file of
+    a sequence model, whose frames ``generate`` draws when they are not images)."""
     if text is None:
         try:
             return image_shape_of(n_pixels, None)
         except ValueError:
+            if sequence_model:
+                raise UsageError(
+                    f"the model's frames of {n_pixels} channels are not images (not square): "
+                    "give --image-shape HEIGHTxWIDTH if they are; to see what the model has "
+                    "learnt of other channels, draw the frames it generates with "
+                    f"'deepbelief generate {sequence_model} -o frames.npz --picture "
+                    "frames.png'.") from None
             raise UsageError(f"the model's {n_pixels} features are not a square image; give "
                              "--image-shape HEIGHTxWIDTH.") from None
     try:
@@ -52,9 +65,9 @@ def image_shape(text: str | None, n_pixels: int) -> tuple[int, int]:
 
 
 def draw_samples(model, args) -> np.ndarray:
-    """``args.n_samples`` samples from an RBM, DBN transformer or generative DBN, drawn as
-    the options of ``sample`` (and ``plot samples``) say."""
-    require(model, args.model, "sample", SAMPLERS)
+    """``args.n_samples`` samples from an RBM, DBN transformer or generative DBN (one of
+    :data:`SAMPLERS`, which the command checked), drawn as the options of ``sample`` (and
+    ``plot samples``) say."""
     label = getattr(args, "label", None)
     if label is not None and not isinstance(model, GenerativeDBN):
         raise UsageError("--label needs a GenerativeDBN (trained with labels).")
@@ -89,6 +102,7 @@ def draw_samples(model, args) -> np.ndarray:
 def run_sample(args) -> int:
     prepare_outputs("deepbelief sample", {"-o": args.output, "--npy": args.npy})
     model = load_model(args.model, args.device)
+    require(model, args.model, "sample", SAMPLERS)
     shape = image_shape(args.image_shape, model.n_features_in_)
     samples = draw_samples(model, args)
     if args.npy:
@@ -154,13 +168,19 @@ def run_plot(args) -> int:
         print(plotting.plot_learning_curves(history, output, title=args.title))
         return EXIT_OK
     model = load_model(args.model, args.device)
+    require(model, args.model, f"plot {what}",
+            {"samples": SAMPLERS, "predictions": CLASSIFIERS}.get(what))
     args.n = args.n or {"filters": 100, "samples": 30, "reconstructions": 20,
                         "predictions": 10}.get(what)
     shape = None
     if what in ("filters", "samples", "reconstructions", "predictions"):
-        shape = image_shape(args.image_shape, model.n_features_in_)
-    if what == "filters":
-        path = plotting.plot_filters(model, output, image_shape=shape, n_units=args.n,
+        shape = image_shape(args.image_shape, image_pixels(model),
+                            args.model if isinstance(model, SequenceCRBM) else None)
+    if what == "embedding":
+        path = _plot_embedding(model, args, output)
+    elif what == "filters":  # a sequence model's: the weights from the current frame
+        weights = model.layers_[0] if isinstance(model, SequenceCRBM) else model
+        path = plotting.plot_filters(weights, output, image_shape=shape, n_units=args.n,
                                      n_cols=args.n_cols, title=args.title or
                                      "receptive fields of the first hidden layer")
     elif what == "samples":
@@ -169,9 +189,9 @@ def run_plot(args) -> int:
         path = plotting.plot_images(samples, output, image_shape=shape, n_cols=args.n_cols,
                                     title=args.title or f"samples ({args.n_gibbs} Gibbs steps)")
     else:
-        want = what in ("predictions", "embedding")
         data = data_from_args(args, default_split="test", n_features=model.n_features_in_,
-                              want_labels=want and isinstance(model, CLASSIFIERS))
+                              want_labels=what == "predictions" and
+                              isinstance(model, CLASSIFIERS))
         if what == "reconstructions" and isinstance(model, DBNAutoencoder):
             path = plot_autoencoder_reconstructions(model, args, data, output, shape)
         elif what == "reconstructions":
@@ -179,26 +199,47 @@ def run_plot(args) -> int:
             recon = reconstruct(model, X)
             path = plotting.plot_reconstructions(X, recon, output, image_shape=shape,
                                                  n_cols=args.n_cols or 10, title=args.title)
-        elif what == "predictions":
-            require(model, args.model, "plot predictions", CLASSIFIERS)
+        else:  # predictions
             if data.y is None:
                 raise CommandError(f"{data.name} has no labels to compare the predictions "
                                    "with.")
             X = data.X[: args.n]
             path = plotting.plot_predictions(X, data.y[: args.n], model.predict(X), output,
                                              image_shape=shape, n_cols=args.n_cols or 5)
-        else:  # embedding
-            X = data.X[: args.n_points]
-            y = None if data.y is None else data.y[: args.n_points]
-            autoencoder = isinstance(model, DBNAutoencoder)
-            features = (embedding_codes(model, X, args.method) if autoencoder
-                        else model_features(model, X))
-            path = plotting.plot_embedding(features, y, output, method=args.method,
-                                           random_state=args.seed,
-                                           feature_name="code" if autoencoder else "feature",
-                                           title=args.title or
-                                           f"{type(model).__name__} "
-                                           f"{'codes' if autoencoder else 'features'} of "
-                                           f"{data.name}")
     print(path)
     return EXIT_OK
+
+
+def _embedding_points(model, args) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The points of ``plot embedding`` (``--n-points`` of them), their labels (None when
+    the data has none) and what they are, in words."""
+    n = args.n_points
+    if isinstance(model, SequenceCRBM):  # one point per sequence
+        data = command_sequences(args, model)
+        labels = None if data.labels is None else data.labels[:n]
+        return (model.transform(data.sequences[:n], pool="mean_std"), labels,
+                f"sequences of {data.name} (features' mean and spread over time)")
+    if isinstance(model, ConditionalRBM):
+        pairs = conditional_data(args, model)
+        labels = None if pairs.data.y is None else pairs.data.y[:n]
+        pairs = replace(pairs, context=pairs.context[:n],
+                        truth=None if pairs.truth is None else pairs.truth[:n])
+        return conditional_features(model, pairs), labels, f"features of {pairs.data.name}"
+    data = data_from_args(args, default_split="test", n_features=model.n_features_in_,
+                          want_labels=isinstance(model, CLASSIFIERS))
+    X = data.X[:n]
+    labels = None if data.y is None else data.y[:n]
+    if isinstance(model, DBNAutoencoder):
+        return embedding_codes(model, X, args.method), labels, f"codes of {data.name}"
+    return model_features(model, X), labels, f"features of {data.name}"
+
+
+def _plot_embedding(model, args, output: str) -> Path:
+    """``plot embedding``: a 2-D map of the model's features (an autoencoder's codes, a
+    sequence model's pooled over each sequence), coloured by label."""
+    features, labels, what = _embedding_points(model, args)
+    return plotting.plot_embedding(features, labels, output, method=args.method,
+                                   random_state=args.seed,
+                                   feature_name="code" if isinstance(model, DBNAutoencoder)
+                                   else "feature",
+                                   title=args.title or f"{type(model).__name__} {what}")

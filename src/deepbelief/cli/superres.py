@@ -99,26 +99,16 @@ def run_predict(args) -> int:
         from deepbelief.cli.inference import run_predict as predict
 
         return predict(args)
+    from deepbelief.cli.conditional_data import conditional_data  # as evaluate reads them
     from deepbelief.cli.models import load_model
-    from deepbelief.io.modelfile import describe
 
     if args.proba:
         raise UsageError("--proba needs a classifier.", "deepbelief predict")
     output = Path(args.output) if args.output not in (None, "-") else None
     prepare_outputs("deepbelief predict", {"-o": output, "--picture": args.picture})
     model = load_model(args.model, args.device)
-    recorded = (describe(args.model)["config"].get("metadata") or {}).get("superres") or {}
-    data = data_from_args(args, default_split="test")
-    factor = recorded.get("factor")
-    if data.X.shape[1] == model.n_features_in_:  # low-resolution inputs: no truth
-        context, truth = data.X, None
-    elif factor and data.X.shape[1] == model.n_features_in_ * factor**2:
-        context, truth = downsample(data.X, factor).astype(np.float32), data.X
-    else:
-        raise CommandError(f"{data.name} has {data.X.shape[1]} features per sample; the model "
-                           f"takes {model.n_features_in_}" + (
-                               f" (or images {factor}x as large, which it downsamples)"
-                               if factor else "") + ".")
+    pairs = conditional_data(args, model)
+    context, truth, factor = pairs.context, pairs.truth, pairs.factor
     predicted = np.asarray(model.predict(context))
     _write_predictions(output, predicted)
     if truth is not None and factor:

@@ -24,11 +24,25 @@ from deepbelief.estimators._base import (
     set_fitted_input_state,
     to_numpy,
 )
+from deepbelief.estimators._finite import refuse_non_finite
 from deepbelief.estimators._single_layer import LayerData, fit_one_layer
 from deepbelief.training.greedy import LayerTrainer, RBMConfig, auto_learning_rate
 from deepbelief.training.loop import LoopState
 
 __all__ = ["ConditionalRBM"]
+
+#: What to do about NaN or infinity: in ``fit``'s X, in its y, in the X of a fitted model.
+_NON_FINITE = {
+    "fit X": "drop those rows of X and y (keep = numpy.isfinite(X).all(axis=1); "
+             "fit(X[keep], y[keep])), or impute NaN, e.g. "
+             "make_pipeline(SimpleImputer(), ConditionalRBM()) (sklearn.pipeline, "
+             "sklearn.impute).",
+    "y": "drop those rows of X and y (keep = numpy.isfinite(y).reshape(len(y), -1)"
+         ".all(axis=1)).",
+    "X": "the model reads every column of X: impute them as the training data was (e.g. "
+         "with the SimpleImputer of a pipeline), or leave those rows out "
+         "(X[numpy.isfinite(X).all(axis=1)]).",
+}
 
 
 def _moments(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -241,6 +255,8 @@ class ConditionalRBM(RegressorMixin, SaveLoadMixin, BaseEstimator):
 
     def _prepare(self, X, y, first: bool, device: torch.device) -> LayerData:
         """Validate ``(X, y)``, fit (``first``) or apply the standardisations."""
+        refuse_non_finite(X, "X", _NON_FINITE["fit X"])
+        refuse_non_finite(y, "y", _NON_FINITE["y"])
         X, y = check_X(self, X, reset=first, y=y, multi_output=True, y_numeric=True)
         y2 = y.reshape(len(y), -1)
         attributes = {}
@@ -327,10 +343,12 @@ class ConditionalRBM(RegressorMixin, SaveLoadMixin, BaseEstimator):
 
     def _context(self, X) -> torch.Tensor:
         check_is_fitted(self, "rbm_")
+        refuse_non_finite(X, "X", _NON_FINITE["X"])
         X = check_X(self, X, reset=False)
         return self._standardised(X, vars(self), self.rbm_.weight.device)
 
     def _visible(self, y) -> torch.Tensor:
+        refuse_non_finite(y, "y", _NON_FINITE["y"])
         y = check_array(y, ensure_2d=False, dtype=[np.float64, np.float32], input_name="y")
         y2 = y.reshape(len(y), -1)
         self._check_width(y2)

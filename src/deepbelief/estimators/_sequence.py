@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from numbers import Integral
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
@@ -36,12 +36,13 @@ from deepbelief.estimators._base import (
 from deepbelief.estimators._dbn import _BaseDBN
 from deepbelief.estimators._generation import check_count
 from deepbelief.estimators._sequence_data import (
+    FRAME_CLIP,
     OutputBounds,
     Standardiser,
     check_fill_method,
-    check_mask,
     check_prediction,
     check_sequences,
+    fill_start,
     one_or_list,
 )
 from deepbelief.training.plan import LayerPhase
@@ -85,6 +86,12 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
     visible_units : {'gaussian', 'bernoulli'}, default 'gaussian'
         'gaussian' for real-valued channels (standardised inside: ``mean_``, ``scale_``;
         a constant channel keeps scale 1), 'bernoulli' for frames in [0, 1] (pixels).
+    frame_clip : float or None, default 5.0
+        Bound on the standardised Gaussian frames: the model reads ``(x - mean_) / scale_``
+        clipped to ``[-frame_clip, frame_clip]`` in ``fit`` and every method (set it before
+        fitting; None: unclipped), as ``ConditionalRBM``'s ``context_clip``: one glitch in a
+        channel almost constant in training is tens of standard deviations, which jerk the
+        weights (measured in ``_sequence_data.FRAME_CLIP``). Frames within it are unchanged.
     pretrain_epochs : int or sequence of int, default 50
         Epochs of CD training per layer.
     pretrain_learning_rate : float, 'auto' or sequence of them, default 'auto'
@@ -155,6 +162,7 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
            if name != "hidden_units"},
         "order": [Interval(Integral, 1, None, closed="left"), list, tuple],
         "visible_units": [StrOptions({"gaussian", "bernoulli"})],
+        "frame_clip": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def __init__(
@@ -163,6 +171,7 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         *,
         order=3,
         visible_units: str = "gaussian",
+        frame_clip: float | None = FRAME_CLIP,
         pretrain_epochs=50,
         pretrain_learning_rate="auto",
         pretrain_method: str = "cd",
@@ -178,6 +187,7 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.order = order
         self.visible_units = visible_units
+        self.frame_clip = frame_clip
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_learning_rate = pretrain_learning_rate
         self.pretrain_method = pretrain_method
@@ -230,13 +240,13 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         session = FitSession(self, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                              resume=resume)
         configs, orders = self._configs()
-        seqs, _ = check_sequences(self, sequences, reset=True, usage="fit",
+        seqs, _ = check_sequences(self, sequences, reset=True, method="fit",
                                   min_length=receptive_field(orders) + 1)
         frames = np.concatenate(seqs)
         widths = [frames.shape[1], *(c.n_hidden for c in configs[:-1])]
         configs = [replace(config, n_context=order * width)
                    for config, order, width in zip(configs, orders, widths, strict=True)]
-        scaler = Standardiser.fit(frames, enabled=self.visible_units == "gaussian")
+        scaler = Standardiser.fit(frames, self.visible_units == "gaussian", self.frame_clip)
         session.open(frames, np.array([len(s) for s in seqs]))
         data = [scaler.forward(s, session.device) for s in seqs]
         phases: list[LayerPhase] = []
@@ -262,22 +272,21 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         trained layers below, called when the layer starts) of their hidden means."""
         if index == 0:
             return lagged_pairs(data, orders[0])
-
-        def pairs() -> tuple[torch.Tensor, torch.Tensor]:
-            below = [phase.trainer.layer for phase in phases[:index]]
-            levels = [recognise(below, orders[:index], seq)[-1] for seq in data]
-            return lagged_pairs(levels, orders[index])
-        return pairs
+        below = _trained(phases, index)
+        return lambda: lagged_pairs([recognise(below(), orders[:index], seq)[-1]
+                                     for seq in data], orders[index])
 
     # -- inference -----------------------------------------------------------------------
-    def _checked(self, sequences, min_length: int | None = None) -> tuple[list, bool]:
+    def _checked(self, sequences, method: str, name: str | None = None) -> tuple[list, bool]:
+        """Each sequence needs the receptive field, and a frame after it unless a seed."""
         check_is_fitted(self, "layers_")
-        return check_sequences(self, sequences, reset=False, min_length=(
-            self.receptive_field_ + 1 if min_length is None else min_length))
+        return check_sequences(self, sequences, reset=False, method=method, name=name,
+                               min_length=self.receptive_field_ + (method != "generate"))
 
     @property
     def _scaler(self) -> Standardiser:
-        return Standardiser(self.mean_, self.scale_, self.visible_units == "gaussian")
+        return Standardiser(self.mean_, self.scale_, self.visible_units == "gaussian",
+                            self.frame_clip)
 
     @property
     def _device(self) -> torch.device:
@@ -306,7 +315,7 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         """
         if pool not in (None, "mean_std"):
             raise ValueError(f"pool must be None or 'mean_std', got {pool!r}.")
-        seqs, single = self._checked(sequences)
+        seqs, single = self._checked(sequences, "transform")
         features = [to_numpy(recognise(self.layers_, self.orders_,
                                        self._scaler.forward(s, self._device))[-1])
                     for s in seqs]
@@ -343,7 +352,7 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         predicts frame ``receptive_field_ + i``), or one array for one sequence.
         """
         n_gibbs = check_prediction(prediction, n_gibbs)
-        seqs, single = self._checked(sequences)
+        seqs, single = self._checked(sequences, "predict_next")
         generator = make_generator(random_state, self._device)
         scaler = self._scaler
         return one_or_list([scaler.inverse(predict_frames(
@@ -357,7 +366,7 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         channels, in the data's units, averaged over the predicted frames of all
         sequences: higher is better, 0 is perfect.
         """
-        seqs, _ = self._checked(sequences)
+        seqs, _ = self._checked(sequences, "score")
         predictions = self.predict_next(seqs, prediction, n_gibbs, self.random_state)
         errors = [((p - s[self.receptive_field_:]) ** 2).sum(1)
                   for p, s in zip(predictions, seqs, strict=True)]
@@ -371,8 +380,8 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         Each new frame is drawn given the last ``receptive_field_`` frames (seed or
         generated): the Gibbs chain starts at the previous frame, runs ``n_gibbs`` sweeps
         (binary hidden samples, visible means) and the frame is the visible mean after the
-        last sweep, as in Taylor et al. (2007). Gaussian values stay within the training
-        range widened by half of it on each side, as in :meth:`fill_in`.
+        last sweep, as in Taylor et al. (2007). Gaussian values are bounded as in
+        :meth:`fill_in`.
 
         Parameters
         ----------
@@ -388,11 +397,7 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         """
         n_steps = check_count("n_steps", n_steps)
         n_gibbs = check_count("n_gibbs", n_gibbs, 1)
-        (seed,), _ = self._checked([seed_frames], min_length=0)
-        if seed.shape[0] < self.receptive_field_:
-            raise ValueError(
-                f"the seed has {seed.shape[0]} frames, but the model generates from the last "
-                f"{self.receptive_field_} frames (receptive_field_): give at least that many.")
+        (seed,), _ = self._checked([seed_frames], "generate", "the seed")
         first = seed.shape[0]
         scaled = self._scaler.forward(seed, self._device)
         frames = torch.cat([scaled, scaled.new_zeros(n_steps, seed.shape[1])])
@@ -419,9 +424,11 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         observed channels clamped after every sweep (before: the training mean). Online
         values, fed back as the past of the next frames, drift away when the observed
         channels say little about the missing ones (e.g. both knees of a gait missing).
-        Gaussian values stay within the training range widened by half of it on each side
-        (``data_min_``, ``data_max_``), with a :class:`~deepbelief.exceptions.DataRangeWarning`
-        (``SequenceRangeWarning``) if they had to be bounded.
+        Gaussian values stay within the training range (``data_min_``, ``data_max_``) widened
+        on each side by half of it, at least a tenth of the median channel's range, with a
+        :class:`~deepbelief.exceptions.DataRangeWarning` (``SequenceRangeWarning``) if they
+        had to be bounded. A sequence of at most ``receptive_field_`` frames has no frame to
+        predict: its missing entries keep the training mean, with a warning.
 
         Parameters
         ----------
@@ -446,21 +453,14 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For a mask of another shape or not boolean, NaN among the observed entries, an
-            unknown ``method``, or ``prediction='gibbs'`` with ``method='offline'``.
+            For a sequence of another width than the model's (give a lacking channel as NaN,
+            masked), a mask of another shape or not boolean, NaN or infinity among the
+            observed entries (mask them), an unknown ``method``, or ``prediction='gibbs'``
+            with ``method='offline'``.
         """
         n_gibbs = check_prediction(prediction, n_gibbs)
         check_fill_method(method, prediction)
-        check_is_fitted(self, "layers_")
-        given = np.asarray(sequence)
-        if given.ndim != 2:
-            raise ValueError(f"the sequence has shape {given.shape}; fill_in takes one "
-                             "sequence, a 2-D array of shape (n_frames, n_channels).")
-        mask = check_mask(mask, given.shape)
-        start = np.where(mask, self.mean_, given)  # the training mean where nothing is known
-        if given.dtype.kind == "f":
-            start = start.astype(given.dtype)
-        (seq,), _ = self._checked([start], min_length=1)
+        seq, mask = fill_start(self, sequence, mask)
         scaled = self._scaler.forward(seq, self._device)
         missing = torch.from_numpy(mask).to(self._device)
         bounds = OutputBounds.of(self.data_min_, self.data_max_, self._scaler, self._device)

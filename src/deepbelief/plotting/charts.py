@@ -19,19 +19,27 @@ PHASE_NAMES = {"pretrain": "pretraining", "finetune": "fine-tuning",
 
 def _phases(history) -> list[tuple[str, list[list[dict]]]]:
     """``[(phase name, [records of each layer or of the whole phase]), ...]``: every phase
-    of a history or a model, in its order (pretraining, fine-tuning, up-down, ...)."""
+    of a history or a model, in its order (pretraining, fine-tuning, up-down, ...). A list
+    of lists of records (a ``SequenceCRBM``'s layers, trained as a DBN's are pretrained)
+    is drawn as its history file holds it: ``{"pretrain": [...]}``."""
     history = getattr(history, "history_", history)
+    if _is_sequence(history) and history and all(_is_sequence(r) for r in history):
+        history = {"pretrain": history}
     if isinstance(history, Mapping):
         phases = []
         for key, records in history.items():
             records = list(records or [])
-            stacked = bool(records) and all(isinstance(r, Sequence) for r in records)
+            stacked = bool(records) and all(_is_sequence(r) for r in records)
             phases.append((PHASE_NAMES.get(key, str(key)), records if stacked else [records]))
         return phases
-    if isinstance(history, Sequence) and not isinstance(history, (str, bytes)):
+    if _is_sequence(history):
         return [("training", [list(history)])]
     raise ValueError("history must be a fitted model, its history_, or a list of "
                      f"per-epoch records; got {type(history).__name__}.")
+
+
+def _is_sequence(value) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def _series(history) -> dict[str, list[tuple[str, list, list]]]:
@@ -65,8 +73,9 @@ def plot_learning_curves(
     ----------
     history : fitted estimator, dict or list
         A model with ``history_``, or a ``history_`` itself (a DBN's ``{"pretrain": [...],
-        "finetune": [...]}`` or an RBM's list of records), e.g. read from the JSON file
-        that ``deepbelief train`` writes.
+        "finetune": [...]}``, an RBM's list of records, or a ``SequenceCRBM``'s list of
+        them per layer, drawn as pretraining), e.g. read from the JSON file that
+        ``deepbelief train`` writes.
     path : str or Path
     title : str, optional
         Default: ``'training history: pretraining, fine-tuning'`` (its phases; '' for none).

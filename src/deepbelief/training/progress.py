@@ -25,6 +25,19 @@ def _format_metrics(record: dict, skip=("epoch",)) -> str:
                      for k, v in record.items() if k not in skip)
 
 
+def _label_and_layer(context: TrainingContext) -> tuple[str, str]:
+    """The phase's label and ``'layer N'`` ('' outside a stack), named once: a label that
+    ends with its layer (``'SequenceCRBM layer 1'``) leaves it to the second part."""
+    label = context_info(context, "label") or context.name
+    index = context_info(context, "layer")
+    if index is None:
+        return label, ""
+    layer = f"layer {index + 1}"
+    if label.endswith(f" {layer}"):
+        label = label[: -len(layer) - 1]
+    return label, layer
+
+
 #: Without a terminal, a phase prints at most about this many lines (``every=None``).
 LINES_PER_PHASE = 10
 
@@ -98,10 +111,9 @@ class ProgressBar(Callback):
         if self._use_bar(stream):
             from tqdm.auto import tqdm
 
-            desc = context_info(context, "label") or context.name
-            layer = context_info(context, "layer")
-            if layer is not None:
-                desc += f" layer {layer + 1}"
+            desc, layer = _label_and_layer(context)
+            if layer:
+                desc += f" {layer}"
                 if context_info(context, "n_layers"):
                     desc += f"/{context_info(context, 'n_layers')}"
             self._bar = tqdm(total=context.n_epochs, desc=desc, unit="epoch", file=stream,
@@ -121,9 +133,8 @@ class ProgressBar(Callback):
             self._line(context, record)
 
     def _line(self, context: TrainingContext, record: dict) -> None:
-        label = context_info(context, "label") or context.name
-        layer = context_info(context, "layer")
-        where = f"layer {layer + 1}, " if layer is not None else ""
+        label, layer = _label_and_layer(context)
+        where = f"{layer}, " if layer else ""
         line = f"[{label}] {where}epoch {record['epoch']}, {_format_metrics(record)}"
         self._shown = record
         if self.sink is not None:
