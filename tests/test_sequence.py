@@ -122,6 +122,21 @@ def test_transform_gives_features_from_the_receptive_field_on(model, two_layers,
     assert np.allclose(pooled[0], np.concatenate([features[0].mean(0), features[0].std(0)]))
 
 
+def test_pooling_with_frame_to_frame_change_separates_slow_and_fast_motion(model, walks):
+    """Pooled features that tell how fast a sequence moves: its mean absolute change."""
+    pooled = model.transform(walks, pool="mean_std_change")
+    features = model.transform(walks)
+    assert pooled.shape == (4, 48)
+    assert np.array_equal(pooled[:, :32], model.transform(walks, pool="mean_std"))
+    assert np.allclose(pooled[1, 32:], np.abs(np.diff(features[1], axis=0)).mean(0))
+    slow = model.transform(np.repeat(walks[0], 2, axis=0), pool="mean_std_change")
+    assert slow[0, 32:].sum() < 0.75 * pooled[0, 32:].sum()
+    with pytest.raises(ValueError, match="longer sequences"):
+        model.transform(walks[0][:model.receptive_field_ + 1], pool="mean_std_change")
+    assert model.transform(walks[0][:model.receptive_field_ + 2], pool="mean_std_change").shape \
+        == (1, 48)
+
+
 # -- generation and filling in --------------------------------------------------------------------
 def test_generation_is_reproducible_with_a_seed_and_keeps_the_data_units(walks):
     data = [100.0 + 10.0 * w for w in walks]  # far from standardised: the model rescales

@@ -35,6 +35,7 @@ from deepbelief.estimators._base import (
 )
 from deepbelief.estimators._dbn import _BaseDBN
 from deepbelief.estimators._generation import check_count
+from deepbelief.estimators._pooling import pool_over_time
 from deepbelief.estimators._sequence_data import (
     FRAME_CLIP,
     OutputBounds,
@@ -304,24 +305,23 @@ class SequenceCRBM(SaveLoadMixin, BaseEstimator):
         ----------
         sequences : list of arrays (T_i, D), or one array (T, D) or (n, T, D)
             Each at least ``receptive_field_ + 1`` frames.
-        pool : {None, 'mean_std'}, default None
+        pool : {None, 'mean_std', 'mean_std_change'}, default None
             'mean_std': one row per sequence, the mean and the standard deviation over
-            time of its features (for classifying whole sequences).
+            time of its features (for classifying whole sequences); 'mean_std_change' adds
+            their mean absolute change from frame to frame (for classifying dynamics).
 
         Returns
         -------
         list of float32 arrays (T_i - receptive_field_, n_hidden), or one array for one
-        sequence; with ``pool='mean_std'`` an array (n_sequences, 2 * n_hidden).
+        sequence; with a ``pool``, an array (n_sequences, 2 or 3 times n_hidden).
         """
-        if pool not in (None, "mean_std"):
-            raise ValueError(f"pool must be None or 'mean_std', got {pool!r}.")
         seqs, single = self._checked(sequences, "transform")
         features = [to_numpy(recognise(self.layers_, self.orders_,
                                        self._scaler.forward(s, self._device))[-1])
                     for s in seqs]
         if pool is None:
             return one_or_list(features, single)
-        return np.stack([np.concatenate([f.mean(0), f.std(0)]) for f in features])
+        return pool_over_time(features, pool)
 
     @torch.no_grad()
     def predict_next(self, sequences, prediction: str = "mean_field", n_gibbs: int = 10,
