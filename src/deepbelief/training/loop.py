@@ -278,7 +278,7 @@ def needs_closure(optimizer: torch.optim.Optimizer) -> bool:
         getattr(optimizer, "needs_closure", False))
 
 
-def _step(objective, optimizer: torch.optim.Optimizer, batch, generator):
+def _step(objective, optimizer: torch.optim.Optimizer, batch, generator, closure_needed: bool):
     """One optimizer step on ``batch``; returns the batch's loss before the step.
 
     The gradients are written once by ``objective.gradients_``. An optimizer that evaluates
@@ -288,7 +288,7 @@ def _step(objective, optimizer: torch.optim.Optimizer, batch, generator):
     epoch's statistics alone) when the objective has one, else ``gradients_``.
     """
     loss = objective.gradients_(batch, generator)
-    if not needs_closure(optimizer):
+    if not closure_needed:
         optimizer.step()
         return loss
     if loss is None:
@@ -357,6 +357,7 @@ def fit_epochs(
         callbacks = [schedule, *callbacks]
     source = as_source(data)
     monitor_data = source.head(monitor_size)
+    closure_needed = needs_closure(optimizer)  # once per call, not per mini-batch
     ctx = TrainingContext(
         module=objective.module, optimizer=optimizer, n_epochs=epochs,
         data=source.tensors if isinstance(source, TensorSource) else source,
@@ -373,7 +374,7 @@ def fit_epochs(
             loss_sum = torch.zeros((), device=source.device)
             has_loss = False
             for batch in source.batches(batch_size, generator):
-                loss = _step(objective, optimizer, batch, generator)
+                loss = _step(objective, optimizer, batch, generator, closure_needed)
                 if loss is not None:
                     loss_sum += loss * batch[0].shape[0]
                     has_loss = True
