@@ -8,8 +8,11 @@ out=${1:-out/gpu}
 mkdir -p "$out"
 export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD/src PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+nproc
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
-python3 -m pytest tests/test_cuda.py -q -p no:cacheprovider 2>&1 | tail -5
-for script in rbm_throughput dbn_pretrain finetune; do
-    python3 "benchmarks/$script.py" --device cuda --json "$out/$script.json" 2>&1 | tail -25
+python3 -m pytest tests/test_cuda.py tests/test_cuda_graphs.py -q -p no:cacheprovider -rfP \
+    2>&1 | tail -60
+python3 benchmarks/gpu_limit.py --device cuda --json "$out/gpu_limit.json" 2>&1 | tail -40
+for script in dbn_pretrain finetune; do
+    python3 "benchmarks/$script.py" --device cuda --json "$out/$script.json" 2>&1 | tail -22
 done

@@ -109,7 +109,7 @@ class PersistentContrastiveDivergence:
             _, h = rbm.sample_hidden(v, generator, context=context)
             _, v = rbm.sample_visible(h, generator, context=context)
         if rows == self.chains.shape[0]:
-            self.chains = v
+            self.chains.copy_(v)  # in place: a CUDA graph replays into the same chains
         else:
             self.chains = torch.cat([v, self.chains[rows:]])
         return v, rbm.hidden_mean(v, context)
@@ -169,6 +169,16 @@ class RBMObjective:
         self.sparsity_decay = sparsity_decay
         self._q: torch.Tensor | None = None
 
+    @property
+    def graph_safe(self) -> bool:
+        """Whether a step can be recorded into a CUDA graph
+        (:mod:`deepbelief.training.graphs`): every update of the objective's state is in
+        place and ``gradients_`` returns nothing. Plain RBMs (no context) under CD-k or
+        PCD-k."""
+        return (not getattr(self.module, "n_context", 0)
+                and isinstance(self.rule, (ContrastiveDivergence,
+                                           PersistentContrastiveDivergence)))
+
     @torch.no_grad()
     def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> None:
         rbm = self.module
@@ -199,7 +209,8 @@ class RBMObjective:
         if self.sparsity_target is not None and self.sparsity_cost > 0:
             if self._q is None:
                 self._q = h_pos_mean.clone()
-            self._q = self._q * self.sparsity_decay + h_pos_mean * (1 - self.sparsity_decay)
+            # in place (same roundings as q * d + h * (1 - d)): graph-safe
+            self._q.mul_(self.sparsity_decay).add_(h_pos_mean * (1 - self.sparsity_decay))
             penalty = (self._q - self.sparsity_target) * self.sparsity_cost
             rbm.hidden_bias.grad.add_(penalty)
             rbm.weight.grad.addr_(v_pos.mean(0), penalty)

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from deepbelief.exceptions import DivergenceError
+from deepbelief.training.graphs import graphed_steps
 from deepbelief.training.schedules import (  # re-exported: they lived here
     EpochSchedule,
     learning_rate_schedule,
@@ -358,6 +359,7 @@ def fit_epochs(
     source = as_source(data)
     monitor_data = source.head(monitor_size)
     closure_needed = needs_closure(optimizer)  # once per call, not per mini-batch
+    graphed = graphed_steps(objective, optimizer, source, batch_size, generator, closure_needed)
     ctx = TrainingContext(
         module=objective.module, optimizer=optimizer, n_epochs=epochs,
         data=source.tensors if isinstance(source, TensorSource) else source,
@@ -373,7 +375,8 @@ def fit_epochs(
             start = time.perf_counter()
             loss_sum = torch.zeros((), device=source.device)
             has_loss = False
-            for batch in source.batches(batch_size, generator):
+            batches = graphed.epoch() if graphed else source.batches(batch_size, generator)
+            for batch in batches:
                 loss = _step(objective, optimizer, batch, generator, closure_needed)
                 if loss is not None:
                     loss_sum += loss * batch[0].shape[0]
