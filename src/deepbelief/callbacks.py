@@ -1,4 +1,5 @@
-"""Callbacks for ``fit``: the public path of :mod:`deepbelief.training.callbacks`.
+"""Callbacks for ``fit``: the public path of :mod:`deepbelief.training.callbacks` (and of
+:class:`~deepbelief.training.tensorboard.TensorBoard`).
 
 >>> from deepbelief.callbacks import EarlyStopping, ProgressBar
 """
@@ -12,6 +13,7 @@ from deepbelief.training.callbacks import (
     ProgressBar,
     TrainingContext,
 )
+from deepbelief.training.tensorboard import TensorBoard
 
 __all__ = [
     "Callback",
@@ -20,5 +22,6 @@ __all__ = [
     "LambdaCallback",
     "LearningRateScheduler",
     "ProgressBar",
+    "TensorBoard",
     "TrainingContext",
 ]

@@ -141,8 +141,8 @@ def _read_file(path: Path, options: TableOptions):
             y_key = next((k for k in ("y", "Y", "labels", "target") if k in keys), None)
             return (archive[x_key], None if y_key is None else archive[y_key], None,
                     y_key)
-    if suffix == ".npy":
-        return np.load(path, allow_pickle=False), None, None, None
+    if suffix == ".npy":  # memory-mapped: training reads it batch by batch, never whole
+        return np.load(path, mmap_mode="r", allow_pickle=False), None, None, None
     if suffix in (".csv", ".tsv", ".txt"):
         return _read_table(path, options)
     raise CommandError(f"cannot read {path}: use a .npz file (arrays X and y), a .npy file "
@@ -191,7 +191,8 @@ def load_data(
         are the reference example's 80/20 split with ``random_state=0``), ``'mnist'`` or
         ``'fashion-mnist'`` (IDX files in ``data_dir``, else ``$DEEPBELIEF_DATA``), a folder
         holding such IDX files, or a file: ``.npz`` (arrays ``X`` and optionally ``y``),
-        ``.npy`` (``X``), ``.csv``/``.tsv`` (features and optionally a label column; comma,
+        ``.npy`` (``X``, memory-mapped: opened with ``mmap_mode='r'`` and never loaded
+        whole by ``train``), ``.csv``/``.tsv`` (features and optionally a label column; comma,
         semicolon, tab, space or bar between columns, detected by :class:`csv.Sniffer`).
     split : {'train', 'test', 'all'}, optional
         The part of a built-in data set (default 'train'); not for files.
@@ -264,7 +265,7 @@ def load_data(
         X, y, columns, label = _read_file(path, TableOptions(
             label_column, n_features, want_labels, feature_names, recorded_label))
         name = str(path)
-    X = np.asarray(X)
+    X = X if isinstance(X, np.memmap) else np.asarray(X)
     if X.dtype.kind not in "biuf":
         raise CommandError(f"{name}: the features must be numbers, got dtype {X.dtype}.")
     if X.ndim != 2:
@@ -277,6 +278,8 @@ def load_data(
         y = None if y is None else y[:limit]
     if len(X) == 0:
         raise CommandError(f"{name} holds no samples.")
+    if isinstance(X, np.memmap):  # a .npy file stays on disk (the estimators read memmaps)
+        return Data(X, y, name, columns, label)
     return Data(np.ascontiguousarray(X, dtype=np.float32), y, name, columns, label)
 
 

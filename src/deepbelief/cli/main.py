@@ -11,6 +11,7 @@
     deepbelief inspect model.safetensors                  # what the file holds
     deepbelief inspect run.ckpt                           # where a checkpoint's run stands
     deepbelief plot filters model.safetensors -o filters.png
+    deepbelief export model.safetensors -o model.onnx     # the network, for use elsewhere
     deepbelief demo                                       # the reference example
 
 Every command has ``--help``. Exit status: 0 on success, 2 for a usage error (a bad option
@@ -38,6 +39,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from deepbelief.cli.config import config_tokens
+from deepbelief.cli.document_jobs import is_document_job
 from deepbelief.cli.io import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -96,6 +98,22 @@ def _show_warning(args, message, category, filename, lineno, file=None, line=Non
               file=sys.stderr)
 
 
+def _join_torchrun(args, stack: contextlib.ExitStack) -> None:
+    """Under ``torchrun``, join its process group until the command ends (gloo, or NCCL for
+    ``--device cuda``); the processes other than rank 0 print nothing but errors and write
+    no history file (nor model file: ``save`` writes on rank 0 only)."""
+    if "WORLD_SIZE" not in os.environ:  # not launched by torchrun: import nothing more
+        return
+    from deepbelief.training.distributed import launched_by_torchrun, torchrun_group
+
+    if not launched_by_torchrun():
+        return
+    if stack.enter_context(torchrun_group(getattr(args, "device", "cpu"))) != 0:
+        args.quiet, args.no_history = True, True
+        devnull = stack.enter_context(open(os.devnull, "w", encoding="utf-8"))
+        stack.enter_context(contextlib.redirect_stdout(devnull))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0, 1 or 2)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -110,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             at = argv.index("train") + 1
             tokens = config_tokens(args.config, args.commands["train"])
             args = _parse(parser, [*argv[:at], *tokens, *argv[at:]])
+        _join_torchrun(args, stack)
         handler = _logging_handler(args)
         stack.enter_context(warnings.catch_warnings())
         warnings.showwarning = partial(_show_warning, args)
@@ -117,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
+        if is_document_job(args):  # word counts: deepbelief.cli.documents
+            from deepbelief.cli.documents import run_documents
+
+            return run_documents(args)
         return args.run(args)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK

@@ -23,6 +23,7 @@ from deepbelief.estimators import (
     DBNRegressor,
     DBNTransformer,
     GenerativeDBN,
+    ReplicatedSoftmaxRBM,
     SequenceCRBM,
     load,
 )
@@ -33,7 +34,8 @@ log = logging.getLogger("deepbelief")
 KINDS: dict[str, type] = {"classifier": DBNClassifier, "regressor": DBNRegressor,
                           "transformer": DBNTransformer, "rbm": RBM,
                           "generative": GenerativeDBN, "autoencoder": DBNAutoencoder,
-                          "sequence": SequenceCRBM, "superres": ConditionalRBM}
+                          "sequence": SequenceCRBM, "superres": ConditionalRBM,
+                          "documents": ReplicatedSoftmaxRBM}
 #: Models that classify (``predict``, ``predict_proba``, ``classes_``).
 CLASSIFIERS: tuple[type, ...] = (DBNClassifier, GenerativeDBN)
 #: Models that draw samples (``sample``).

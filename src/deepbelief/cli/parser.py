@@ -18,7 +18,7 @@ from deepbelief.cli.sequence_parser import add_sequence_commands, add_train_opti
 # runs, so that --help and usage errors answer at once (tests/test_cli_startup.py).
 #: ``--kind`` choices: the keys of ``cli.models.KINDS`` (a test checks).
 KIND_CHOICES = ("classifier", "regressor", "transformer", "rbm", "generative", "autoencoder",
-                "sequence", "superres")
+                "sequence", "superres", "documents")
 
 __all__ = ["build_parser"]
 
@@ -52,6 +52,7 @@ run_transform = _runner("inference", "run_transform")
 run_sample, run_complete = _runner("pictures", "run_sample"), _runner("pictures", "run_complete")
 run_plot = _runner("pictures", "run_plot")
 run_inspect = _runner("inspection", "run_inspect")
+run_export = _runner("export", "run_export")
 
 
 # -- option values -----------------------------------------------------------------------------
@@ -166,7 +167,8 @@ a [params] table of estimator parameters; options on the command line take prece
   deepbelief evaluate rbm.safetensors --data digits --ais-runs 100 --json
 
 Classifiers: accuracy, error rate and log-loss; regressors: R², MSE, MAE; RBMs: the mean
-log-likelihood log p(v) = -F(v) - log Z (log Z exact for a small binary layer, else by AIS),
+log-likelihood log p(v) = -F(v) - log Z (log Z exact for a small binary layer, else by AIS,
+with the conservative reverse-AIS estimate of binary data beside it: the truth lies between),
 the pseudo-log-likelihood and the reconstruction error; DBN transformers: the
 reconstruction error of the up-down pass. (For data that is not binary, log p(v) of a
 Bernoulli RBM is a density value, not a probability.) Sequence models: the one-step
@@ -185,6 +187,18 @@ upsampling's.""",
 examples:
   deepbelief plot filters model.safetensors -o filters.png
   deepbelief plot curves model.history.json -o curves.png""",
+    "export": """examples:
+  deepbelief export model.safetensors -o model.onnx
+  deepbelief export model.safetensors -o model.pt2
+
+The network takes the raw data the other commands read (the --scale of train, the
+standardisation or clipping of the model's input included): float32 'input' of shape
+(batch, features), any batch size. Its 'output': a classifier's class probabilities (its
+last node is the softmax; the logits come before it), a regressor's predictions, the
+features of a transformer or RBM (their top hidden layer), an autoencoder's codes.
+Generative, sequence and superres models compute no feed-forward pass and are refused.
+ONNX needs the onnx and onnxscript packages: pip install 'deepbelief[onnx]'. A .pt2
+file is read back by torch.export.load(path).module(). An existing file is replaced.""",
 }
 
 
@@ -209,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
                     run_train)
     train.add_argument("--config", metavar="TOML", help="settings file (see below)")
     _data_options(train, default="digits")
+    train.add_argument("--max-features", type=_positive_int, default=2000, metavar="N",
+                       help="--kind documents from text: keep the N most frequent words "
+                            "(default: 2000)")
     train.add_argument_group("preprocessing").add_argument(
         "--scale", choices=("none", "minmax", "standard"), default="none",
         help="scale every feature, fitted on the training data and kept in the model file "
@@ -223,7 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "them), autoencoder (DBNAutoencoder: the last of --layers is "
                             "the code size), sequence (SequenceCRBM: frames given the frames "
                             "before), superres (ConditionalRBM: images given their "
-                            "low-resolution version) (default: classifier)")
+                            "low-resolution version), documents (word counts: "
+                            "ReplicatedSoftmaxRBM for one --layers value, SemanticHashing "
+                            "for several; --data a folder of .txt files, counts.npz, "
+                            "synthetic or lee) (default: classifier)")
     model.add_argument("--layers", type=_positive_int, nargs="+", metavar="N",
                        help="hidden units per layer, bottom first (default: 256 256; "
                             "rbm: one value, default 256)")
@@ -296,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--resume", action="store_true",
                      help="continue from --checkpoint if it exists (the same command serves "
                           "the first run and every restart)")
+    out.add_argument("--tensorboard", metavar="DIR",
+                     help="log every epoch's metrics, histograms and images to DIR for "
+                          "'tensorboard --logdir DIR' (needs pip install "
+                          "'deepbelief[tensorboard]')")
     add_train_options(train, _positive_int)
     _common(train)
 
@@ -316,6 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     likelihood.add_argument("--ais-betas", type=_positive_int, metavar="N",
                             help="AIS inverse temperatures, evenly spaced (default: the 14,501 "
                                  "of Salakhutdinov & Murray, 2008)")
+    likelihood.add_argument("--raise-samples", type=_non_negative_int, default=100, metavar="N",
+                            help="with AIS, also the conservative reverse-AIS (RAISE) "
+                                 "log-likelihood of the first N samples, which errs low where "
+                                 "AIS errs high; 0: none (default: 100)")
+    likelihood.add_argument("--raise-runs", type=_positive_int, default=10, metavar="N",
+                            help="reverse-AIS runs per sample (default: 10)")
     likelihood.add_argument("--seed", type=int, default=0, help="AIS seed (default: 0)")
     _common(evaluate)
 
@@ -388,13 +418,26 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print JSON")
     _common(inspect)
 
+    # export
+    export = command("export", "write a model's network as ONNX or a torch.export program, "
+                               "for use without deepbelief", run_export)
+    export.add_argument("model", metavar="MODEL", help="a model file written by "
+                                                       "'deepbelief train' or .save()")
+    export.add_argument("-o", "--output", default="model.onnx", metavar="PATH",
+                        help="the file to write: .onnx (ONNX) or .pt2 (a torch.export "
+                             "program) (default: model.onnx)")
+    _common(export)
+
     # plot
     plot = command("plot", "draw a picture of a model or its training", run_plot)
     plot.add_argument("what", metavar="PICTURE", choices=("filters", "samples",
                                                           "reconstructions", "predictions",
-                                                          "curves", "embedding"),
-                      help="filters, samples, reconstructions, predictions, curves or "
-                           "embedding (see below)")
+                                                          "curves", "embedding", "topics",
+                                                          "document-map"),
+                      help="filters, samples, reconstructions, predictions, curves, "
+                           "embedding, or for document models topics (top words per hidden "
+                           "unit) and document-map (a 2-D map of --data's documents) (see "
+                           "below)")
     _model_argument(plot)
     _data_options(plot, split_default="test")
     plot.add_argument("-o", "--output", metavar="PNG",

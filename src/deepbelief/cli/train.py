@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from deepbelief.cli.autoencoder import AUTOENCODER_GROUPS
 from deepbelief.cli.autoencoder import WHY_NOT as AUTOENCODER_WHY_NOT
 from deepbelief.cli.checkpoints import check_checkpoint_target, fit_resumable
@@ -37,6 +39,10 @@ log = logging.getLogger("deepbelief")
 
 #: option -> estimator parameter, per group of kinds ('supervised': classifier, regressor;
 #: 'dbn': every DBN; 'rbm').
+#: Rows of a memory-mapped --data file that train's summary scores (the file may not fit
+#: in memory).
+_SUMMARY_ROWS = 10_000
+
 _TRAIN_PARAMS: dict[str, dict[str, str]] = {
     "layers": {"dbn": "hidden_layer_sizes", "generative": "hidden_layer_sizes",
                "rbm": "n_components"},
@@ -136,9 +142,20 @@ def _check_params(cls, params: dict) -> None:
 
 
 def _progress_callbacks(args) -> list:
+    """The progress bar, then the TensorBoard logger of ``--tensorboard`` (last: it logs
+    what the callbacks before it add to the records)."""
     from deepbelief.training.callbacks import ProgressBar
 
-    return [ProgressBar(verbose=0 if args.quiet else 1, sink=log.info)]
+    callbacks = [ProgressBar(verbose=0 if args.quiet else 1, sink=log.info)]
+    if getattr(args, "tensorboard", None):
+        from deepbelief.training.tensorboard import TensorBoard
+
+        try:
+            callbacks.append(TensorBoard(args.tensorboard))
+        except ImportError as exc:
+            raise CommandError(f"--tensorboard: {exc}") from None
+        log.info("logging for TensorBoard to %s", args.tensorboard)
+    return callbacks
 
 
 def run_train(args) -> int:
@@ -174,7 +191,7 @@ def run_train(args) -> int:
         else:
             X, X_valid, y, _ = train_test_split(X, y, test_size=args.free_energy_gap,
                                                 random_state=0)
-        callbacks.append(FreeEnergyGap(X_valid))
+        callbacks.insert(0, FreeEnergyGap(X_valid))  # its gap shows in the bar and the logs
         log.info("held out %d samples to monitor the free-energy gap", len(X_valid))
     model = cls(**params, callbacks=callbacks)
     log.info("training %s on %s", cls.__name__, data.name)
@@ -244,6 +261,9 @@ def _print_train_summary(model, data, args, X, y, time_and_resumed, output, hist
     else:
         print(f"  total time: {seconds:.2f} s", file=out)
     parts = [("train", Data(X, y, data.name))]
+    if isinstance(X, np.memmap) and len(X) > _SUMMARY_ROWS:  # larger than memory: a sample
+        parts = [(f"train (first {_SUMMARY_ROWS} rows)",
+                  Data(X[:_SUMMARY_ROWS], None if y is None else y[:_SUMMARY_ROWS], data.name))]
     if args.data in DATASETS and (args.split or "train") == "train":
         try:
             test = load_data(args.data, split="test", data_dir=args.data_dir, limit=args.limit)

@@ -36,6 +36,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from deepbelief.core.sharding import categorical, normal, uniform
+
 __all__ = [
     "DOMAIN_TOLERANCE",
     "Bernoulli",
@@ -115,6 +117,9 @@ class UnitType:
     scale_sensitive: bool = False
     #: What messages call the units.
     plural: str = "units"
+    #: :meth:`check_domain` reads each value alone (False: it reads whole rows, e.g. the
+    #: one-hot blocks of softmax and Potts units).
+    elementwise: bool = True
 
     def check_domain(self, x: torch.Tensor, *, tolerance: float = 0.0) -> str | None:
         """Return a message if a value of ``x`` lies more than ``tolerance`` outside the
@@ -215,12 +220,14 @@ class UnitType:
         return hash(type(self))
 
 
+# The draws of every unit type, one per value of the field; in data-parallel training
+# (deepbelief.core.sharding.row_shard) those of this process's rows of the global batch.
 def _uniform(field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    return torch.rand(field.shape, generator=generator, device=field.device, dtype=field.dtype)
+    return uniform(field.shape, generator, field.device, field.dtype)
 
 
 def _normal(field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    return torch.randn(field.shape, generator=generator, device=field.device, dtype=field.dtype)
+    return normal(field.shape, generator, field.device, field.dtype)
 
 
 class Bernoulli(UnitType):
@@ -386,12 +393,13 @@ class Softmax(UnitType):
     activation = "softmax"
     bounds = (0.0, 1.0)
     plural = "softmax units"
+    elementwise = False
 
     def mean(self, field: torch.Tensor) -> torch.Tensor:
         return torch.softmax(field, dim=-1)
 
     def sample(self, field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        index = torch.multinomial(torch.softmax(field, -1), 1, generator=generator)
+        index = categorical(torch.softmax(field, -1), generator)
         return torch.zeros_like(field).scatter_(-1, index, 1.0)
 
     def base_energy(self, x: torch.Tensor) -> torch.Tensor:
@@ -432,19 +440,44 @@ def unit_type(spec: str | list | UnitType) -> UnitType:
     Bernoulli()
     >>> unit_type([["bernoulli", 2], ["softmax", 3]]).spec
     [['bernoulli', 2], ['softmax', 3]]
+
+    A unit type with a parameter is a ``(name, parameter)`` pair: ``("potts", q)`` for
+    :class:`~deepbelief.core.potts.Potts` units of ``q`` states per variable.
+
+    >>> unit_type(("potts", 4))
+    Potts(q=4)
     """
     if isinstance(spec, UnitType):
         return spec
+    if isinstance(spec, list | tuple) and len(spec) == 2 and isinstance(spec[0], str):
+        return _parametrised(*spec)
     if isinstance(spec, list | tuple):
         from deepbelief.core.joined import Joined  # built on this module
 
         return Joined([(unit_type(name), int(n)) for name, n in spec])
+    if str(spec).lower() == "replicated_softmax":  # word counts, a layer of their own
+        from deepbelief.core.replicated_softmax import ReplicatedSoftmax
+
+        return ReplicatedSoftmax()
+    if str(spec).lower() == "potts":
+        raise ValueError("Potts units need their number of states q: give ('potts', q), e.g. "
+                         "('potts', 21) for protein sequences of 20 amino acids and a gap.")
     try:
         return _REGISTRY[str(spec).lower()]()
     except KeyError:
         raise ValueError(
-            f"Unknown unit type {spec!r}; choose one of {sorted(_REGISTRY)}."
+            f"Unknown unit type {spec!r}; choose one of {sorted(_REGISTRY)} or ('potts', q)."
         ) from None
+
+
+def _parametrised(name: str, parameter) -> UnitType:
+    """The unit type ``(name, parameter)``: ``('potts', q)``."""
+    if name.lower() != "potts":
+        raise ValueError(f"Unknown unit type {(name, parameter)!r}: only Potts units take a "
+                         "parameter, as ('potts', q).")
+    from deepbelief.core.potts import Potts  # built on this module
+
+    return Potts(parameter)
 
 
 def __getattr__(name: str):

@@ -4,7 +4,9 @@ from deepbelief.estimators._autoencoder import DBNAutoencoder
 from deepbelief.estimators._base import load, resolve_device
 from deepbelief.estimators._conditional import ConditionalRBM
 from deepbelief.estimators._dbn import DBNTransformer
+from deepbelief.estimators._documents import ReplicatedSoftmaxRBM
 from deepbelief.estimators._generative import GenerativeDBN
+from deepbelief.estimators._hashing import SemanticHashing
 from deepbelief.estimators._rbm import RBM
 from deepbelief.estimators._sequence import SequenceCRBM
 from deepbelief.estimators._supervised import DBNClassifier, DBNRegressor
@@ -17,6 +19,8 @@ __all__ = [
     "DBNRegressor",
     "DBNTransformer",
     "GenerativeDBN",
+    "ReplicatedSoftmaxRBM",
+    "SemanticHashing",
     "SequenceCRBM",
     "load",
     "resolve_device",

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from deepbelief.core.deep_autoencoder import DeepAutoencoder
+from deepbelief.core.plain import Stage, dense_stages, network_dense
 from deepbelief.core.stack import map_rows
 from deepbelief.estimators._autoencoder_docs import FINETUNE_DOC, PARAMS_DOC
 from deepbelief.estimators._autoencoder_input import InputScaling, rows
@@ -45,7 +46,7 @@ from deepbelief.estimators._early_stopping import (
 )
 from deepbelief.estimators._input import n_rows
 from deepbelief.learning.reconstruction import ReconstructionObjective, constant_loss
-from deepbelief.training.greedy import monitor_rows
+from deepbelief.training.greedy import monitor_rows, with_centering
 from deepbelief.training.loop import make_optimizer
 from deepbelief.training.plan import LoopPhase, LoopSetup, StackPhase
 from deepbelief.training.sources import as_source
@@ -170,6 +171,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         k: int = 1,
         pretrain_momentum="classic",
         pretrain_weight_decay: float = 2e-4,
+        pretrain_centering: bool | float = False,
         layer_type="rbm",
         corruption: str = "masking",
         corruption_level: float = 0.25,
@@ -195,7 +197,8 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             hidden_layer_sizes, visible_units=visible_units, hidden_units=hidden_units,
             pretrain_epochs=pretrain_epochs, pretrain_learning_rate=pretrain_learning_rate,
             pretrain_method=pretrain_method, k=k, pretrain_momentum=pretrain_momentum,
-            pretrain_weight_decay=pretrain_weight_decay, layer_type=layer_type,
+            pretrain_weight_decay=pretrain_weight_decay,
+            pretrain_centering=pretrain_centering, layer_type=layer_type,
             corruption=corruption, corruption_level=corruption_level,
             tied_weights=tied_weights, batch_size=batch_size,
             random_state=random_state, verbose=verbose, device=device, callbacks=callbacks,
@@ -222,7 +225,8 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         units = per_layer(self.hidden_units, n, "hidden_units")
         if self.code_units is not None:
             units[-1] = self.code_units
-        return pretrain_configs(self, units, visible_units)
+        return with_centering(pretrain_configs(self, units, visible_units),
+                              self.pretrain_centering)
 
     def _resolve_loss(self, visible_units: str) -> str:
         if self.loss == "auto":
@@ -344,6 +348,10 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         """
         codes, dtype = self._map(self.network_.encode, X)
         return to_numpy(codes, dtype)
+
+    def _torch_parts(self) -> Stage:
+        """``to_torch``: the fine-tuned encoder of :meth:`transform`."""
+        return dense_stages(network_dense(self.network_.encoder))
 
     def reconstruct(self, X) -> np.ndarray:
         """The reconstructions of ``X`` (encoder, then decoder), in the data's units:

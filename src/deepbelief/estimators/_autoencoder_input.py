@@ -10,6 +10,8 @@ import torch
 
 from deepbelief.core.units import DOMAIN_TOLERANCE, unit_type
 from deepbelief.estimators._input import as_tensor, sparse_matrix
+from deepbelief.estimators._large_input import LargeInput, subset
+from deepbelief.training.lazy_stack import host_source
 from deepbelief.training.sources import SparseSource
 
 __all__ = ["InputScaling", "rows"]
@@ -84,8 +86,13 @@ class InputScaling:
         ``X`` densified)."""
         if not self.standardises:
             return X
+        if isinstance(X, LargeInput):  # standardised one batch at a time, as it is read
+            return X.with_transform(self._standardised)
         if sparse_matrix(X):
             X = X.toarray()
+        return self._standardised(X)
+
+    def _standardised(self, X: np.ndarray) -> np.ndarray:
         return ((X - self.mean) / self.scale).astype(np.float32)
 
     def invert(self, out: np.ndarray) -> np.ndarray:
@@ -127,6 +134,8 @@ def rows(data, index: torch.Tensor | None = None, *, dense: bool = False):
     :class:`~deepbelief.training.sources.SparseSource`) as ``fit_epochs`` takes them:
     ``(x,)``, or a ``SparseSource`` of those rows (``dense``: a tensor, e.g. a validation
     set)."""
+    if host_source(data):  # a file: a source of those rows (_large_input.py)
+        return data if index is None else subset(data, index, dense=dense)
     if not isinstance(data, SparseSource):
         return (data,) if index is None else (data[index],)
     matrix = data.arrays[0] if index is None else data.arrays[0][index.cpu().numpy()]

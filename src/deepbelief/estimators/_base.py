@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from deepbelief.estimators._export import to_torch as _to_torch
 from deepbelief.estimators._input import (  # the input helpers' old home: import from here
     NO_Y,
     as_input,
@@ -23,6 +24,7 @@ from deepbelief.estimators._input import (  # the input helpers' old home: impor
     to_numpy,
     training_data,
 )
+from deepbelief.estimators._large_input import LargeInput
 from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
 from deepbelief.training.autoencoder_spec import LAYER_TYPES, with_layer_types
@@ -161,7 +163,7 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
     check_per_layer(epochs, "pretrain_epochs", True, 0, closed=True)
     check_per_layer(rates, "pretrain_learning_rate", False, 0, closed=False)
     methods = per_layer(estimator.pretrain_method, n, "pretrain_method")
-    check_per_layer_options(methods, "pretrain_method", ("cd", "pcd"))
+    check_per_layer_options(methods, "pretrain_method", ("cd", "pcd", "pt"))
     ks = per_layer(estimator.k, n, "k")
     check_per_layer(ks, "k", True, 1, closed=True)
     schedules = per_layer(getattr(estimator, "pretrain_learning_rate_schedule", "constant"),
@@ -252,6 +254,8 @@ def _open_checkpoint(estimator, checkpoint, *, every: int, resume: bool,
     """
     if checkpoint is None:
         return None
+    if isinstance(X, LargeInput):  # read chunk by chunk, the same digest as in memory
+        return _checkpoint(estimator, checkpoint, every, resume, generator, X.digest(y))
     arrays = [np.ascontiguousarray(X, dtype=np.float32)] if not sparse_matrix(X) else [
         X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data.astype(np.float32)]
     extra = None if not sparse_matrix(X) else ["csr", list(X.shape)]
@@ -261,9 +265,16 @@ def _open_checkpoint(estimator, checkpoint, *, every: int, resume: bool,
             extra = [extra, y.shape, y.tolist()] if extra else [y.shape, y.tolist()]
         else:
             arrays.append(y)
+    return _checkpoint(estimator, checkpoint, every, resume, generator,
+                       data_digest(*arrays, extra=extra))
+
+
+def _checkpoint(estimator, checkpoint, every: int, resume: bool, generator: torch.Generator,
+                digest: str) -> TrainingCheckpoint:
+    """The checkpoint of :func:`_open_checkpoint` for data of ``digest``."""
     ckpt = TrainingCheckpoint(
         checkpoint, kind=type(estimator).__name__, params=checkpoint_params(estimator),
-        data_sha256=data_digest(*arrays, extra=extra), generator=generator, every=every,
+        data_sha256=digest, generator=generator, every=every,
         defaults=checkpoint_params(type(estimator)()),
     )
     ckpt.remove_stale_temporaries()
@@ -395,6 +406,8 @@ class SaveLoadMixin:
 
     def _set_state(self, config: dict, tensors: dict[str, torch.Tensor]) -> None:
         raise NotImplementedError
+
+    to_torch = _to_torch  # the hand-off to PyTorch: estimators/_export.py
 
     def save(self, path: str | Path, *, metadata: dict | None = None) -> Path:
         """Write the fitted model to ``path`` (safetensors + JSON; never pickle).

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from deepbelief.core.layers import layers_state, read_layers
+from deepbelief.core.plain import Stage, dense_stages, layer_dense
 from deepbelief.core.stack import down_pass, up_pass
 from deepbelief.estimators._base import (
     LAYER_TYPES,
@@ -32,7 +33,7 @@ from deepbelief.estimators._decoding import decode
 from deepbelief.estimators._docs import PRETRAIN_DOC, Y_IGNORED, fit_doc
 from deepbelief.estimators._generation import check_count
 from deepbelief.learning.autoencoding import CORRUPTIONS
-from deepbelief.training.greedy import LayerTrainer, RBMConfig
+from deepbelief.training.greedy import LayerTrainer, RBMConfig, with_centering
 from deepbelief.training.loop import LoopState
 from deepbelief.training.plan import StackPhase
 
@@ -49,10 +50,11 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         "hidden_units": [_UNITS, list, tuple],
         "pretrain_epochs": _PER_LAYER_INT,
         "pretrain_learning_rate": _PER_LAYER_RATE,
-        "pretrain_method": [StrOptions({"cd", "pcd"})],
+        "pretrain_method": [StrOptions({"cd", "pcd", "pt"})],
         "k": [Interval(Integral, 1, None, closed="left")],
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
+        "pretrain_centering": ["boolean", Interval(Real, 0, 1, closed="right")],
         "layer_type": [StrOptions(set(LAYER_TYPES)), list, tuple],
         "corruption": [StrOptions(set(CORRUPTIONS))],
         "corruption_level": [Interval(Real, 0, None, closed="left")],
@@ -76,6 +78,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         k: int = 1,
         pretrain_momentum="classic",
         pretrain_weight_decay: float = 2e-4,
+        pretrain_centering: bool | float = False,
         layer_type="rbm",
         corruption: str = "masking",
         corruption_level: float = 0.25,
@@ -95,6 +98,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         self.k = k
         self.pretrain_momentum = pretrain_momentum
         self.pretrain_weight_decay = pretrain_weight_decay
+        self.pretrain_centering = pretrain_centering
         self.layer_type = layer_type
         self.corruption = corruption
         self.corruption_level = corruption_level
@@ -107,7 +111,8 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
 
     # -- pretraining -----------------------------------------------------------------------
     def _rbm_configs(self) -> list[RBMConfig]:
-        return pretrain_configs(self, self.hidden_units, self.visible_units)
+        return with_centering(pretrain_configs(self, self.hidden_units, self.visible_units),
+                              self.pretrain_centering)
 
     def _input(self, X) -> tuple:
         """``X`` checked for a forward pass through the fitted model (values outside the
@@ -195,7 +200,8 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             callbacks=None if first else getattr(self, "callbacks_", None),
             generator=trainers[0].generator if trainers else None)
         configs = self._rbm_configs()
-        X = check_X(self, X, reset=first, units=self.visible_units, sparse=True)
+        X = check_X(self, X, reset=first, units=self.visible_units, sparse=True,
+                    stream=True)  # a re-iterable of batches: one pass per epoch
         session.open(X)
         stack = StackPhase("pretrain", f"{type(self).__name__} pretraining", configs,
                            training_data(X, session.device), incremental=incremental,
@@ -268,6 +274,10 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         check_is_fitted(self, "rbms_")
         x, dtype = self._input(X)
         return to_numpy(up_pass(self.rbms_, x), dtype)
+
+    def _torch_parts(self) -> Stage:
+        """``to_torch``: the up pass of :meth:`transform`."""
+        return dense_stages(layer_dense(self.rbms_))
 
     @torch.no_grad()
     def reconstruct(self, X) -> np.ndarray:

@@ -18,13 +18,20 @@ PRETRAIN_DOC = """
         when either side is Gaussian or rectified linear, which diverge at 0.1 (Hinton
         2010, §13.2; :func:`deepbelief.training.greedy.auto_learning_rate`). 'auto' gives
         the former default 0.1 to every Bernoulli layer.
-    pretrain_method : {'cd', 'pcd'}, default 'cd'
+    pretrain_method : {'cd', 'pcd', 'pt'}, default 'cd'
+        'pt': PT-PCD, persistent chains at 10 temperatures that swap states (parallel
+        tempering; :class:`~deepbelief.learning.tempering.ParallelTemperingPCD`).
     k : int, default 1
-        Gibbs steps of CD-k / PCD-k.
+        Gibbs steps of CD-k / PCD-k (tempering steps of PT-PCD).
     pretrain_momentum : float or 'classic', default 'classic'
         'classic' is 0.5 for five epochs, then 0.9.
     pretrain_weight_decay : float, default 2e-4
         L2 penalty on RBM weights during pretraining.
+    pretrain_centering : bool or float, default False
+        Centred gradients for the RBM layers (Melchior, Fischer & Wiskott, 2016): True
+        averages the units' means with the sliding factor 0.01, a number in (0, 1] is that
+        factor. It changes pretraining only; the layers are ordinary RBMs (see
+        ``RBM(centering=...)`` and :mod:`deepbelief.learning.centering`).
     layer_type : {'rbm', 'autoencoder', 'denoising'} or sequence, default 'rbm'
         The building block of each layer, for all layers or one per layer: an RBM, an
         autoencoder layer (:class:`~deepbelief.core.autoencoder.AutoencoderLayer`: code

@@ -4,12 +4,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from deepbelief.core.tempering import (
+    DEFAULT_TEMPERATURES,
+    ParallelTempering,
+    inverse_temperatures,
+)
 from deepbelief.core.units import unit_type
 from deepbelief.estimators._base import make_generator, to_numpy
 
@@ -22,13 +28,41 @@ def check_count(name: str, value, low: int = 0) -> int:
     return int(value)
 
 
+def check_method(method: str, diagnostics: bool) -> None:
+    """Check ``sample``'s ``method`` ('gibbs' or 'pt') and ``diagnostics`` (PT only)."""
+    if method not in ("gibbs", "pt"):
+        raise ValueError(f"method must be 'gibbs' or 'pt' (parallel tempering), got "
+                         f"{method!r}.")
+    if diagnostics and method != "pt":
+        raise ValueError("diagnostics=True reports parallel tempering's swap rates and round "
+                         "trips: pass method='pt' with it.")
+
+
+def tempered_chains(rbm, random_start, n_samples: int, n_steps: int, generator,
+                    temperatures, swap_target: float | None) -> ParallelTempering:
+    """``n_steps`` steps of parallel tempering of ``rbm`` (:mod:`deepbelief.core.tempering`)
+    from noise: ``random_start(shape)`` for every replica of ``n_samples`` systems. With
+    ``swap_target`` the ladder adapts during the first half of the steps (burn-in) and is
+    fixed for the second."""
+    m = inverse_temperatures(temperatures).numel()
+    start = random_start((m * n_samples, rbm.n_visible)).view(m, n_samples, rbm.n_visible)
+    sampler = ParallelTempering(start, temperatures, swap_target=swap_target)
+    for step in range(n_steps):
+        if step == n_steps // 2:
+            sampler.freeze_()
+        sampler.step_(rbm, generator)
+    return sampler
+
+
 class RBMGenerationMixin:
     """``sample`` and ``complete`` of :class:`~deepbelief.RBM` (which provides ``rbm_`` and
     ``_validated``)."""
 
     @torch.no_grad()
     def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None, *,
-               mean: bool = False) -> np.ndarray:
+               mean: bool = False, method: str = "gibbs",
+               temperatures=DEFAULT_TEMPERATURES, swap_target: float | None = None,
+               diagnostics: bool = False):
         """Draw ``n_samples`` visible samples after ``n_gibbs`` Gibbs steps from noise.
 
         Parameters
@@ -42,10 +76,29 @@ class RBMGenerationMixin:
         mean : bool, default False
             Return the last step's means ``E[v | h]`` (grey levels, smoother pictures)
             instead of its samples.
+        method : {'gibbs', 'pt'}, default 'gibbs'
+            'pt': parallel tempering (:mod:`deepbelief.core.tempering`). Each sample is the
+            ``beta = 1`` replica of a system of replicas at the inverse temperatures
+            ``temperatures``, which take a Gibbs step each and then swap states with their
+            neighbours (``n_gibbs`` such steps); the hot replicas cross between the
+            model's modes, which a Gibbs chain of a trained model rarely leaves. It costs
+            as many Gibbs chains as there are temperatures.
+        temperatures : int or list of float, default 10
+            With 'pt': a count (a geometric ladder of inverse temperatures from 1 to 0.5)
+            or the inverse temperatures ``1 = beta_0 > ... >= 0``.
+        swap_target : float or None, default None
+            With 'pt': adapt the ladder during the first half of the steps towards this
+            swap rate between neighbours (e.g. 0.3), then keep it; None: fixed.
+        diagnostics : bool, default False
+            With 'pt': also return a dict of the ladder (``betas``), the swap rates of
+            neighbouring temperatures (``swap_rates``), the ``round_trips`` of replicas
+            between the coldest and the hottest temperature, and ``steps``.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features)
+        samples : ndarray of shape (n_samples, n_features)
+        diagnostics : dict
+            Only with ``diagnostics=True``.
 
         Examples
         --------
@@ -55,12 +108,20 @@ class RBMGenerationMixin:
         >>> rbm = RBM(n_components=16, n_iter=2, device="cpu", random_state=0).fit(X)
         >>> rbm.sample(4, n_gibbs=10, random_state=0).shape
         (4, 64)
+        >>> samples, info = rbm.sample(4, n_gibbs=10, random_state=0, method="pt",
+        ...                            temperatures=[1.0, 0.5, 0.25], diagnostics=True)
+        >>> samples.shape, info["swap_rates"].shape
+        ((4, 64), (2,))
         """
         check_is_fitted(self, "rbm_")
         check_count("n_samples", n_samples)
         check_count("n_gibbs", n_gibbs)
+        check_method(method, diagnostics)
         device = self.rbm_.weight.device
         generator = make_generator(random_state, device)
+        if method == "pt":
+            return self._sample_tempered(n_samples, n_gibbs, generator, mean, temperatures,
+                                         swap_target, diagnostics)
         v = self.rbm_.visible.random_start((n_samples, self.rbm_.n_visible), generator,
                                            device=device)
         if not mean or n_gibbs == 0:
@@ -68,6 +129,20 @@ class RBMGenerationMixin:
         v = self.rbm_.gibbs(v, n_gibbs - 1, generator)
         _, h = self.rbm_.sample_hidden(v, generator)
         return to_numpy(self.rbm_.visible_mean(h))
+
+    def _sample_tempered(self, n_samples, n_gibbs, generator, mean, temperatures,
+                         swap_target, diagnostics):
+        """``sample(method='pt')``: the last step a plain one at ``beta = 1`` for ``mean``."""
+        rbm = self.rbm_
+        start = partial(rbm.visible.random_start, generator=generator,
+                        device=rbm.weight.device)
+        steps = n_gibbs - 1 if mean and n_gibbs else n_gibbs
+        sampler = tempered_chains(rbm, start, n_samples, steps, generator, temperatures,
+                                  swap_target)
+        v = sampler.v[0]
+        if mean and n_gibbs:
+            v = rbm.visible_mean(rbm.sample_hidden(v, generator)[1])
+        return (to_numpy(v), sampler.diagnostics()) if diagnostics else to_numpy(v)
 
     @torch.no_grad()
     def complete(self, X, mask, n_iter: int = 100, random_state=None) -> np.ndarray:
@@ -134,7 +209,8 @@ class GenerationMixin:
     @torch.no_grad()
     def sample(self, n_samples: int, y=None, n_gibbs: int = 200, random_state=None,
                binary: bool = False, chain_every: int | None = None, label_warmup: int = 0,
-               label_warmup_scale: float = 10.0):
+               label_warmup_scale: float = 10.0, *, method: str = "gibbs",
+               temperatures=DEFAULT_TEMPERATURES, swap_target: float | None = None):
         """Draw inputs from the generative model.
 
         ``n_gibbs`` steps of alternating Gibbs sampling in the top RBM, started from random
@@ -172,6 +248,14 @@ class GenerationMixin:
             to the requested class from 88.4 % to 95.0 % at 1,000 steps (BENCHMARKS.md).
         label_warmup_scale : float, default 10.0
             The factor on the label weights during the warm-up (> 1 pulls harder).
+        method : {'gibbs', 'pt'}, default 'gibbs'
+            'pt': parallel tempering in the top RBM (``temperatures`` and ``swap_target``
+            as in :meth:`deepbelief.RBM.sample`); the classes are sampled with the rest
+            (``y=None``) and no chain is returned (``chain_every=None``). The last of the
+            ``n_gibbs`` steps is a plain Gibbs step of the model.
+        temperatures, swap_target :
+            With 'pt': the ladder (a count or the inverse temperatures) and the swap rate
+            it adapts to during burn-in (None: fixed).
 
         Returns
         -------
@@ -221,6 +305,15 @@ class GenerationMixin:
         if binary and not unit_type(self.visible_units).binary:
             raise ValueError("binary=True draws binary inputs, which needs Bernoulli visible "
                              "units; with visible_units='gaussian' use binary=False (means).")
+        check_method(method, False)
+        if method == "pt":
+            if y is not None or chain_every is not None:
+                raise ValueError("method='pt' samples the classes with the rest and returns "
+                                 "no chain: pass y=None and chain_every=None, or use "
+                                 "method='gibbs'.")
+            h_mean, h_sample = _tempered_top(stack, n_samples, n_gibbs, generator,
+                                             temperatures, swap_target)
+            return to_numpy(_top_down(stack, h_mean, h_sample, binary, generator))
         h = (torch.rand((n_samples, stack.n_penultimate), generator=generator,
                         device=device) < 0.5).float()
         h_mean, h_sample, chain = h, h, [stack.down_pass(h)]
@@ -236,11 +329,7 @@ class GenerationMixin:
             done += steps
             if chain_every is not None and steps == chain_every:
                 chain.append(stack.down_pass(h_mean))
-        if binary:
-            p = stack.down_pass(h_sample, generator)
-            out = (torch.rand(p.shape, generator=generator, device=device) < p).float()
-        else:
-            out = stack.down_pass(h_mean)
+        out = _top_down(stack, h_mean, h_sample, binary, generator)
         if chain_every is None:
             return to_numpy(out)
         return to_numpy(out), to_numpy(torch.stack(chain))
@@ -295,3 +384,36 @@ class GenerationMixin:
             h_mean, _, _ = stack.gibbs_top(h, None, 1, generator)
             current = torch.where(known, x, stack.down_pass(h_mean))
         return to_numpy(current)
+
+
+def _top_down(stack, h_mean, h_sample, binary: bool, generator) -> torch.Tensor:
+    """The inputs of penultimate states: the pass of means, or (``binary``) an ancestral
+    pass of samples ending in a binary sample."""
+    if not binary:
+        return stack.down_pass(h_mean)
+    p = stack.down_pass(h_sample, generator)
+    return (torch.rand(p.shape, generator=generator, device=p.device) < p).float()
+
+
+def _tempered_top(stack, n_samples: int, n_gibbs: int, generator, temperatures,
+                  swap_target) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(h_mean, h_sample)`` of the penultimate block after ``n_gibbs - 1`` steps of
+    parallel tempering in the top RBM (its penultimate and label units) from random states,
+    and one Gibbs step of the model."""
+    n_pen, n_classes, device = stack.n_penultimate, stack.n_classes, stack.top.weight.device
+
+    def start(shape: tuple[int, int]) -> torch.Tensor:
+        h = (torch.rand((shape[0], n_pen), generator=generator, device=device) < 0.5).float()
+        if not n_classes:
+            return h
+        index = torch.randint(n_classes, (shape[0],), generator=generator, device=device)
+        return torch.cat([h, torch.nn.functional.one_hot(index, n_classes).float()], 1)
+
+    sampler = tempered_chains(stack.top, start, n_samples, max(n_gibbs - 1, 0), generator,
+                              temperatures, swap_target)
+    v = sampler.v[0]
+    if not n_gibbs:
+        return v[:, :n_pen], v[:, :n_pen]
+    h_mean, h_sample, _ = stack.gibbs_top(v[:, :n_pen], v[:, n_pen:] if n_classes else None,
+                                          1, generator)
+    return h_mean, h_sample

@@ -23,7 +23,7 @@ from deepbelief.core.generative import (
 )
 from deepbelief.core.layers import layers_state, read_layers
 from deepbelief.core.rbm import RBMModule
-from deepbelief.core.stack import map_rows, up_pass
+from deepbelief.core.stack import map_rows
 from deepbelief.estimators._base import (
     FitSession,
     SaveLoadMixin,
@@ -39,10 +39,11 @@ from deepbelief.estimators._base import (
 )
 from deepbelief.estimators._docs import fit_doc
 from deepbelief.estimators._generation import GenerationMixin
-from deepbelief.estimators._input import labelled_data, sparse_matrix
+from deepbelief.estimators._input import labelled_data
 from deepbelief.learning.updown import UpDownObjective
 from deepbelief.training.callbacks import Callback
-from deepbelief.training.greedy import RBMConfig, data_layout, data_mean, data_rows
+from deepbelief.training.greedy import RBMConfig, data_layout, data_mean, with_centering
+from deepbelief.training.lazy_stack import host_source, stacked_input, with_columns
 from deepbelief.training.loop import make_optimizer
 from deepbelief.training.plan import LayerPhase, LoopPhase, LoopSetup, StackPhase
 from deepbelief.training.sources import SparseSource
@@ -76,6 +77,8 @@ def _with_labels(x: torch.Tensor | SparseSource, onehot: torch.Tensor | None):
     of a one-layer model, stays sparse)."""
     if onehot is None:
         return x
+    if host_source(x):  # a file, its cache or its lazy up-pass (training/lazy_stack.py)
+        return with_columns(x, onehot.cpu().numpy())
     if isinstance(x, SparseSource):
         joined = scipy.sparse.hstack([x.arrays[0], onehot.cpu().numpy()], format="csr")
         return SparseSource(joined, device=x.device)
@@ -137,6 +140,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     pretrain_momentum : float or 'classic', default 'classic'
         'classic' is 0.5 for five epochs, then 0.9.
     pretrain_weight_decay : float, default 2e-4
+    pretrain_centering : bool or float, default False
+        Centred gradients for every RBM, the top one included, as in ``DBNTransformer``.
     batch_size : int, default 32
         Examples per mini-batch of greedy training (and of up-down fine-tuning unless
         ``updown_batch_size`` is given). Small batches mean many updates per epoch: the
@@ -222,6 +227,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         "pretrain_learning_rate_schedule": [StrOptions({"constant", "linear"}), list, tuple],
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
+        "pretrain_centering": ["boolean", Interval(Real, 0, 1, closed="right")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "updown_epochs": [Interval(Integral, 0, None, closed="left")],
         "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -246,6 +252,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         pretrain_learning_rate_schedule="constant",
         pretrain_momentum="classic",
         pretrain_weight_decay: float = 2e-4,
+        pretrain_centering: bool | float = False,
         batch_size: int = 32,
         updown_epochs: int = 0,
         updown_learning_rate: float = 0.01,
@@ -266,6 +273,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         self.pretrain_learning_rate_schedule = pretrain_learning_rate_schedule
         self.pretrain_momentum = pretrain_momentum
         self.pretrain_weight_decay = pretrain_weight_decay
+        self.pretrain_centering = pretrain_centering
         self.batch_size = batch_size
         self.updown_epochs = updown_epochs
         self.updown_learning_rate = updown_learning_rate
@@ -279,7 +287,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
 
     # -- training ----------------------------------------------------------------------------
     def _rbm_configs(self) -> list[RBMConfig]:
-        return pretrain_configs(self, visible_units=self.visible_units)
+        return with_centering(pretrain_configs(self, visible_units=self.visible_units),
+                              self.pretrain_centering)
 
     def fit(self, X, y=None, *, checkpoint=None, checkpoint_every: int = 1,
             resume: bool = False) -> GenerativeDBN:
@@ -312,8 +321,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
                 top_config.visible_units, n_penultimate, len(classes)))
 
         def top_data() -> torch.Tensor | SparseSource:
-            return _with_labels(up_pass(lower.rbms, data_rows(data)) if lower.rbms else data,
-                                onehot)
+            return _with_labels(stacked_input(data, lower.rbms, top_config.epochs)
+                                if lower.rbms else data, onehot)
 
         top = LayerPhase("pretrain", label, top_config, top_data, n_layers=n,
                        lower_layers=lambda: lower.rbms, loop_name=f"layer {n} (top RBM)",
@@ -322,7 +331,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         phases = [lower, top] if n > 1 else [top]
         if self.updown_epochs:
             data_tuple = (labelled_data(data, onehot) if onehot is not None
-                          else data if sparse_matrix(X) else (data,))
+                          else (data,) if isinstance(data, torch.Tensor) else data)
             phases.append(LoopPhase(
                 "updown", f"{type(self).__name__} up-down fine-tuning",
                 partial(self._updown_setup, lower, top, data_tuple, k_schedule),
@@ -334,8 +343,9 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
             stack = phases[-1].setup.objective.stack
         self.rbms_ = [*stack.lower, stack.top]
         self.recognition_ = None if stack.tied else stack.recognition
-        self.training_mean_ = (data_mean(data).cpu().numpy() if sparse_matrix(X)
-                               else np.asarray(X, dtype=np.float32).mean(0))
+        self.training_mean_ = (np.asarray(X, dtype=np.float32).mean(0)
+                               if isinstance(data, torch.Tensor)
+                               else data_mean(data).cpu().numpy())
         self.history_ = {"pretrain": [*lower.history, top.history],
                          "updown": phases[-1].history if self.updown_epochs else []}
         self.callbacks_ = session.callbacks

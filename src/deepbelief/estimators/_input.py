@@ -13,8 +13,10 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import validate_data
 
 from deepbelief.core.units import DOMAIN_TOLERANCE, UnitType, unit_type
+from deepbelief.estimators._large_input import LargeInput, large_kind, subset
 from deepbelief.exceptions import DataRangeWarning, DataScaleWarning
-from deepbelief.training.sources import SparseSource
+from deepbelief.training.lazy_stack import host_source
+from deepbelief.training.sources import BatchSource, SparseSource
 
 __all__ = [
     "NO_Y",
@@ -54,7 +56,7 @@ SPARSE_FORMATS = ("csr", "csc")
 
 
 def check_X(estimator, X, *, reset: bool, units: str | None = None, y=NO_Y,
-            usage: str = "fit", sparse: bool = False, **kwargs):
+            usage: str = "fit", sparse: bool = False, stream: bool = False, **kwargs):
     """``validate_data`` to a float32 or float64 array, then the visible units' domain check.
 
     float64 input stays float64 (so that outputs can keep the input's dtype), everything
@@ -67,9 +69,20 @@ def check_X(estimator, X, *, reset: bool, units: str | None = None, y=NO_Y,
     (a copy, only when a value lies outside). With ``sparse``, a SciPy CSR or CSC matrix is
     accepted and returned in CSR form (canonical: sorted, no duplicate entries), never
     densified; else sparse input raises sklearn's TypeError.
+
+    Training data larger than memory (``usage='fit'`` with ``sparse``: a memmap, a ``.npy``
+    or HDF5 path, an HDF5 dataset, a re-iterable of batches) is checked chunk by chunk and
+    comes back as a :class:`~deepbelief.estimators._large_input.LargeInput`; ``stream``: the
+    estimator reads a re-iterable once per epoch instead of spooling it to a file (see
+    :mod:`deepbelief.estimators._large_checks`).
     """
     if usage not in USAGES:
         raise ValueError(f"usage must be one of {USAGES}, got {usage!r}.")
+    if sparse and usage == "fit" and large_kind(X) is not None:
+        from deepbelief.estimators._large_checks import check_large_X  # it builds on this
+
+        return check_large_X(estimator, X, reset=reset, units=units, y=y, stream=stream,
+                             **kwargs)
     kw = {"dtype": [np.float32, np.float64],
           "accept_sparse": list(SPARSE_FORMATS) if sparse else False, **kwargs}
     if y is NO_Y:
@@ -101,10 +114,13 @@ def _canonical_csr(X):
     return X
 
 
-def _stored_values(X) -> torch.Tensor:
+def _stored_values(X, unit: UnitType) -> torch.Tensor:
     """A tensor of ``X``'s values for the domain check: a view of a dense array (a copy of a
     read-only or reversed one); for a sparse matrix its stored values and, if it has
-    implicit zeros, one zero, as a row (unit types whose checks are element-wise)."""
+    implicit zeros, one zero, as a row (unit types whose checks are element-wise), or its
+    dense rows (unit types that check rows, e.g. the one-hot blocks of Potts units)."""
+    if sparse_matrix(X) and not unit.elementwise:
+        return torch.from_numpy(X.toarray())
     if sparse_matrix(X):
         values = torch.from_numpy(X.data)
         if X.nnz < X.shape[0] * X.shape[1]:
@@ -127,7 +143,7 @@ def _warn(warning: Warning) -> None:
 
 def _fit_domain(unit: UnitType, X, usage: str):
     """``X`` checked against ``unit``'s range as ``usage`` says, and clipped to it."""
-    values = _stored_values(X)
+    values = _stored_values(X, unit)
     if unit.check_domain(values) is None:
         return X
     message = unit.check_domain(values, tolerance=DOMAIN_TOLERANCE)
@@ -215,6 +231,8 @@ def training_data(X, device: torch.device) -> torch.Tensor | SparseSource:
     """The data of a fit plan's first layer: a float32 tensor on ``device`` for a dense
     ``X``; for a sparse ``X``, a :class:`~deepbelief.training.sources.SparseSource` that
     densifies one mini-batch at a time (the same batches, row for row)."""
+    if isinstance(X, LargeInput):  # read one mini-batch at a time (_large_input.py)
+        return X.source(device)
     return SparseSource(X, device=device) if sparse_matrix(X) else as_tensor(X, device)
 
 
@@ -225,7 +243,7 @@ def to_numpy(t: torch.Tensor, dtype=np.float32) -> np.ndarray:
 
 def n_rows(data: torch.Tensor | SparseSource) -> int:
     """Rows of :func:`training_data`'s result."""
-    return data.n_samples if isinstance(data, SparseSource) else len(data)
+    return data.n_samples if isinstance(data, BatchSource) else len(data)
 
 
 def labelled_data(data: torch.Tensor | SparseSource, targets: torch.Tensor,
@@ -234,6 +252,8 @@ def labelled_data(data: torch.Tensor | SparseSource, targets: torch.Tensor,
     ``targets`` (a tensor on its device), as ``fit_epochs`` takes them: a tuple of tensors,
     or for sparse data a :class:`~deepbelief.training.sources.SparseSource` of the rows and
     targets (``dense``: tensors, those rows densified, e.g. a validation set)."""
+    if host_source(data):  # a file: a source of those rows (_large_input.py)
+        return subset(data, index, targets.cpu().numpy(), dense=dense)
     if not isinstance(data, SparseSource):
         return (data, targets) if index is None else (data[index], targets[index])
     rows = slice(None) if index is None else index.cpu().numpy()

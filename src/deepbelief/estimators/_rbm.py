@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from deepbelief.core.plain import Stage, dense_stages, layer_dense
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import map_rows, row_chunks
 from deepbelief.core.units import unit_type
@@ -67,11 +68,22 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         Seeds weights, shuffling and sampling (a private ``torch.Generator``; no global RNG).
     visible_units, hidden_units : {'bernoulli', 'gaussian', 'relu'}, default 'bernoulli'
         Unit types. Gaussian visible units expect standardized data; Bernoulli visible units
-        expect values in [0, 1].
-    method : {'pcd', 'cd'}, default 'pcd'
-        Persistent CD (as BernoulliRBM) or plain contrastive divergence.
+        expect values in [0, 1]. ``visible_units=('potts', q)``: categorical variables of
+        ``q`` states (:class:`~deepbelief.core.potts.Potts`), each given as ``q`` one-hot
+        columns (:func:`deepbelief.core.potts.one_hot` encodes a table of integer codes;
+        ``sample``, ``gibbs`` and ``reconstruct`` return the same blocks, which
+        :func:`deepbelief.core.potts.codes` decodes).
+    method : {'pcd', 'cd', 'pt'}, default 'pcd'
+        Persistent CD (as BernoulliRBM), plain contrastive divergence, or PT-PCD: persistent
+        chains at several temperatures that swap states (parallel tempering; Desjardins et
+        al. 2010), which mix between modes where PCD's chains stick
+        (:class:`~deepbelief.learning.tempering.ParallelTemperingPCD`).
     k : int, default 1
-        Gibbs steps per update.
+        Gibbs steps per update (tempering steps with 'pt').
+    temperatures : int or list of float, default 10
+        With ``method='pt'``: the ladder of inverse temperatures, as a count (geometric
+        from 1 to 0.5) or the values themselves, ``1 = beta_0 > ... >= 0``
+        (:func:`~deepbelief.core.tempering.inverse_temperatures`). Ignored otherwise.
     momentum : float or 'classic', default 0.0
         SGD momentum; 'classic' is 0.5 for five epochs then 0.9.
     weight_decay : float, default 0.0
@@ -88,6 +100,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         it (dynamic binarisation, e.g. of grey-level MNIST): the model fits the
         distribution of binarised data instead of one fixed binarisation and overfits
         less. Needs ``visible_units='bernoulli'``.
+    centering : bool or float, default False
+        Centred gradients (Melchior, Fischer & Wiskott, 2016): the gradient of the
+        parameterisation with the units' running means subtracted inside the energy, which
+        is better conditioned and works with every ``method``. True averages the means
+        with the sliding factor 0.01; a number in (0, 1] is that factor (1: each
+        mini-batch's own means). It changes training only: the fitted model is an
+        ordinary RBM (see :mod:`deepbelief.learning.centering`).
     device : str, default 'auto'
         'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
     callbacks : list or None, default None
@@ -158,10 +177,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
-        "visible_units": [_UNITS],
+        "visible_units": [_UNITS, tuple],  # a tuple: ("potts", q)
         "hidden_units": [_UNITS],
-        "method": [StrOptions({"cd", "pcd"})],
+        "method": [StrOptions({"cd", "pcd", "pt"})],
         "k": [Interval(Integral, 1, None, closed="left")],
+        "temperatures": [Interval(Integral, 1, None, closed="left"), list, tuple],
         "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate_schedule": [StrOptions({"constant", "linear", "inverse"})],
@@ -169,6 +189,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         "sparsity_target": [Interval(Real, 0, 1, closed="neither"), None],
         "sparsity_cost": [Interval(Real, 0, None, closed="left")],
         "sample_inputs": ["boolean"],
+        "centering": ["boolean", Interval(Real, 0, 1, closed="right")],
         "device": [str, torch.device],
         "callbacks": [list, tuple, None],
     }
@@ -186,6 +207,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         hidden_units: str = "bernoulli",
         method: str = "pcd",
         k: int = 1,
+        temperatures: int | list = 10,
         momentum: float | str = 0.0,
         weight_decay: float = 0.0,
         learning_rate_schedule: str = "constant",
@@ -193,6 +215,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         sparsity_target: float | None = None,
         sparsity_cost: float = 0.0,
         sample_inputs: bool = False,
+        centering: bool | float = False,
         device: str = "auto",
         callbacks: list | None = None,
     ) -> None:
@@ -206,6 +229,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         self.hidden_units = hidden_units
         self.method = method
         self.k = k
+        self.temperatures = temperatures
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.learning_rate_schedule = learning_rate_schedule
@@ -213,6 +237,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         self.sparsity_target = sparsity_target
         self.sparsity_cost = sparsity_cost
         self.sample_inputs = sample_inputs
+        self.centering = centering
         self.device = device
         self.callbacks = callbacks
 
@@ -227,7 +252,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
             k=self.k, momentum=self.momentum, weight_decay=self.weight_decay,
             learning_rate_schedule=self.learning_rate_schedule, optimizer=self.optimizer,
             sparsity_target=self.sparsity_target, sparsity_cost=self.sparsity_cost,
-            sample_inputs=self.sample_inputs,
+            sample_inputs=self.sample_inputs, centering=self.centering,
+            temperatures=(self.temperatures if isinstance(self.temperatures, Integral)
+                          else tuple(self.temperatures)),
         )
 
     def _new_trainer(self, rbm: RBMModule, generator: torch.Generator) -> LayerTrainer:
@@ -237,7 +264,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         if first and self.sample_inputs and not unit_type(self.visible_units).binary:
             raise ValueError("sample_inputs=True draws binary inputs, so it needs visible_units="
                              f"'bernoulli', got visible_units={self.visible_units!r}.")
-        X = check_X(self, X, reset=first, units=self.visible_units, sparse=True)
+        X = check_X(self, X, reset=first, units=self.visible_units, sparse=True,
+                    stream=True)  # a re-iterable of batches: one pass per epoch
         return LayerData(self._config(), training_data(X, device), X)
 
     def _fit(self, X, incremental: bool, checkpoint=None, checkpoint_every: int = 1,
@@ -311,6 +339,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         """
         x, dtype = self._validated(X, chunked=True)
         return to_numpy(map_rows(self.rbm_.hidden_mean, x, device=self.rbm_.weight.device), dtype)
+
+    def _torch_parts(self) -> Stage:
+        """``to_torch``: the hidden means of :meth:`transform`."""
+        return dense_stages(layer_dense([self.rbm_]))
 
     @torch.no_grad()
     def gibbs(self, v, random_state=None) -> np.ndarray:

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from deepbelief.core.layers import Layer
 from deepbelief.core.network import FeedForwardDBN
+from deepbelief.core.plain import Stage, affine_stage, dense_stages, network_dense
 from deepbelief.core.stack import map_rows
 from deepbelief.estimators._base import FitSession, check_X, training_data
 from deepbelief.estimators._convergence import check_training_predictions
@@ -28,6 +29,7 @@ from deepbelief.estimators._early_stopping import (
     stopping_callbacks,
 )
 from deepbelief.estimators._input import labelled_data, n_rows
+from deepbelief.estimators._large_input import in_memory
 from deepbelief.learning.supervised import SupervisedObjective
 from deepbelief.training.loop import make_optimizer
 from deepbelief.training.plan import LoopPhase, LoopSetup, StackPhase
@@ -64,6 +66,7 @@ class _SupervisedDBN(_BaseDBN):
         k: int = 1,
         pretrain_momentum="classic",
         pretrain_weight_decay: float = 2e-4,
+        pretrain_centering: bool | float = False,
         layer_type="rbm",
         corruption: str = "masking",
         corruption_level: float = 0.25,
@@ -88,7 +91,8 @@ class _SupervisedDBN(_BaseDBN):
             hidden_layer_sizes, visible_units=visible_units, hidden_units=hidden_units,
             pretrain_epochs=pretrain_epochs, pretrain_learning_rate=pretrain_learning_rate,
             pretrain_method=pretrain_method, k=k, pretrain_momentum=pretrain_momentum,
-            pretrain_weight_decay=pretrain_weight_decay, layer_type=layer_type,
+            pretrain_weight_decay=pretrain_weight_decay,
+            pretrain_centering=pretrain_centering, layer_type=layer_type,
             corruption=corruption, corruption_level=corruption_level,
             tied_weights=tied_weights, batch_size=batch_size,
             random_state=random_state, verbose=verbose, device=device, callbacks=callbacks,
@@ -142,7 +146,7 @@ class _SupervisedDBN(_BaseDBN):
         self.pretrain_time_ = stack.time
         self.finetune_time_ = finetune.time
         self._set_curves({"pretrain": stack.history, "finetune": finetune.history})
-        check_training_predictions(self, X, y)
+        check_training_predictions(self, *in_memory(X, y))  # data larger than memory: a sample
         return self
 
     def _network(self, rbms: list[Layer], n_outputs: int, device) -> FeedForwardDBN:
@@ -318,6 +322,11 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         index = self._forward(X).argmax(1).cpu().numpy()
         return self.classes_[index]
 
+    def _torch_parts(self) -> Stage:
+        """``to_torch``: the fine-tuned network, then the softmax of ``predict_proba``."""
+        return [*dense_stages(network_dense(self.network_)),
+                ("softmax", torch.nn.Softmax(dim=1))]
+
     def _target_state(self) -> dict:
         return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
 
@@ -424,6 +433,13 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
         (n_samples, 1), as scikit-learn's regressors), else (n_samples, n_outputs_)."""
         out = self._forward(X).double().cpu().numpy() * self.y_scale_ + self.y_mean_
         return out.ravel() if self.n_outputs_ == 1 else out
+
+    def _torch_parts(self) -> Stage:
+        """``to_torch``: the fine-tuned network, its outputs in the targets' units, and
+        for one target ``predict``'s shape (n_samples,)."""
+        flatten = [("flatten", torch.nn.Flatten(0))] if self.n_outputs_ == 1 else []
+        return [*dense_stages(network_dense(self.network_)),
+                *affine_stage("unstandardize", self.y_scale_, self.y_mean_), *flatten]
 
     def _target_state(self) -> dict:
         # "y_1d" tells versions up to 0.2.0 to return 1-d predictions for one target.

@@ -38,6 +38,15 @@ import numpy as np
 import torch
 
 from deepbelief.core.rbm import RBMModule
+from deepbelief.core.sharding import (
+    RowShard,
+    active_shard,
+    gather_rows,
+    row_shard,
+    split_rows,
+    uniform,
+    world,
+)
 from deepbelief.evaluation._common import (
     Array,
     RandomState,
@@ -245,6 +254,8 @@ def ais_log_partition(
     base: Literal["data", "uniform"] = "data",
     data: Array | None = None,
     random_state: RandomState = None,
+    *,
+    distributed: bool | None = None,
 ) -> AISResult:
     """Estimate ``log Z`` by Annealed Importance Sampling (Neal, 2001).
 
@@ -281,6 +292,14 @@ def ais_log_partition(
     random_state : int, numpy Generator/RandomState, torch.Generator or None
         Seed or generator of the annealing runs (a torch.Generator must live on the RBM's
         device); None draws fresh entropy.
+    distributed : bool or None, default None
+        Split the runs across the processes of the initialised ``torch.distributed``
+        group (None: when one of several processes is initialised). Each process advances
+        its block of runs, drawing its rows of the random numbers of all the runs
+        (:mod:`deepbelief.core.sharding`), and the log weights are gathered with
+        ``all_gather``: every process returns the result one process would, to float
+        rounding. Every process must then call it, with the same arguments and seed;
+        pass False to run every run here (e.g. on rank 0 alone).
 
     Returns
     -------
@@ -324,15 +343,56 @@ def ais_log_partition(
     beta_list = _check_betas(betas)
     device, dtype = _param_device_dtype(rbm)
     generator = _make_generator(random_state, device)
+    rank, size = world() if distributed is not False else (0, 1)
+    lo, hi = split_rows(n_runs, rank, size)
+    shard = RowShard(lo, hi, n_runs) if size > 1 else None
+    total, n_runs = n_runs, hi - lo  # the runs of this process
 
+    a_base = _base_visible_bias(rbm, base, data, device, dtype)
+    log_z_base = _base_log_partition(rbm, a_base)
+    with row_shard(shard):
+        log_w = annealing_runs(rbm, a_base, beta_list, generator, n_runs=n_runs)
+    log_w = gather_rows(log_w, total) if shard is not None else log_w
+    log_w = log_w.cpu()
+    log_mean, log_low, log_high = _log_mean_and_bounds(log_w)
+    return AISResult(
+        log_z=log_z_base + log_mean,
+        log_z_low=log_z_base + log_low,
+        log_z_high=log_z_base + log_high,
+        log_z_base=log_z_base,
+        log_weights=log_w.numpy(),
+        n_betas=len(beta_list),
+    )
+
+
+def _base_log_partition(rbm: RBMModule, a_base: torch.Tensor) -> float:
+    """``log Z_A = A_v(a_A) + n_hidden log 2`` of the base-rate model of visible biases
+    ``a_A`` (zero weights and hidden biases: its hidden units are fair coins)."""
+    a_base64 = a_base.detach().to("cpu", torch.float64).unsqueeze(0)
+    return float(rbm.visible.log_partition(a_base64)[0]) + rbm.n_hidden * math.log(2.0)
+
+
+def annealing_runs(rbm: RBMModule, a_base: torch.Tensor, betas: list[float],
+                   generator: torch.Generator, *, n_runs: int | None = None,
+                   start: torch.Tensor | None = None) -> torch.Tensor:
+    """The log weights of annealing runs along ``betas``, float64 of shape (n_runs,).
+
+    Each run starts from ``start`` (n_runs, n_visible; in the RBM's dtype and on its
+    device), or from a sample of the base-rate model of visible biases ``a_base`` when
+    ``start`` is None, and sums ``log p*_{β_k}(v) - log p*_{β_{k-1}}(v)`` over ``k``, the
+    state moving by one Gibbs sweep at ``β_k`` after each term (none after the last).
+    ``p*_β`` is the intermediate distribution of :func:`ais_log_partition` (``β = 0``: the
+    base-rate model; ``β = 1``: the RBM). From 0 up to 1 it is AIS; from 1 down to 0 the
+    reverse annealing of :func:`~deepbelief.evaluation.reverse_ais.raise_log_likelihood`,
+    whose sum is minus the log ratio of the forward steps (the increments hold for either
+    sign of ``β_k - β_{k-1}``).
+    """
+    device, dtype = a_base.device, a_base.dtype
+    n_runs = int(start.shape[0] if start is not None else n_runs)
     W = rbm.weight.detach()
     a = rbm.visible_bias.detach()
     b = rbm.hidden_bias.detach()
     n_v, n_h = W.shape
-    a_base = _base_visible_bias(rbm, base, data, device, dtype)
-    # log Z_A = A_v(a_A) + n_hidden log 2: zero-weight, zero-bias hidden units are fair coins.
-    a_base64 = a_base.detach().to("cpu", torch.float64).unsqueeze(0)
-    log_z_base = float(rbm.visible.log_partition(a_base64)[0]) + n_h * math.log(2.0)
 
     # One product v @ [W | a - a_A] gives the hidden input and the visible-bias term.
     W_aug = torch.cat([W, (a - a_base).unsqueeze(1)], dim=1)
@@ -342,8 +402,6 @@ def ais_log_partition(
 
     # Preallocated buffers for the hidden side; the visible sample is the unit type's own.
     c_aug = torch.empty(n_runs, n_h + 1, device=device, dtype=dtype)
-    c = c_aug[:, :n_h]
-    bias_term = c_aug[:, n_h]
     prob = torch.empty(n_runs, n_h, device=device, dtype=dtype)
     tmp = torch.empty(n_runs, n_h, device=device, dtype=dtype)
     h = torch.empty(n_runs, n_h, device=device, dtype=dtype)
@@ -351,9 +409,23 @@ def ais_log_partition(
     v_field = torch.empty(n_runs, n_v, device=device, dtype=dtype)
     v_bias = torch.empty(n_v, device=device, dtype=dtype)
     log_w = torch.zeros(n_runs, device=device, dtype=torch.float64)
+    _anneal(rbm, W_aug, b_aug, W_t, a_base, a_diff, betas, generator, log_w,
+            (c_aug, prob, tmp, h, inc, v_field, v_bias), start)
+    return log_w
 
-    # v_1 ~ p_0, the base-rate model (independent visible units).
-    v = rbm.visible.sample(a_base.expand(n_runs, n_v).contiguous(), generator)
+
+def _anneal(rbm, W_aug, b_aug, W_t, a_base, a_diff, beta_list, generator, log_w,
+            buffers, start=None) -> None:
+    """The annealing runs of :func:`annealing_runs`: ``log_w`` accumulates the log
+    weights of its rows (runs), in place; ``buffers`` are the preallocated work tensors."""
+    c_aug, prob, tmp, h, inc, v_field, v_bias = buffers
+    n_runs, n_h = prob.shape
+    n_v = v_field.shape[1]
+    c, bias_term = c_aug[:, :n_h], c_aug[:, n_h]
+    shard = active_shard()
+    # v_1 ~ p_0, the base-rate model (independent visible units), unless given.
+    v = (rbm.visible.sample(a_base.expand(n_runs, n_v).contiguous(), generator)
+         if start is None else start)
 
     last = len(beta_list) - 1
     for k in range(1, last + 1):
@@ -365,29 +437,22 @@ def ais_log_partition(
         torch.mul(c, -d_beta, out=tmp)
         torch.expm1(tmp, out=tmp)
         tmp.mul_(prob)
-        tmp.log1p_()  # softplus(β_{k-1} c) - softplus(β_k c)
+        tmp.log1p_()  # softplus(β_{k-1} c) - softplus(β_k c), either sign of d_beta
         torch.sum(tmp, dim=1, out=inc)
         log_w.add_(bias_term, alpha=d_beta)
         log_w.sub_(inc)
         if k == last:
             break
         # v_{k+1} ~ T_k(v_k, .): h ~ σ(β_k c), v | h with field (1-β_k) a_A + β_k (a + W h).
-        torch.rand(n_runs, n_h, generator=generator, device=device, dtype=dtype, out=tmp)
+        if shard is None:
+            torch.rand(n_runs, n_h, generator=generator, device=tmp.device, dtype=tmp.dtype,
+                       out=tmp)
+        else:  # this process's rows of the draw of every run
+            tmp.copy_(uniform((n_runs, n_h), generator, tmp.device, tmp.dtype))
         torch.lt(tmp, prob, out=h)
         torch.add(a_base, a_diff, alpha=beta, out=v_bias)
         torch.addmm(v_bias, h, W_t, alpha=beta, out=v_field)
         v = rbm.visible.sample(v_field, generator)
-
-    log_w = log_w.cpu()
-    log_mean, log_low, log_high = _log_mean_and_bounds(log_w)
-    return AISResult(
-        log_z=log_z_base + log_mean,
-        log_z_low=log_z_base + log_low,
-        log_z_high=log_z_base + log_high,
-        log_z_base=log_z_base,
-        log_weights=log_w.numpy(),
-        n_betas=len(beta_list),
-    )
 
 
 def _log_mean_and_bounds(log_w: torch.Tensor) -> tuple[float, float, float]:

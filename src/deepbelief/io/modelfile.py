@@ -249,6 +249,11 @@ def save_file(
         empty or reserved.
     OSError
         If the file cannot be written; any previous file at ``path`` is then intact.
+
+    Notes
+    -----
+    In a ``torch.distributed`` process group, only rank 0 writes: every process checks
+    what it is given (and raises alike), the others then return ``path`` at once.
     """
     path = Path(path)
     if not isinstance(model_type, str):
@@ -282,8 +287,17 @@ def save_file(
     document["metadata_sha256"] = metadata_sha256(document)
     metadata = {METADATA_KEY: json.dumps(document, ensure_ascii=False, allow_nan=False)}
     data = safetensors.torch.save(cpu_tensors, metadata=metadata)
-    atomic_write(path, data)
+    if _writes_here():
+        atomic_write(path, data)
     return path
+
+
+def _writes_here() -> bool:
+    """Whether this process writes files: rank 0 of an initialised ``torch.distributed``
+    process group, or a process outside one (data-parallel training, where every process
+    holds the same model)."""
+    dist = torch.distributed
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def _existing(path: str | os.PathLike[str]) -> Path:

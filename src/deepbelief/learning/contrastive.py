@@ -24,6 +24,9 @@ from __future__ import annotations
 import torch
 
 from deepbelief.core.rbm import RBMModule
+from deepbelief.core.tempering import DEFAULT_TEMPERATURES
+from deepbelief.learning.centering import Centering, make_centering
+from deepbelief.learning.tempering import ParallelTemperingPCD
 
 __all__ = ["ContrastiveDivergence", "PersistentContrastiveDivergence", "RBMObjective", "make_rule"]
 
@@ -121,13 +124,17 @@ class PersistentContrastiveDivergence:
         self.chains = _clone(state.get("chains"))
 
 
-def make_rule(method: str, k: int = 1):
-    """Build a rule from its name: ``'cd'`` or ``'pcd'``."""
+def make_rule(method: str, k: int = 1, temperatures=DEFAULT_TEMPERATURES):
+    """Build a rule from its name: ``'cd'``, ``'pcd'`` or ``'pt'`` (PT-PCD,
+    :class:`~deepbelief.learning.tempering.ParallelTemperingPCD`, whose ladder is
+    ``temperatures``: a count or the inverse temperatures; ignored by the others)."""
     if method == "cd":
         return ContrastiveDivergence(k)
     if method == "pcd":
         return PersistentContrastiveDivergence(k)
-    raise ValueError(f"Unknown learning method {method!r}; use 'cd' or 'pcd'.")
+    if method == "pt":
+        return ParallelTemperingPCD(k, temperatures)
+    raise ValueError(f"Unknown learning method {method!r}; use 'cd', 'pcd' or 'pt'.")
 
 
 def _context(rbm: RBMModule, batch: tuple[torch.Tensor, ...]) -> torch.Tensor | None:
@@ -149,7 +156,10 @@ class RBMObjective:
     (Hinton's practical guide, §11). With ``sample_inputs`` the data are read as Bernoulli
     probabilities and every mini-batch trains on a fresh binary sample of them ("dynamic
     binarisation"): the model is fitted to the distribution of binarised data rather than
-    to one fixed binarisation, which overfits less.
+    to one fixed binarisation, which overfits less. With ``centering`` (True, a sliding
+    factor in (0, 1], or a :class:`~deepbelief.learning.centering.Centering`) the gradient
+    is the centred one of Melchior, Fischer & Wiskott (2016), for any rule; the offsets are
+    kept in ``centering`` and checkpointed with the rule's state.
     """
 
     def __init__(
@@ -160,8 +170,10 @@ class RBMObjective:
         sparsity_cost: float = 0.0,
         sparsity_decay: float = 0.9,
         sample_inputs: bool = False,
+        centering: bool | float | Centering | None = None,
     ) -> None:
         self.module = rbm
+        self.centering = make_centering(centering)
         self.sample_inputs = sample_inputs
         self.rule = rule
         self.sparsity_target = sparsity_target
@@ -174,10 +186,11 @@ class RBMObjective:
         """Whether a step can be recorded into a CUDA graph
         (:mod:`deepbelief.training.graphs`): every update of the objective's state is in
         place and ``gradients_`` returns nothing. Plain RBMs (no context) under CD-k or
-        PCD-k."""
+        PCD-k or PT-PCD."""
         return (not getattr(self.module, "n_context", 0)
                 and isinstance(self.rule, (ContrastiveDivergence,
-                                           PersistentContrastiveDivergence)))
+                                           PersistentContrastiveDivergence,
+                                           ParallelTemperingPCD)))
 
     @torch.no_grad()
     def gradients_(self, batch: tuple[torch.Tensor, ...], generator) -> None:
@@ -214,6 +227,8 @@ class RBMObjective:
             penalty = (self._q - self.sparsity_target) * self.sparsity_cost
             rbm.hidden_bias.grad.add_(penalty)
             rbm.weight.grad.addr_(v_pos.mean(0), penalty)
+        if self.centering is not None:
+            self.centering.apply_(rbm, v_pos, h_pos, v_neg, h_neg)
 
     @torch.no_grad()
     def monitor(self, data: tuple[torch.Tensor, ...], generator) -> dict[str, torch.Tensor]:
@@ -242,9 +257,15 @@ class RBMObjective:
         )
 
     def state_dict(self) -> dict:
-        """A snapshot (cloned tensors) of the rule's chains and the sparsity running mean."""
-        return {"rule": self.rule.state_dict(), "q": _clone(self._q)}
+        """A snapshot (cloned tensors) of the rule's chains, the sparsity running mean and
+        (when centring) the offsets."""
+        state = {"rule": self.rule.state_dict(), "q": _clone(self._q)}
+        if self.centering is not None:
+            state["centering"] = self.centering.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.rule.load_state_dict(state.get("rule", {}))
         self._q = _clone(state.get("q"))
+        if self.centering is not None:
+            self.centering.load_state_dict(state.get("centering", {}))

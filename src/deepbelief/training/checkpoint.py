@@ -39,6 +39,7 @@ import torch
 
 from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
+from deepbelief.training.distributed import synchronise
 from deepbelief.training.hooks import Callback, PhaseCallbacks
 from deepbelief.training.loop import TrainingContext
 
@@ -356,17 +357,22 @@ class TrainingCheckpoint:
         return removed
 
     def save(self, current: dict | None = None) -> Path:
-        """Write the header, :attr:`position`, ``current`` and the generator's state."""
+        """Write the header, :attr:`position`, ``current`` and the generator's state.
+
+        In a process group, every process calls it (the state gathers their persistent
+        chains), rank 0 alone writes, and all wait for the file before going on."""
         state = {
             "layout": LAYOUT_VERSION, "params": self.params, "data_sha256": self.data_sha256,
             **self.position(), "current": current,
             "generator": None if self.generator is None else self.generator.get_state(),
         }
         try:
-            return save_checkpoint(self.path, state, kind=self.kind)
+            return save_checkpoint(self.path, state, kind=self.kind)  # rank 0 writes
         except TypeError as exc:
             raise TypeError(f"{exc} A callback's state_dict() may hold only tensors, "
                             "numbers, strings, lists and dicts.") from exc
+        finally:
+            synchronise()
 
 
 class CheckpointCallback(Callback):

@@ -11,7 +11,10 @@ A new layer kind (an autoencoder layer, a conditional RBM) needs only its spec a
 The data of a layer is a tensor on the device, or (for the first layer of a stack trained
 on a SciPy sparse matrix) a :class:`~deepbelief.training.sources.SparseSource`, which hands
 out mini-batches densified one at a time: :func:`data_layout`, :func:`data_mean` and
-:func:`data_rows` read both, and the layers above train on the (dense) up-pass.
+:func:`data_rows` read both, and the layers above train on the (dense) up-pass. Data larger
+than memory (a memory-mapped file, an HDF5 dataset, a stream of batches) comes as a
+host-side source, and the layers above read it mapped up batch by batch or from a cache
+file (:mod:`deepbelief.training.lazy_stack`), never whole.
 """
 
 from __future__ import annotations
@@ -25,8 +28,15 @@ import torch
 
 from deepbelief.core.layers import Layer
 from deepbelief.core.rbm import RBMModule
-from deepbelief.core.stack import CHUNK_VALUES, up_pass
+from deepbelief.core.stack import CHUNK_VALUES
+from deepbelief.core.tempering import DEFAULT_TEMPERATURES
 from deepbelief.learning.contrastive import RBMObjective, make_rule
+from deepbelief.training.distributed import (
+    data_parallel,
+    load_objective_state,
+    objective_state,
+)
+from deepbelief.training.lazy_stack import host_mean, host_source, stacked_input
 from deepbelief.training.loop import (
     EpochSchedule,
     LoopState,
@@ -47,6 +57,7 @@ __all__ = [
     "data_rows",
     "monitor_rows",
     "pretrain_stack",
+    "with_centering",
 ]
 
 #: Rows monitored after each epoch (``fit_epochs(monitor_size=...)``).
@@ -92,6 +103,8 @@ def data_layout(data: torch.Tensor | SparseSource) -> tuple[int, torch.device, t
         data = data[0]
     if isinstance(data, SparseSource):
         return data.arrays[0].shape[1], data.device, torch.float32
+    if host_source(data):  # a file or stream read in pieces (training/lazy_stack.py)
+        return data.n_features, data.device, torch.float32
     return data.shape[1], data.device, data.dtype
 
 
@@ -112,6 +125,8 @@ def data_mean(data: torch.Tensor | SparseSource) -> torch.Tensor:
     """
     if isinstance(data, tuple):
         data = data[0]
+    if host_source(data):
+        return host_mean(data)
     if not isinstance(data, SparseSource):
         return data.mean(0)
     matrix = data.arrays[0]
@@ -130,7 +145,7 @@ def monitor_rows(data) -> int:
     for a :class:`SparseSource` of a wide matrix (at most a dense chunk's values)."""
     if isinstance(data, tuple):
         data = data[0]
-    if not isinstance(data, SparseSource):
+    if not isinstance(data, SparseSource) and not host_source(data):
         return _MONITOR_ROWS
     return max(1, min(_MONITOR_ROWS, CHUNK_VALUES // max(data_layout(data)[0], 1)))
 
@@ -204,6 +219,8 @@ class RBMConfig:
     sparsity_cost: float = 0.0
     sample_inputs: bool = False
     n_context: int = 0
+    centering: bool | float = False
+    temperatures: int | tuple[float, ...] = DEFAULT_TEMPERATURES  # method='pt' only
 
     label = "RBM"
 
@@ -221,10 +238,18 @@ class RBMConfig:
 
     def objective(self, layer: RBMModule) -> RBMObjective:
         return RBMObjective(
-            layer, make_rule(self.method, self.k),
+            layer, make_rule(self.method, self.k, self.temperatures),
             sparsity_target=self.sparsity_target, sparsity_cost=self.sparsity_cost,
-            sample_inputs=self.sample_inputs,
+            sample_inputs=self.sample_inputs, centering=self.centering,
         )
+
+
+def with_centering(configs: list, centering: bool | float) -> list:
+    """``configs`` with ``centering`` (see :class:`~deepbelief.learning.centering.Centering`)
+    set on their :class:`RBMConfig` entries; other layer kinds (autoencoder layers) as they
+    are. The DBN estimators' ``pretrain_centering`` goes through here."""
+    return [replace(c, centering=centering) if isinstance(c, RBMConfig) else c
+            for c in configs]
 
 
 class LayerTrainer:
@@ -260,7 +285,7 @@ class LayerTrainer:
         stream and loop position."""
         return {
             "optimizer": self.optimizer.state_dict(),
-            "objective": self.objective.state_dict(),
+            "objective": objective_state(self.objective),  # every process's chains
             "generator": self.generator.get_state() if self.generator is not None else None,
             "epoch": self.state.epoch,
             "history": list(self.state.history),
@@ -271,7 +296,7 @@ class LayerTrainer:
         objective's tensors move to the layer's device)."""
         self.optimizer.load_state_dict(state["optimizer"])
         device = next(iter(self.layer.state_dict().values())).device
-        self.objective.load_state_dict(_to_device(state["objective"], device))
+        load_objective_state(self.objective, _to_device(state["objective"], device))
         if state["generator"] is not None:
             self.generator.set_state(state["generator"])
         self.state = LoopState(epoch=state["epoch"], history=list(state["history"]))
@@ -282,15 +307,19 @@ class LayerTrainer:
     ) -> LoopState:
         """Train for ``epochs`` (default: the configured number) more epochs on ``data``
         (a tensor, a tuple of aligned tensors such as a conditional RBM's ``(visible,
-        context)``, or a :class:`SparseSource`)."""
-        return fit_epochs(
-            self.objective, data if isinstance(data, (BatchSource, tuple)) else (data,),
-            self.optimizer, epochs=self.config.epochs if epochs is None else epochs,
-            batch_size=self.config.batch_size, generator=self.generator,
-            schedule=self.schedule, callbacks=callbacks, state=self.state,
-            name=self.config.label if name is None else name, progress=progress,
-            monitor_size=monitor_rows(data),
-        )
+        context)``, or a :class:`SparseSource`); data-parallel in a process group
+        (:func:`~deepbelief.training.distributed.data_parallel`)."""
+        rows = data if isinstance(data, (BatchSource, tuple)) else (data,)
+        with data_parallel(self.objective, rows, self.config.batch_size,
+                           self.generator) as (objective, rows):
+            return fit_epochs(
+                objective, rows,
+                self.optimizer, epochs=self.config.epochs if epochs is None else epochs,
+                batch_size=self.config.batch_size, generator=self.generator,
+                schedule=self.schedule, callbacks=callbacks, state=self.state,
+                name=self.config.label if name is None else name, progress=progress,
+                monitor_size=monitor_rows(data),
+            )
 
 
 def _to_device(tree, device: torch.device):
@@ -360,7 +389,7 @@ def pretrain_stack(
     x = data
     if len(layers) < len(configs):
         for layer in layers:  # the same passes as below, so the data is bit-identical
-            x = up_pass([layer], data_rows(x))
+            x = stacked_input(x, [layer])
     for i in range(len(layers), len(configs)):
         config = configs[i] if i == 0 else configs[i].stacked_on(configs[i - 1])
         epochs = None
@@ -384,6 +413,6 @@ def pretrain_stack(
         histories.append(state.history)
         if on_layer_end is not None:
             on_layer_end(layers, histories, trainer)
-        if i + 1 < len(configs):
-            x = up_pass([layer], data_rows(x))
+        if i + 1 < len(configs):  # a tensor, or a lazy or cached source (lazy_stack.py)
+            x = stacked_input(x, [layer], configs[i + 1].epochs)
     return layers, histories

@@ -43,21 +43,26 @@ from typing import Any
 
 import torch
 
-from deepbelief.core.stack import up_pass
 from deepbelief.training.checkpoint import (
     CheckpointCallback,
     TrainingCheckpoint,
     remaining_epochs,
 )
+from deepbelief.training.distributed import (
+    agreed_callbacks,
+    data_parallel,
+    load_objective_state,
+    share_generator,
+)
 from deepbelief.training.greedy import (
     LayerSpec,
     LayerTrainer,
     data_layout,
-    data_rows,
     monitor_rows,
     pretrain_stack,
 )
 from deepbelief.training.hooks import PHASES, PhaseCallbacks
+from deepbelief.training.lazy_stack import stacked_input
 from deepbelief.training.loop import LoopState, fit_epochs, warm_up_optimizers
 from deepbelief.training.progress import ProgressBar
 
@@ -99,9 +104,9 @@ class PhaseRun:
                                label=self.phase.label, n_layers=n_layers,
                                lower_layers=lower_layers)
         if plan.checkpoint is None:
-            return [phase]
+            return agreed_callbacks([phase])
         restore, self.restore = self.restore, None
-        return [CheckpointCallback(plan.checkpoint, phase, restore)]
+        return agreed_callbacks([CheckpointCallback(plan.checkpoint, phase, restore)])
 
     def boundary(self) -> None:
         """Save a checkpoint at a boundary inside the phase (e.g. a layer's end)."""
@@ -168,6 +173,7 @@ class FitPlan:
         if saved is not None and len(saved["done"]) != start:
             raise ValueError("the checkpoint's plan does not fit this estimator's phases.")
         warm_up_optimizers()  # torch's one-time import is not training time
+        share_generator(self.generator)  # in a process group: rank 0's stream everywhere
         for index, phase in enumerate(self.phases):
             phase.time = 0.0
             if index < start:  # finished before: rebuild, don't train
@@ -359,7 +365,7 @@ class StackPhase:
             self.trainers[i].run(x, 1, callbacks=callbacks,
                                  name=f"layer {i + 1} ({config.label})")
             if i + 1 < len(self.configs):
-                x = up_pass([self.trainers[i].layer], data_rows(x))
+                x = stacked_input(x, [self.trainers[i].layer], epochs=1)  # lazy_stack.py
         self.rbms = [t.layer for t in self.trainers]
         self.history = [t.state.history for t in self.trainers]
 
@@ -448,15 +454,16 @@ class LoopPhase:
         if current is not None:
             self.module.load_state_dict(current["module"])
             setup.optimizer.load_state_dict(current["optimizer"])
-            if hasattr(setup.objective, "load_state_dict"):
-                setup.objective.load_state_dict(current["objective"])
+            load_objective_state(setup.objective, current["objective"])
             state = LoopState(epoch=current["epoch"], history=list(current["history"]))
             epochs = remaining_epochs(current, self.epochs)
         self.history = state.history
-        fit_epochs(setup.objective, setup.data, setup.optimizer, epochs=epochs,
-                   batch_size=self.batch_size, generator=run.generator, state=state,
-                   callbacks=run.callbacks(setup.internal), name=self.loop_name,
-                   monitor_size=monitor_rows(setup.data))
+        with data_parallel(setup.objective, setup.data, self.batch_size,
+                           run.generator) as (objective, data):
+            fit_epochs(objective, data, setup.optimizer, epochs=epochs,
+                       batch_size=self.batch_size, generator=run.generator, state=state,
+                       callbacks=run.callbacks(setup.internal), name=self.loop_name,
+                       monitor_size=monitor_rows(setup.data))
 
     def position(self) -> dict | None:
         return None if self.setup is None else self.setup.position

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from deepbelief.training.distributed import is_writer
 from deepbelief.training.hooks import Callback, context_info
 from deepbelief.training.loop import TrainingContext
 
@@ -50,7 +51,8 @@ class ProgressBar(Callback):
     once per epoch, when ``file`` is a terminal and the environment variable ``CI`` is not
     set; otherwise (logs, CI, notebooks' captured output) a line goes to ``sink`` (default:
     stderr, like the bars) after every ``every``-th epoch of a phase and after its last
-    epoch (also when early stopping ends it). ``verbose=0`` shows nothing. Estimators with
+    epoch (also when early stopping ends it). ``verbose=0`` shows nothing, and neither do
+    the processes of a ``torch.distributed`` group other than rank 0. Estimators with
     ``verbose > 0`` add one themselves unless ``callbacks`` already holds one.
 
     Parameters
@@ -105,7 +107,8 @@ class ProgressBar(Callback):
         self._bar = None
         self._done, self._shown = 0, None
         self._every = self.every or max(1, math.ceil(context.n_epochs / LINES_PER_PHASE))
-        if not self.verbose or context.n_epochs <= 0:
+        self._shows = bool(self.verbose) and is_writer()  # rank 0 alone in a process group
+        if not self._shows or context.n_epochs <= 0:
             return
         stream = self.file if self.file is not None else sys.stderr
         if self._use_bar(stream):
@@ -120,7 +123,7 @@ class ProgressBar(Callback):
                              leave=True, dynamic_ncols=True)
 
     def on_epoch_end(self, context: TrainingContext) -> None:
-        if not self.verbose:
+        if not getattr(self, "_shows", self.verbose):
             return
         record = context.record
         if self._bar is not None:
@@ -145,7 +148,8 @@ class ProgressBar(Callback):
     def on_train_end(self, context: TrainingContext) -> None:
         if getattr(self, "_bar", None) is not None:
             self._bar.close()
-        elif (self.verbose and getattr(self, "_done", 0) and context.record is not None
+        elif (getattr(self, "_shows", self.verbose) and getattr(self, "_done", 0)
+              and context.record is not None
               and context.record is not self._shown):  # stopped early: show the last epoch
             self._line(context, context.record)
         self._bar = None

@@ -7,10 +7,17 @@ hands them out as tuples of tensors on its ``device`` (the host-side sources con
 data to ``float32`` and integer labels to ``int64``).
 
 - :class:`TensorSource`: tensors already on the device (what every estimator passes today);
-- :class:`ArraySource`: NumPy arrays, ``np.memmap`` and ``.npy`` files opened with
-  ``mmap_mode='r'``; rows are read and moved one mini-batch at a time;
+- :class:`ArraySource`: NumPy arrays, ``np.memmap``, ``.npy`` files opened with
+  ``mmap_mode='r'`` and HDF5 datasets (``h5py.Dataset``); rows are read and moved one
+  mini-batch at a time, and the pages of a memory-mapped file are handed back to the
+  operating system as reading goes on (:func:`release_pages`), so that the process's
+  resident memory stays bounded however large the file;
 - :class:`SparseSource`: a SciPy sparse matrix of features (kept as CSR), densified one
   mini-batch at a time, with optional dense arrays (labels) beside it.
+
+:class:`~deepbelief.training.iterable_source.IterableSource` (re-iterables of batches, such
+as a ``torch.utils.data.DataLoader``) and the sources of lazy stacking
+(:mod:`deepbelief.training.lazy_stack`) live beside this module.
 
 Every source shuffles with the same single draw, ``torch.randperm(n_samples,
 generator=generator, device=device)`` at the start of each epoch, so on the same data and
@@ -21,14 +28,18 @@ gives identical weights. Anything else with ``n_samples``, ``device``, ``batches
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import mmap
+from collections.abc import Callable, Iterator, Sequence
 from os import PathLike
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
-__all__ = ["ArraySource", "BatchSource", "SparseSource", "TensorSource", "as_source"]
+from deepbelief.training.file_rows import FileRows
+
+__all__ = ["ArraySource", "BatchSource", "SparseSource", "TensorSource", "as_source",
+           "release_pages"]
 
 Batch = tuple[torch.Tensor, ...]
 
@@ -141,22 +152,91 @@ def _torch_dtype(array) -> torch.dtype:
                     "integer data.")
 
 
-class ArraySource:
-    """Mini-batches gathered from NumPy arrays, memory-mapped ones included.
+#: Bytes of memory-mapped files read between two :func:`release_pages` (32 MiB, counting
+#: each row read apart as the pages it spans): about the most an :class:`ArraySource` adds
+#: to the process's resident memory while it reads a file.
+RELEASE_BYTES = 32 * 2**20
 
-    Only the rows of the current mini-batch are read (in increasing order, which suits the
-    page cache of a memory-mapped file), converted and moved to the device; the whole array
-    is never loaded. The batches are the same, row for row, as those of a
-    :class:`TensorSource` holding the same data.
+_PAGE = mmap.PAGESIZE
+
+
+def _shared_mapping(array) -> mmap.mmap | None:
+    """The ``mmap`` under a NumPy array mapped from a file in a shared mode (``'r'``,
+    ``'r+'``, ``'w+'``: ``np.memmap``, ``np.load(mmap_mode=...)``, or a view of one), else
+    None. A copy-on-write mapping (mode ``'c'``) is left alone: releasing its pages would
+    discard the changes made to them."""
+    while array is not None:
+        if isinstance(array, np.memmap):
+            mapping = getattr(array, "_mmap", None)
+            return mapping if mapping is not None and array.mode != "c" else None
+        array = getattr(array, "base", None)
+    return None
+
+
+def release_pages(*arrays: Any) -> None:
+    """Hand the pages of memory-mapped arrays back to the operating system.
+
+    Reading a memory-mapped file maps its pages into the process, and they count as its
+    resident memory (RSS) until the process lets them go. ``madvise(MADV_DONTNEED)`` lets
+    them go: the data stays in the file (and in the page cache, so reading it again is
+    still fast) and the pages are read back on the next access. Arrays that are not
+    mapped from a file in a shared mode are ignored, as are platforms without
+    ``madvise``.
 
     Parameters
     ----------
-    *arrays : numpy.ndarray or numpy.memmap
-        Aligned arrays of shape ``(n_samples, ...)``; any array-like with NumPy indexing and
-        a ``dtype`` works. Real and boolean arrays become ``float32`` tensors, integer
-        arrays ``int64`` ones (labels).
+    *arrays : numpy.ndarray, numpy.memmap or anything else
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.npy")
+    >>> np.save(path, np.ones((1000, 100), dtype=np.float32))
+    >>> X = np.load(path, mmap_mode="r")
+    >>> float(X.sum())
+    100000.0
+    >>> release_pages(X, np.zeros(3))  # X's pages are let go; X reads as before
+    >>> float(X[999].sum())
+    100.0
+    """
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    for array in arrays:
+        mapping = _shared_mapping(array)
+        if mapping is None or advice is None:
+            continue
+        try:
+            mapping.madvise(advice)
+        except (OSError, ValueError):  # a closed or unsupported mapping: nothing to release
+            pass
+
+
+class ArraySource:
+    """Mini-batches gathered from NumPy arrays, memory-mapped ones and HDF5 datasets included.
+
+    Only the rows of the current mini-batch are read (in increasing order, which suits the
+    page cache of a file and HDF5's selections), converted and moved to the device; the
+    whole array is never loaded. The rows of a memory-mapped file are read with ``preadv``
+    (:class:`~deepbelief.training.file_rows.FileRows`), without mapping its pages; where
+    that does not apply, pages are mapped and released after every :data:`RELEASE_BYTES`
+    (:func:`release_pages`). Either way the resident memory of a fit stays bounded however
+    large the file. The batches are the same, row for row,
+    as those of a :class:`TensorSource` holding the same data.
+
+    Parameters
+    ----------
+    *arrays : numpy.ndarray, numpy.memmap or h5py.Dataset
+        Aligned arrays of shape ``(n_samples, ...)``; any array-like with NumPy indexing
+        (slices and increasing integer arrays) and a ``dtype`` works. Real and boolean
+        arrays become ``float32`` tensors, integer arrays ``int64`` ones (labels).
     device : str or torch.device, default='cpu'
         Where the batches go.
+    rows : array of int, optional
+        Train on these rows of the arrays only (e.g. the training part of a validation
+        split), as if the arrays held just them, in this order; nothing is copied.
+    transform : callable, optional
+        ``transform(values) -> values``: applied on the host to the rows read from the first
+        array (a NumPy array, rows by features) before they become a ``float32`` tensor,
+        e.g. clipping or standardisation. It must act on each row independently.
 
     Raises
     ------
@@ -179,19 +259,33 @@ class ArraySource:
     [[4, 0], [1, 3], [2]]
     >>> source.head(1)
     (tensor([[0., 1.]]), tensor([0]))
+    >>> ArraySource(x, rows=[3, 1]).head(2)[0]
+    tensor([[6., 7.],
+            [2., 3.]])
     """
 
     #: How many leading arrays may be SciPy sparse matrices (:class:`SparseSource`: one).
     _n_sparse = 0
 
-    def __init__(self, *arrays: Any, device: str | torch.device = "cpu") -> None:
+    def __init__(self, *arrays: Any, device: str | torch.device = "cpu", rows=None,
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         if any(hasattr(a, "tocsr") for a in arrays[self._n_sparse:]):
             raise TypeError(f"{type(self).__name__} takes dense arrays here; wrap a "
                             "scipy.sparse feature matrix in SparseSource(X, y).")
-        self.n_samples = _common_length(arrays, type(self).__name__)
+        n_samples = _common_length(arrays, type(self).__name__)
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64).reshape(-1)
+        self.n_samples = n_samples if self.rows is None else len(self.rows)
         self.arrays = tuple(arrays)
         self.dtypes = tuple(_torch_dtype(a) for a in arrays)
         self.device = torch.device(device)
+        self.transform = transform
+        self._files = tuple(FileRows.of(a) for a in arrays)  # memmaps: read, not mapped
+        self._unreleased = 0  # bytes read through mappings since their last release
+
+    @property
+    def n_features(self) -> int:
+        """Columns of the first array (the features)."""
+        return self.arrays[0].shape[1]
 
     @classmethod
     def from_npy(cls, *paths: str | PathLike, device: str | torch.device = "cpu") -> ArraySource:
@@ -209,34 +303,70 @@ class ArraySource:
         """
         return cls(*(np.load(p, mmap_mode="r") for p in paths), device=device)
 
-    def _rows(self, array, index: np.ndarray) -> np.ndarray:
-        """``array[index]`` as a dense NumPy array (``index`` is sorted)."""
+    def _rows(self, array, index: np.ndarray | slice) -> np.ndarray:
+        """``array[index]`` as a dense NumPy array (``index`` is sorted, or a slice)."""
         return np.asarray(array[index])
 
-    def _tensor(self, rows: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    def _tensor(self, rows: np.ndarray, dtype: torch.dtype, first: bool) -> torch.Tensor:
+        if first and self.transform is not None:
+            rows = self.transform(rows)
         host = np.ascontiguousarray(rows, dtype=np.float32 if dtype == torch.float32
                                     else np.int64)
+        if not host.flags.writeable:  # a slice of a read-only file: copy it out
+            host = host.copy()
         return torch.from_numpy(host).to(self.device)
 
-    def _take(self, index: np.ndarray) -> Batch:
-        """The rows ``index`` (in that order) of every array, as tensors on the device."""
+    def _read(self, index: np.ndarray | slice, back: np.ndarray | None = None) -> Batch:
+        """The rows ``index`` (increasing, or a slice) of every array, reordered by
+        ``back``, as tensors on the device; mapped pages are released now and then."""
+        batch = []
+        for i, (array, dtype, file) in enumerate(zip(self.arrays, self.dtypes, self._files,
+                                                     strict=True)):
+            rows = self._rows(array, index) if file is None else file.read(index)
+            batch.append(self._tensor(rows if back is None else rows[back], dtype, i == 0))
+            if file is None and _shared_mapping(array) is not None:
+                scattered = 0 if isinstance(index, slice) else _PAGE * len(rows)
+                self._unreleased += rows.nbytes + scattered  # a row apart: one more page
+        if self._unreleased >= RELEASE_BYTES:
+            self.release()
+        return tuple(batch)
+
+    def take(self, index) -> Batch:
+        """The rows ``index`` (positions in ``range(n_samples)``, in that order) of every
+        array, as tensors on the device."""
+        index = np.asarray(index, dtype=np.int64).reshape(-1)
+        if self.rows is not None:
+            index = self.rows[index]
         order = np.argsort(index, kind="stable")
         back = np.empty_like(order)
         back[order] = np.arange(len(order))  # sorted rows -> the batch's order
-        ascending = index[order]
-        return tuple(self._tensor(self._rows(a, ascending)[back], dtype)
-                     for a, dtype in zip(self.arrays, self.dtypes, strict=True))
+        return self._read(index[order], back)
+
+    def chunks(self, size: int) -> Iterator[Batch]:
+        """Consecutive, unshuffled chunks of at most ``size`` rows (slices of the arrays
+        when no ``rows`` are selected); pages are released at the end."""
+        for lo in range(0, self.n_samples, size):
+            hi = min(lo + size, self.n_samples)
+            yield (self._read(slice(lo, hi)) if self.rows is None
+                   else self.take(np.arange(lo, hi)))
+        self.release()
+
+    def release(self) -> None:
+        """Release the pages of memory-mapped arrays read so far (:func:`release_pages`)."""
+        release_pages(*self.arrays)
+        self._unreleased = 0
 
     def batches(self, batch_size: int, generator: torch.Generator | None) -> Iterator[Batch]:
         """One epoch of shuffled mini-batches (see :class:`BatchSource`); the permutation is
         drawn on ``device`` (like :class:`TensorSource`) and copied to the host once."""
         order = _epoch_order(self.n_samples, generator, self.device).cpu().numpy()
         for lo in range(0, self.n_samples, batch_size):
-            yield self._take(order[lo : lo + batch_size])
+            yield self.take(order[lo : lo + batch_size])
+        self.release()
 
     def head(self, n: int) -> Batch:
         """The first ``n`` rows of every array, as tensors on the device."""
-        return self._take(np.arange(min(n, self.n_samples)))
+        return self.take(np.arange(min(n, self.n_samples)))
 
     def __repr__(self) -> str:
         shapes = ", ".join(str(tuple(a.shape)) for a in self.arrays)
