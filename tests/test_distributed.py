@@ -157,11 +157,25 @@ def _worker(out: Path) -> None:
     except ValueError as exc:
         refused = str(exc)
     RBM(4, n_iter=1, batch_size=2, random_state=0).fit(X[:8])  # as the message advises
+    mismatches = {}
+    for case, (rows, batch, flip) in {"rows": (40 - 10 * rank, 8, False),
+                                      "batch": (40, 8 + 2 * rank, False),
+                                      "values": (40, 8, rank == 1)}.items():
+        data = X[:rows][::-1] if flip else X[:rows]
+        try:
+            RBM(4, n_iter=1, batch_size=batch, random_state=0).fit(data)
+            mismatches[case] = ""
+        except ValueError as exc:
+            mismatches[case] = str(exc)
+    try:
+        RBM(4, n_iter=1, batch_size=8, random_state=0).fit([X[:20], X[20:40]])
+    except ValueError as exc:
+        mismatches["stream"] = str(exc)
     if rank == 0:
         np.savez(out / "weights.npz", **results)
     (out / f"rank{rank}.json").write_text(json.dumps(
         {"progress_lines": len(lines), "epochs": len(model.history_), "writer": is_writer(),
-         "refused": refused}))
+         "refused": refused, "mismatches": mismatches}))
     torch.distributed.destroy_process_group()
 
 
@@ -232,6 +246,20 @@ def test_batch_smaller_than_the_processes_is_refused_with_advice_that_works(work
     for rank in (0, 1):
         refused = json.loads((worker / f"rank{rank}.json").read_text())["refused"]
         assert "cannot be split across 2 processes: give batch_size >= 2" in refused
+
+
+def test_processes_given_other_data_or_settings_are_refused_not_hung(worker):
+    """Fewer rows, another batch size or other values on one process: every process
+    raises the same clear error at the start of fit, instead of waiting at an all-reduce
+    or aborting inside gloo."""
+    for rank in (0, 1):
+        found = json.loads((worker / f"rank{rank}.json").read_text())["mismatches"]
+        assert found["rows"].startswith("Processes [1] were given other data or settings")
+        assert "rows" in found["rows"] and "batch size" in found["batch"]
+        assert "first rows' values" in found["values"]
+        assert "same data, in the same order, and the same parameters" in found["values"]
+        assert "is not split across processes: give every process the same" in \
+            found["stream"]
 
 
 def test_torchrun_deepbelief_train_writes_one_model_equal_to_one_process(tmp_path):

@@ -155,7 +155,8 @@ def test_values_outside_the_units_range_are_refused_and_the_advised_rescaling_wo
                                     shape=X.shape)
     raw[:] = (X * 200).astype(np.uint8)
     raw.flush()
-    with pytest.raises(ValueError, match=r"(?s)rows 0 to.*MinMaxScaler.*partial_fit.*"
+    with pytest.raises(ValueError, match=r"(?s)rows 0, 1, 2, 3, 4 and \d+ more.*"
+                       r"MinMaxScaler.*partial_fit.*"
                                          r"open_memmap"):
         RBM(4, **KW).fit(str(folder / "raw.npy"))
     from sklearn.preprocessing import MinMaxScaler
@@ -271,3 +272,30 @@ def test_a_stream_whose_later_pass_goes_out_of_range_stops_training_with_the_mes
 
     with pytest.raises(ValueError, match="does not fit the visible units"):
         RBM(4, n_iter=2, batch_size=50, random_state=0, device="cpu").fit(Drifting())
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.int64])
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_integer_typed_files_train_like_the_float_array(data, tmp_path, name, dtype):
+    """Pixels stored as uint8 (or counts as integers) in a .npy file train as features."""
+    _, X, y = data
+    path = tmp_path / "x_int.npy"
+    np.save(path, X.astype(dtype))
+    target = y if name in SUPERVISED or name == "GenerativeDBN" else None
+    in_memory = ESTIMATORS[name]().fit(X, target)
+    from_file = ESTIMATORS[name]().fit(np.load(path, mmap_mode="r"), target)
+    for a, b in zip(_weights(in_memory), _weights(from_file), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+
+
+def test_command_line_names_a_npy_file_of_python_objects(tmp_path, capsys):
+    """An object-dtype .npy cannot be memory-mapped: the command says which file and how."""
+    from deepbelief.cli import main
+
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array([[1, "a"], [2, "b"]], dtype=object), allow_pickle=True)
+    assert main(["train", "-q", "--kind", "rbm", "--data", str(path), "--layers", "4",
+                 "-o", str(tmp_path / "m.safetensors")]) == 1
+    err = capsys.readouterr().err
+    assert "objects.npy cannot be memory-mapped" in err
+    assert "numpy.save(path, X.astype('float32'))" in err

@@ -142,7 +142,11 @@ def _read_file(path: Path, options: TableOptions):
             return (archive[x_key], None if y_key is None else archive[y_key], None,
                     y_key)
     if suffix == ".npy":  # memory-mapped: training reads it batch by batch, never whole
-        return np.load(path, mmap_mode="r", allow_pickle=False), None, None, None
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False), None, None, None
+        except ValueError as exc:  # object arrays cannot be mapped (nor trained on)
+            raise CommandError(f"{path} cannot be memory-mapped ({exc}): save it as a plain "
+                               "numeric array, numpy.save(path, X.astype('float32')).") from exc
     if suffix in (".csv", ".tsv", ".txt"):
         return _read_table(path, options)
     raise CommandError(f"cannot read {path}: use a .npz file (arrays X and y), a .npy file "

@@ -65,7 +65,9 @@ class _RowCheck:
                 "replace or drop those values first (e.g. numpy.nan_to_num, or an imputer "
                 "fitted on a sample), "
                 + ("in the batches the iterable yields." if self.stream else
-                   "writing the cleaned chunks to a new .npy file as below."))
+                   "writing the cleaned chunks to a new .npy file "
+                   "(numpy.lib.format.open_memmap(path, mode='w+', dtype='float32', "
+                   "shape=X.shape), filled chunk by chunk)."))
         if self.unit is None or not values.size:
             return
         tensor = torch.from_numpy(np.array(values, copy=not values.flags.writeable))
@@ -74,10 +76,27 @@ class _RowCheck:
         message = self.unit.check_domain(tensor, tolerance=DOMAIN_TOLERANCE)
         if message:
             raise ValueError(
-                f"X does not fit the visible units: {message} (in rows {first} to "
-                f"{first + len(values) - 1}). {self.unit.rescale_advice} "
+                f"X does not fit the visible units: {message} ({self._where(values, first)})"
+                f". {self.unit.rescale_advice} "
                 + (_STREAM_RESCALE if self.stream else _FILE_RESCALE))
         self.outside = True
+
+    def _where(self, values: np.ndarray, first: int) -> str:
+        """The first rows holding values outside the units' bounds, else the chunk."""
+        bounds = _bounds(self.unit)
+        if bounds is not None and values.ndim == 2:
+            lo, hi = bounds
+            bad = np.zeros(len(values), dtype=bool)
+            if lo is not None:
+                bad |= (values < lo - DOMAIN_TOLERANCE).any(1)
+            if hi is not None:
+                bad |= (values > hi + DOMAIN_TOLERANCE).any(1)
+            rows = np.flatnonzero(bad)
+            if rows.size:
+                shown = ", ".join(str(first + r) for r in rows[:5])
+                return f"in rows {shown}" + (f" and {rows.size - 5} more" if rows.size > 5
+                                             else "")
+        return f"in rows {first} to {first + len(values) - 1}"
 
 
 def _bounds(unit: UnitType | None) -> tuple | None:

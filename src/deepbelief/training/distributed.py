@@ -370,6 +370,32 @@ def agreed_callbacks(callbacks: list) -> list:
 
 
 # -- the entry point ------------------------------------------------------------------------
+def _fingerprint(module: torch.nn.Module, source: BatchSource, batch_size: int) -> tuple:
+    """What every process must agree on: sizes, shapes and a checksum of the first rows."""
+    head = source.head(256)
+    weights = torch.arange(1, head[0].shape[0] + 1, dtype=torch.float64)  # order matters
+    sums = tuple(round(float(t.double().reshape(len(t), -1).sum(1).cpu() @ weights), 6)
+                 for t in head)
+    return (source.n_samples, int(batch_size), tuple(tuple(t.shape[1:]) for t in head), sums,
+            tuple((name, tuple(p.shape)) for name, p in module.named_parameters()))
+
+
+def _check_agreement(module: torch.nn.Module, source: BatchSource, batch_size: int,
+                     size: int) -> None:
+    """Refuse, on every process alike, data or settings that differ between processes
+    (which would otherwise hang at the first all-reduce or abort inside gloo)."""
+    mine = _fingerprint(module, source, batch_size)
+    every = [None] * size
+    torch.distributed.all_gather_object(every, mine)
+    odd = [r for r, theirs in enumerate(every) if theirs != every[0]]
+    if odd:
+        what = ["rows", "batch size", "features", "first rows' values", "layer sizes"]
+        differ = [w for i, w in enumerate(what) if any(every[r][i] != every[0][i] for r in odd)]
+        raise ValueError(f"Processes {odd} were given other data or settings than process 0 "
+                         f"(their {', '.join(differ)} differ): every process must call fit "
+                         "with the same data, in the same order, and the same parameters.")
+
+
 def _check_split(module: torch.nn.Module, source: BatchSource, batch_size: int,
                  size: int) -> None:
     """Refuse what cannot train data-parallel, saying what to change."""
@@ -413,6 +439,11 @@ def data_parallel(objective, data, batch_size: int, generator: torch.Generator |
     from deepbelief.training.allreduce import DistributedObjective
 
     source = as_source(data)
+    if getattr(source, "streams", False):
+        raise ValueError("A stream of batches (a DataLoader or a list of batches) is not "
+                         "split across processes: give every process the same NumPy array, "
+                         "memmap, .npy path or HDF5 dataset, or train in one process.")
+    _check_agreement(objective.module, source, batch_size, size)
     _check_split(objective.module, source, batch_size, size)
     _share_parameters(objective.module)
     share_generator(generator)

@@ -70,10 +70,7 @@ def cuda_graphs_enabled() -> bool:
 
     Examples
     --------
-    >>> import os
-    >>> os.environ.pop("DEEPBELIEF_CUDA_GRAPHS", None) is None or True
-    True
-    >>> cuda_graphs_enabled()
+    >>> isinstance(cuda_graphs_enabled(), bool)
     True
     """
     value = os.environ.get("DEEPBELIEF_CUDA_GRAPHS", "1").strip().lower()

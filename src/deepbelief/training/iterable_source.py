@@ -130,6 +130,9 @@ class IterableSource:
     (tensor([[1., 1.]]),)
     """
 
+    #: Read in its own order, one pass per epoch (no random access to shard).
+    streams = True
+
     def __init__(self, iterable: Iterable, *, device: str | torch.device = "cpu",
                  n_samples: int | None = None, n_features: int | None = None,
                  check: Callable[[np.ndarray, int], None] | None = None,

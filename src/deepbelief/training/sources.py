@@ -152,6 +152,12 @@ def _torch_dtype(array) -> torch.dtype:
                     "integer data.")
 
 
+def _feature_dtype(array) -> torch.dtype:
+    """``float32`` for real, boolean and integer feature arrays (pixels, counts)."""
+    _torch_dtype(array)  # refuses the dtypes that hold no numbers
+    return torch.float32
+
+
 #: Bytes of memory-mapped files read between two :func:`release_pages` (32 MiB, counting
 #: each row read apart as the pages it spans): about the most an :class:`ArraySource` adds
 #: to the process's resident memory while it reads a file.
@@ -226,8 +232,10 @@ class ArraySource:
     ----------
     *arrays : numpy.ndarray, numpy.memmap or h5py.Dataset
         Aligned arrays of shape ``(n_samples, ...)``; any array-like with NumPy indexing
-        (slices and increasing integer arrays) and a ``dtype`` works. Real and boolean
-        arrays become ``float32`` tensors, integer arrays ``int64`` ones (labels).
+        (slices and increasing integer arrays) and a ``dtype`` works. The first array (the
+        features) becomes ``float32`` tensors whatever its number type (uint8 pixels,
+        integer counts); after it, real and boolean arrays become ``float32`` tensors,
+        integer arrays ``int64`` ones (labels).
     device : str or torch.device, default='cpu'
         Where the batches go.
     rows : array of int, optional
@@ -276,7 +284,9 @@ class ArraySource:
         self.rows = None if rows is None else np.asarray(rows, dtype=np.int64).reshape(-1)
         self.n_samples = n_samples if self.rows is None else len(self.rows)
         self.arrays = tuple(arrays)
-        self.dtypes = tuple(_torch_dtype(a) for a in arrays)
+        # the first array holds features: float32 even when stored as integers (uint8
+        # pixels, counts); integer arrays after it are labels (int64)
+        self.dtypes = (_feature_dtype(arrays[0]), *(_torch_dtype(a) for a in arrays[1:]))
         self.device = torch.device(device)
         self.transform = transform
         self._files = tuple(FileRows.of(a) for a in arrays)  # memmaps: read, not mapped
