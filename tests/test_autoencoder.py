@@ -468,3 +468,12 @@ def test_the_docstring_documents_each_parameter_once():
     for name in DBNAutoencoder().get_params():
         assert doc.count(f"\n    {name} :") == 1, name
     assert "visible_units : {'auto', 'bernoulli', 'gaussian'}, default 'auto'" in doc
+
+
+@pytest.mark.parametrize("method", ["transform", "reconstruct", "score"])
+def test_unfitted_autoencoder_says_it_is_not_fitted(method):
+    """Calling a forward method before fit raises NotFittedError, as inverse_transform does."""
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        getattr(DBNAutoencoder(), method)(np.zeros((2, 64)))

@@ -446,3 +446,21 @@ def test_pt_pcd_steps_are_replayed_from_cuda_graphs(digits, monkeypatch):
     sampler = model._trainer.objective.rule.sampler
     assert int(sampler.steps) == 3 * -(-len(X) // 20)
     assert bool(torch.isfinite(model.rbm_.weight).all())
+
+
+def test_command_line_and_generative_dbn_take_pt(tmp_path):
+    """``train --method pt`` trains an RBM by PT-PCD; GenerativeDBN takes the name too."""
+    from deepbelief import GenerativeDBN
+    from deepbelief.cli import main
+    from deepbelief.datasets import load_digits
+
+    out = tmp_path / "pt.safetensors"
+    assert main(["train", "-q", "--kind", "rbm", "--data", "digits", "--layers", "8",
+                 "--method", "pt", "--epochs", "1", "-o", str(out)]) == 0
+    from deepbelief import load
+
+    assert load(out).method == "pt"
+    X, y = load_digits()
+    model = GenerativeDBN((16, 32), pretrain_epochs=1, updown_epochs=1, pretrain_method="pt",
+                          random_state=0).fit(X[:200], y[:200])
+    assert model.predict(X[:5]).shape == (5,)

@@ -284,8 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--loss", choices=("auto", "cross_entropy", "squared_error"),
                      help="autoencoder fine-tuning loss; auto: cross_entropy for data in "
                           "[0, 1], else squared_error (default: auto)")
-    fit.add_argument("--method", choices=("cd", "pcd"),
-                     help="contrastive divergence or persistent CD (default: cd; rbm: pcd)")
+    fit.add_argument("--method", choices=("cd", "pcd", "pt"),
+                     help="contrastive divergence, persistent CD, or PCD with parallel "
+                          "tempering chains (default: cd; rbm: pcd)")
     fit.add_argument("--k", type=_positive_int, metavar="K", help="Gibbs steps per update "
                                                                   "(default: 1)")
     fit.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None,

@@ -346,6 +346,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
         The output keeps the input's float dtype (float64 stays float64, else float32).
         """
+        check_is_fitted(self, "network_")
         codes, dtype = self._map(self.network_.encode, X)
         return to_numpy(codes, dtype)
 
@@ -367,6 +368,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         >>> ae.reconstruct(X[:4]).shape
         (4, 64)
         """
+        check_is_fitted(self, "network_")
         out, dtype = self._map(self.network_, X)
         return self._scaling().invert(to_numpy(out, dtype))
 
@@ -410,6 +412,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         -------
         float
         """
+        check_is_fitted(self, "network_")
         scale = self._scaling().scale_tensor(self._device())
 
         def errors(x: torch.Tensor) -> torch.Tensor:

@@ -126,7 +126,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         RBM step size, for all layers or one per layer. 'auto' is 0.1 for a Bernoulli
         layer and 0.01 for the first layer when ``visible_units='gaussian'`` (Hinton 2010,
         §13.2; :func:`deepbelief.training.greedy.auto_learning_rate`).
-    pretrain_method : {'cd', 'pcd'} or sequence of them, default 'cd'
+    pretrain_method : {'cd', 'pcd', 'pt'} or sequence of them, default 'cd'
         For all layers or one per layer. A CD-1-trained top RBM classifies well but its
         Gibbs chains fall into a few spurious modes; persistent chains unlearn them, in
         the top RBM's training (e.g. ``('cd', 'cd', 'pcd')``) or in up-down fine-tuning
@@ -222,7 +222,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         "pretrain_epochs": _PER_LAYER_INT,
         "pretrain_learning_rate": _PER_LAYER_RATE,
         "visible_units": [StrOptions({"bernoulli", "gaussian"})],
-        "pretrain_method": [StrOptions({"cd", "pcd"}), list, tuple],
+        "pretrain_method": [StrOptions({"cd", "pcd", "pt"}), list, tuple],
         "k": [Interval(Integral, 1, None, closed="left"), list, tuple],
         "pretrain_learning_rate_schedule": [StrOptions({"constant", "linear"}), list, tuple],
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
