@@ -171,26 +171,29 @@ class GraphedSteps:
 
     def _run_group(self, rows: torch.Tensor) -> None:
         n = rows.shape[0]
-        if not self.capture:
-            self._steps(rows)
-        else:
-            key = _hyper_parameters(self.optimizer)
-            if key != self._key:  # a schedule changed the rates: record again
-                self._graphs.clear()
-                self._index.clear()
-                self._key = key
-            if n not in self._graphs:
-                try:
-                    self._record(n)  # capturing runs nothing: the replay takes the steps
-                except RuntimeError as exc:
-                    warn_fallback(exc)
-                    self.capture = False
-                    self._steps(rows)
-                    self.steps_run += n
-                    return
+        if self.capture:
+            self._ready(n)
+        if self.capture:  # still: the graph exists
             self._index[n].copy_(rows)
             self._graphs[n].replay()
+        else:
+            self._steps(rows)
         self.steps_run += n
+
+    def _ready(self, n: int) -> None:
+        """Have a graph of ``n`` steps at today's rates; on a failed capture, go eager."""
+        key = _hyper_parameters(self.optimizer)
+        if key != self._key:  # a schedule changed the rates: record again
+            self._graphs.clear()
+            self._index.clear()
+            self._key = key
+        if n in self._graphs:
+            return
+        try:
+            self._record(n)  # capturing runs nothing: the replay takes the steps
+        except RuntimeError as exc:
+            warn_fallback(exc)
+            self.capture = False
 
     def _warm_up(self, rows: torch.Tensor) -> None:
         if not self.capture:
