@@ -293,7 +293,8 @@ def test_failures(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "X.npy"), "-o", str(tmp_path / "m")]) == 1
     assert "has no labels, which --kind classifier needs" in capsys.readouterr().err
     np.save(tmp_path / "big.npy", X * 16)
-    assert main(["train", "--kind", "transformer", "--data", str(tmp_path / "big.npy")]) == 1
+    assert main(["train", "--kind", "transformer", "--visible-units", "bernoulli", "--data",
+                 str(tmp_path / "big.npy")]) == 1
     assert "does not fit the visible units" in capsys.readouterr().err
     (tmp_path / "broken.safetensors").write_bytes(b"not a model at all")
     assert main(["inspect", str(tmp_path / "broken.safetensors")]) == 1

@@ -118,10 +118,10 @@ def test_lbfgs_is_refused_for_a_classifier_with_the_solvers_it_has(capsys):
 def test_cross_entropy_on_standardized_data_is_refused_and_the_advice_works(tmp_path,
                                                                             capsys):
     """Standardized data has no cross-entropy: the error says --loss squared_error, which
-    then trains."""
+    then trains; the bad combination of options is a usage error (status 2)."""
     options = ["--layers", "8", "2", "--epochs", "1", "--scale", "standard"]
     assert main([*TRAIN, *options, "--loss", "cross_entropy", "-o",
-                 str(tmp_path / "a.safetensors")]) == 1
+                 str(tmp_path / "a.safetensors")]) == 2
     err = capsys.readouterr().err
     assert "--loss squared_error" in err
     train(tmp_path / "b.safetensors", *options, "--loss", "squared_error")

@@ -294,7 +294,7 @@ def test_auto_learning_rates_per_layer():
     assert rates == [0.05, 0.1]
     assert DBNClassifier().pretrain_learning_rate == "auto"
     assert GenerativeDBN().pretrain_learning_rate == "auto"
-    assert RBM().learning_rate == 0.1  # BernoulliRBM's default; 'auto' on request
+    assert RBM().learning_rate == "auto"  # BernoulliRBM's 0.1 with Bernoulli units
     assert RBM(learning_rate="auto", visible_units="gaussian")._config().learning_rate == 0.01
     assert RBM(learning_rate="auto")._config().learning_rate == 0.1
 

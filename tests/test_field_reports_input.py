@@ -136,13 +136,13 @@ def test_a_real_range_error_prints_full_precision_and_advice_that_works(cancer):
     scaled = MinMaxScaler().fit_transform(X)
     scaled[0, 0] = 1.0002
     with pytest.raises(ValueError, match=r"ranges from 0\.0 to 1\.0002\. Rescale"):
-        MAKE["RBM"]().fit(scaled)
+        MAKE["RBM"](visible_units="bernoulli").fit(scaled)
     train, other = X[:300], X[300:]
     with pytest.raises(ValueError, match=r"MinMaxScaler \(clip=True when the scaler was "
                                          r"fitted on other data\)"):
-        MAKE["RBM"]().fit(MinMaxScaler().fit(train).transform(other))
+        MAKE["RBM"](visible_units="bernoulli").fit(MinMaxScaler().fit(train).transform(other))
     fixed = MinMaxScaler(clip=True).fit(train).transform(other)
-    assert np.isfinite(MAKE["RBM"]().fit(fixed).transform(fixed)).all()
+    assert np.isfinite(MAKE["RBM"](visible_units="bernoulli").fit(fixed).transform(fixed)).all()
 
 
 # -- 2. new data beyond the training range -----------------------------------------------------
@@ -231,7 +231,7 @@ def test_a_likelihood_beyond_the_units_states_is_refused_with_advice_that_works(
 def test_fit_stays_strict_beyond_the_tolerance(cancer_minmax, name):
     Z, y = cancer_minmax
     with pytest.raises(ValueError, match=r"to 1\.5 *\. Rescale it to \[0, 1\]"):
-        _fit(name, Z * 1.5, y)
+        _fit(name, Z * 1.5, y, visible_units="bernoulli")
 
 
 @pytest.mark.parametrize("name", ["RBM", "DBNTransformer"])
@@ -325,7 +325,7 @@ def test_duplicate_entries_of_a_sparse_matrix_are_checked_as_their_sum():
                                  np.array([0, 2, 3])), shape=(2, 3))
     assert not X.has_canonical_format
     with pytest.raises(ValueError, match=r"ranges from 0\.0 to 1\.2"):
-        MAKE["RBM"]().fit(X)
+        MAKE["RBM"](visible_units="bernoulli").fit(X)
 
 
 def test_count_vectorizer_then_rbm_pipeline():

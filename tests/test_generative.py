@@ -318,7 +318,8 @@ def test_clear_errors(fitted, digits_split):
     with pytest.warns(DataRangeWarning, match=r"\[0, 1\].*clipped"):  # a forward pass clips
         fitted.predict(X_test * 16)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        GenerativeDBN((8, 8), pretrain_epochs=1, device="cpu").fit(X_train * 16, y_train)
+        GenerativeDBN((8, 8), visible_units="bernoulli", pretrain_epochs=1,
+                      device="cpu").fit(X_train * 16, y_train)
     with pytest.raises(ValueError, match="unseen"):
         fitted.sample(2, y=[0, 11])
     with pytest.raises(ValueError, match="one label per sample"):
@@ -422,7 +423,8 @@ def test_gaussian_visible_units_for_standardized_data(digits_split):
     with pytest.raises(ValueError, match="binary=True draws binary inputs"):
         gen.sample(3, binary=True)
     with pytest.raises(ValueError, match="Bernoulli units take values in"):
-        GenerativeDBN((8, 8), pretrain_epochs=1, device="cpu").fit(Z_train, y_train)
+        GenerativeDBN((8, 8), visible_units="bernoulli", pretrain_epochs=1,
+                      device="cpu").fit(Z_train, y_train)
 
 
 def test_per_layer_learning_rules_and_schedules(digits_split):

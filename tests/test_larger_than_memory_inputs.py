@@ -158,7 +158,7 @@ def test_values_outside_the_units_range_are_refused_and_the_advised_rescaling_wo
     with pytest.raises(ValueError, match=r"(?s)rows 0, 1, 2, 3, 4 and \d+ more.*"
                        r"MinMaxScaler.*partial_fit.*"
                                          r"open_memmap"):
-        RBM(4, **KW).fit(str(folder / "raw.npy"))
+        RBM(4, visible_units="bernoulli", **KW).fit(str(folder / "raw.npy"))
     from sklearn.preprocessing import MinMaxScaler
 
     source = np.load(folder / "raw.npy", mmap_mode="r")
@@ -271,7 +271,8 @@ def test_a_stream_whose_later_pass_goes_out_of_range_stops_training_with_the_mes
             return iter([X[:150] * scale, X[150:] * scale])
 
     with pytest.raises(ValueError, match="does not fit the visible units"):
-        RBM(4, n_iter=2, batch_size=50, random_state=0, device="cpu").fit(Drifting())
+        RBM(4, visible_units="bernoulli", n_iter=2, batch_size=50, random_state=0,
+            device="cpu").fit(Drifting())
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.int64])

@@ -88,7 +88,8 @@ def test_bernoulli_units_reject_any_value_outside_the_unit_interval(X):
     assume(X.min() < -DOMAIN_TOLERANCE or X.max() > 1 + DOMAIN_TOLERANCE)
     y = np.arange(len(X)) % 2
     with pytest.raises(ValueError, match=r"\[0, 1\].*[Rr]escale"):
-        DBNClassifier((3,), pretrain_epochs=1, max_iter=1, device="cpu").fit(X, y)
+        DBNClassifier((3,), visible_units="bernoulli", pretrain_epochs=1, max_iter=1,
+                      device="cpu").fit(X, y)
 
 
 json_values = st.recursive(

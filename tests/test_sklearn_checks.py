@@ -2,27 +2,26 @@
 
 The configuration under test
 ----------------------------
-scikit-learn's checks feed standardized, real-valued data (negative values included) to
-every estimator. That lies outside the domain [0, 1] of Bernoulli visible units, the
-default, which deepbelief rejects by design with a ValueError telling how to rescale (see
-``tests/test_input_validation.py``). So the estimators are checked with Gaussian visible
-units (``visible_units='gaussian'``), the unit type meant for standardized data, and are
-kept small for speed (16 hidden units, 2 pretraining epochs, the CPU, a fixed seed). Apart
-from the unit type and the sizes these are the default settings, including the fine-tuning
-defaults, which ``check_classifiers_train`` and ``check_regressors_train`` exercise on about
-a hundred samples.
+scikit-learn's checks feed real-valued data (negative values included) to every estimator.
+The default ``visible_units='auto'`` standardises such data inside the estimator and
+models it with Gaussian visible units (explicit Bernoulli units refuse it, see
+``tests/test_input_validation.py``). Here the estimators are kept small for speed (16
+hidden units, 2 pretraining epochs, the CPU, a fixed seed); apart from the sizes these are
+the default settings, including the fine-tuning defaults, which ``check_classifiers_train``
+and ``check_regressors_train`` exercise on about a hundred samples.
+``tests/test_sklearn_defaults.py`` checks the estimators exactly as ``Estimator()``.
 
 ``GenerativeDBN`` classifies generatively (free energies of the top RBM), which needs a
 little more training than two epochs to pass ``check_classifiers_train``'s accuracy bar
 (0.83 on blobs): it is checked as a single RBM over the inputs joined with the labels, 32
 hidden units, 20 epochs at learning rate 0.05.
 
-Every check passes: no check is marked as an expected failure.
+Every check passes but one pair: the classifier's and regressor's sample-weight
+equivalence checks with these stochastic settings (``_STOCHASTIC_WEIGHTS``).
 """
 
 from __future__ import annotations
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepbelief import (
@@ -35,11 +34,7 @@ from deepbelief import (
     GenerativeDBN,
 )
 
-# scikit-learn's checks feed data of mean 100 to Gaussian units: the scale warning is right.
-pytestmark = pytest.mark.filterwarnings("ignore::deepbelief.DataScaleWarning")
-
 _DBN = {
-    "visible_units": "gaussian",
     "hidden_layer_sizes": (16,),
     "pretrain_epochs": 2,
     "device": "cpu",
@@ -47,14 +42,12 @@ _DBN = {
 }
 
 ESTIMATORS = [
-    # Gaussian visible units want a smaller step than BernoulliRBM's 0.1 (Hinton 2010, §13.2).
-    RBM(n_components=16, n_iter=2, learning_rate=0.01, visible_units="gaussian",
-        device="cpu", random_state=0),
+    RBM(n_components=16, n_iter=2, device="cpu", random_state=0),
     DBNTransformer(**_DBN),
     DBNClassifier(**_DBN),
     DBNRegressor(**_DBN),
-    GenerativeDBN((32,), visible_units="gaussian", pretrain_epochs=20,
-                  pretrain_learning_rate=0.05, device="cpu", random_state=0),
+    GenerativeDBN((32,), pretrain_epochs=20, pretrain_learning_rate=0.05, device="cpu",
+                  random_state=0),
     # Its defaults: 'auto' visible units model scikit-learn's real-valued targets with
     # Gaussian units on y standardised inside (and the context is standardised too).
     ConditionalRBM(device="cpu", random_state=0),
@@ -63,9 +56,19 @@ ESTIMATORS = [
 ]
 
 
+#: Weighted and repeated rows train alike in expectation, not draw for draw: pretraining
+#: samples hidden units row by row and both phases shuffle mini-batches, so one more row
+#: changes every later draw (sklearn marks its own stochastic estimators so).
+#: tests/test_sample_weight.py runs these two checks on a configuration without draws.
+_STOCHASTIC_WEIGHTS = dict.fromkeys(
+    ("check_sample_weight_equivalence_on_dense_data",
+     "check_sample_weight_equivalence_on_sparse_data"),
+    "stochastic training: weights equal repeated rows in expectation, not bit for bit")
+
+
 def _expected_failed_checks(estimator) -> dict[str, str]:
-    """Checks that are known to fail, with the reason (none at present)."""
-    return {}
+    """Checks that are known to fail, with the reason."""
+    return _STOCHASTIC_WEIGHTS if isinstance(estimator, (DBNClassifier, DBNRegressor)) else {}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from deepbelief.cli.io import EXIT_OK, CommandError, prepare_outputs
+from deepbelief.cli.io import EXIT_OK, CommandError, check_suffix, prepare_outputs
 from deepbelief.datasets.documents import (
     Corpus,
     load_lee_corpus,
@@ -134,9 +134,12 @@ def _transform(args) -> int:
     model, vocabulary, _ = _model_and_vocabulary(args)
     output = args.output or "features.npy"
     prepare_outputs("deepbelief transform", {"-o": output})
+    check_suffix("deepbelief transform", "-o", output, (".npy",),
+                 f"the features of a {type(model).__name__}")
     corpus = read_corpus(args.data, vocabulary=vocabulary)
     features = model.transform(corpus.counts)
-    np.save(output, features)
+    with open(output, "wb") as handle:  # numpy would add .npy to 'F.NPY'
+        np.save(handle, features)
     what = "packed binary codes" if isinstance(model, SemanticHashing) else "topic features"
     print(f"{what} of {features.shape[0]} documents, shape {features.shape}, -> {output}")
     return EXIT_OK

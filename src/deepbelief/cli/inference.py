@@ -19,6 +19,7 @@ from deepbelief.cli.io import (
     EXIT_OK,
     CommandError,
     UsageError,
+    check_suffix,
     csv_number,
     data_from_args,
     prepare_outputs,
@@ -100,10 +101,27 @@ def run_predict(args) -> int:
     return EXIT_OK
 
 
+#: What ``transform -o`` writes, by the path's suffix: a sequence model's features per frame
+#: (:func:`~deepbelief.cli.sequence_inference.write_frame_features`), else one table.
+SEQUENCE_FEATURE_FILES, FEATURE_FILES = (".npz", ".npy", ".csv"), (".npy", ".csv")
+
+
+def feature_names(model, n_features: int) -> list[str]:
+    """The CSV header of ``transform``: the model's ``get_feature_names_out()`` where it
+    has one (``dbnautoencoder0``, ...), else ``feature_0``, ..."""
+    if hasattr(model, "get_feature_names_out"):
+        return [str(name) for name in model.get_feature_names_out()]
+    return [f"feature_{i}" for i in range(n_features)]
+
+
 def run_transform(args) -> int:
     prepare_outputs("deepbelief transform", {"-o": args.output})
     model = load_model(args.model, args.device)
-    if isinstance(model, SequenceCRBM):  # features per frame, from receptive_field_ on
+    sequences = isinstance(model, SequenceCRBM)
+    check_suffix("deepbelief transform", "-o", args.output,
+                 SEQUENCE_FEATURE_FILES if sequences else FEATURE_FILES,
+                 f"the features of {'a' if sequences else 'this'} {type(model).__name__}")
+    if sequences:  # features per frame, from receptive_field_ on
         sequences = command_sequences(args, model).sequences
         write_frame_features(args.output, model.transform(sequences), model.receptive_field_)
         return EXIT_OK
@@ -113,9 +131,10 @@ def run_transform(args) -> int:
         data = data_from_args(args, default_split="test", n_features=model.n_features_in_)
         features = model_features(model, data.X)
     if args.output and Path(args.output).suffix.lower() == ".npy":
-        np.save(args.output, features)
+        with open(args.output, "wb") as handle:  # numpy would add .npy to 'F.NPY'
+            np.save(handle, features)
         log.info("wrote %s", args.output)
     else:
-        write_table(args.output, [f"feature_{i}" for i in range(features.shape[1])],
-                     [[f"{v:.6g}" for v in row] for row in features])
+        write_table(args.output, feature_names(model, features.shape[1]),
+                    [[f"{v:.6g}" for v in row] for row in features])
     return EXIT_OK

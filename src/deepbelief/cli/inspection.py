@@ -10,7 +10,7 @@ from typing import Any
 from deepbelief.cli.autoencoder import autoencoder_summary
 from deepbelief.cli.checkpoints import checkpoint_position, checkpoint_state
 from deepbelief.cli.io import EXIT_OK
-from deepbelief.cli.metrics import format_value
+from deepbelief.cli.metrics import STANDARDISED_HISTORY, format_value, history_units
 from deepbelief.cli.models import architecture, load_model, n_parameters
 from deepbelief.cli.provenance import training_summary
 from deepbelief.estimators import ConditionalRBM, DBNAutoencoder, SequenceCRBM
@@ -100,6 +100,9 @@ def run_inspect(args) -> int:
         info["classes"] = [c.item() if hasattr(c, "item") else c for c in model.classes_]
     if hasattr(model, "n_outputs_"):
         info["n_outputs"] = int(model.n_outputs_)
+    if hasattr(model, "input_mean_"):  # the input units visible_units='auto' picked
+        info.update(visible_units=model.visible_units_,
+                    standardised=model.input_mean_ is not None)
     if isinstance(model, DBNAutoencoder):
         info.update(autoencoder_summary(model))
     if isinstance(model, SequenceCRBM):
@@ -111,7 +114,7 @@ def run_inspect(args) -> int:
     if isinstance(model, ConditionalRBM) and superres:
         info["superres"] = superres
     info["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-    info["history"] = _history_summary(model.history_)
+    info["history"] = {**_history_summary(model.history_), "units": history_units(model)}
     info["tensors"] = {k: v["shape"] for k, v in header["tensors"].items()}
     if args.json:
         return _print_json(info)
@@ -125,6 +128,9 @@ def run_inspect(args) -> int:
               f"the {info['receptive_field']} frames before it")
     else:
         print(f"  input: {info['n_features_in']} features{names}")
+    if "standardised" in info and "code_size" not in info:
+        inside = ", on the data standardised inside the model" if info["standardised"] else ""
+        print(f"  input units: {info['visible_units']}{inside}")
     if "superres" in info:
         side, factor = info["superres"]["image_shape"][0], info["superres"]["factor"]
         print(f"  super-resolution: {side // factor}x{side // factor} -> {side}x{side} images "
@@ -139,7 +145,10 @@ def run_inspect(args) -> int:
     summary = info["history"]
     print("  history: " + ", ".join(
         f"{k.replace('_', ' ')} {format_value(v) if not isinstance(v, dict) else ''}".strip()
-        for k, v in summary.items() if k != "final"))
+        for k, v in summary.items() if k not in ("final", "units")))
     for key, value in summary.get("final", {}).items():
         print(f"    last {key.replace('_', ' ')}: {format_value(value)}")
+    if summary["units"] == "standardised" and summary.get("final"):
+        print(f"    units: {STANDARDISED_HISTORY}; 'deepbelief evaluate' reports the data's "
+              "units")
     return EXIT_OK

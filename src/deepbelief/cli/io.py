@@ -366,6 +366,35 @@ def prepare_outputs(prog: str, outputs: dict[str, str | os.PathLike | None]) -> 
         _output_folder(option, path)
 
 
+def check_suffix(prog: str, option: str, path: str | os.PathLike | None,
+                 accepted: tuple[str, ...], what: str) -> None:
+    """Refuse an output ``path`` whose suffix is none of ``accepted`` (the formats that
+    ``what`` is written in, chosen by the suffix), rather than write another format under
+    it. None or '-' (stdout) passes.
+
+    Raises
+    ------
+    UsageError
+        Naming the accepted suffixes.
+
+    Examples
+    --------
+    >>> check_suffix("deepbelief transform", "-o", "codes.NPY", (".npy", ".csv"), "codes")
+    >>> check_suffix("deepbelief transform", "-o", "codes.png", (".npy", ".csv"), "codes")
+    Traceback (most recent call last):
+    deepbelief.cli.errors.UsageError: -o codes.png: codes are written as .npy or .csv (chosen
+    by the suffix), not .png: give a path ending in .npy or .csv.
+    """
+    if path is None or str(path) == "-":
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix not in accepted:
+        given = f"not {suffix}" if suffix else "and this path has no suffix"
+        formats = " or ".join(filter(None, (", ".join(accepted[:-1]), accepted[-1])))
+        raise UsageError(f"{option} {path}: {what} are written as {formats} (chosen by the "
+                         f"suffix), {given}: give a path ending in {formats}.", prog)
+
+
 def write_table(path: str | None, header: list[str], rows) -> None:
     """CSV to ``path``, or to stdout when ``path`` is None or '-'."""
     if path in (None, "-"):

@@ -20,8 +20,20 @@ from deepbelief.cli.conditional_data import ConditionalData
 from deepbelief.cli.io import CommandError, Data
 from deepbelief.cli.models import CLASSIFIERS, reconstruct
 from deepbelief.estimators import RBM, DBNRegressor, GenerativeDBN
+from deepbelief.estimators._input_scaling import InputScaling
 
 log = logging.getLogger("deepbelief")
+
+
+def history_units(model) -> str:
+    """The units of the errors and losses in ``model.history_``: 'standardised' when the
+    model standardises its input inside (``visible_units='auto'`` on data outside [0, 1]:
+    it trains on standardised data), else 'data' (those of ``evaluate`` and ``score``)."""
+    return "standardised" if getattr(model, "input_mean_", None) is not None else "data"
+
+
+#: What ``train`` and ``inspect`` say of the units of a history in standardised units.
+STANDARDISED_HISTORY = "standardised, as the model trains (it standardises its input inside)"
 
 
 def reconstruction_error(model, X: np.ndarray) -> float:
@@ -31,12 +43,14 @@ def reconstruction_error(model, X: np.ndarray) -> float:
 
 def rbm_log_likelihood(model, X: np.ndarray, args) -> dict[str, Any]:
     """Mean log p(v) of an RBM: exact enumeration when small, AIS otherwise, with the
-    conservative reverse-AIS estimate beside it (:func:`conservative_log_likelihood`)."""
+    conservative reverse-AIS estimate beside it (:func:`conservative_log_likelihood`); in
+    the data's units when the model standardises its input (the Jacobian added)."""
     import torch
 
     from deepbelief.evaluation import ais_log_partition, exact_log_partition, log_likelihood
 
-    rbm = model.rbm_
+    rbm, scaling = model.rbm_, InputScaling.of(model)
+    X = scaling.apply(X)  # what the model reads
     binary = [n for n, layer in ((rbm.n_visible, rbm.visible), (rbm.n_hidden, rbm.hidden))
               if layer.binary]
     method = args.log_likelihood
@@ -65,6 +79,9 @@ def rbm_log_likelihood(model, X: np.ndarray, args) -> dict[str, Any]:
     out["log_z_seconds"] = time.perf_counter() - start
     if method == "ais" and args.raise_samples:
         out.update(conservative_log_likelihood(rbm, X, log_z, betas, args))
+    for key in ("log_likelihood", "raise_log_likelihood", "ais_log_likelihood_same_samples"):
+        if key in out:  # a density of the standardised rows -> of the data's rows
+            out[key] += scaling.log_jacobian
     return out
 
 

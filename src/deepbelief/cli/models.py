@@ -27,6 +27,7 @@ from deepbelief.estimators import (
     SequenceCRBM,
     load,
 )
+from deepbelief.estimators._input_scaling import InputScaling
 
 log = logging.getLogger("deepbelief")
 
@@ -67,6 +68,9 @@ _GENERATE_PICTURE = ("'deepbelief generate MODEL -o frames.npz --picture frames.
 _PREDICT = "'deepbelief predict' (the images it estimates from low-resolution ones)"
 _PREDICT_PICTURE = ("'deepbelief predict MODEL --picture images.png' (its images beside the "
                     "input, bicubic upsampling and the truth)")
+_AUTOENCODER_PICTURES = ("'deepbelief plot reconstructions MODEL' (its reconstructions beside "
+                         "PCA's) or 'deepbelief plot embedding MODEL' (its codes): a deep "
+                         "autoencoder does not sample")
 INSTEAD: dict[tuple[type, str], str] = {
     (SequenceCRBM, "sample"): _GENERATE,
     (SequenceCRBM, "plot samples"): _GENERATE,
@@ -80,6 +84,8 @@ INSTEAD: dict[tuple[type, str], str] = {
     (ConditionalRBM, "complete"): _PREDICT,
     (ConditionalRBM, "plot reconstructions"): _PREDICT_PICTURE,
     (ConditionalRBM, "plot predictions"): _PREDICT_PICTURE,
+    **{(DBNAutoencoder, command): _AUTOENCODER_PICTURES
+       for command in ("sample", "plot samples", "complete")},
 }
 
 
@@ -150,14 +156,16 @@ def model_features(model, X: np.ndarray) -> np.ndarray:
     if hasattr(model, "transform"):
         return model.transform(X)
     with torch.no_grad():
-        x = torch.as_tensor(X, device=model.rbms_[0].weight.device)
+        x = torch.as_tensor(InputScaling.of(model).apply(X), device=model.rbms_[0].weight.device)
         return model.network_.features(x).cpu().numpy()
 
 
 def reconstruct(model, X: np.ndarray) -> np.ndarray:
     """The up-down mean-field reconstruction of ``X``: the model's own ``reconstruct``, or
-    (a supervised DBN) the up-down pass through its pretrained stack."""
+    (a supervised DBN) the up-down pass through its pretrained stack, in the data's units."""
     if hasattr(model, "reconstruct"):
         return model.reconstruct(X)
-    x = torch.as_tensor(X, dtype=torch.float32, device=model.rbms_[0].weight.device)
-    return down_pass(model.rbms_, up_pass(model.rbms_, x)).cpu().numpy()
+    scaling = InputScaling.of(model)  # visible_units='auto' may standardise the input
+    x = torch.as_tensor(scaling.apply(X), dtype=torch.float32,
+                        device=model.rbms_[0].weight.device)
+    return scaling.invert(down_pass(model.rbms_, up_pass(model.rbms_, x)).cpu().numpy())

@@ -178,7 +178,8 @@ upsampling's.""",
     "plot": """pictures:
   filters          receptive fields of the first hidden layer
   samples          images drawn from an RBM or DBN transformer
-  reconstructions  data above its up-down reconstruction (autoencoder: and PCA's)
+  reconstructions  data above its up-down reconstruction (autoencoder: and PCA's, fitted on
+                   the model's training data; --data chooses the images drawn)
   predictions      test images titled with label and prediction (classifiers)
   curves           the training history (MODEL may be a history .json/.csv file)
   embedding        a 2-D map of the model's features (autoencoder: codes; sequence model:
@@ -246,14 +247,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "synthetic or lee) (default: classifier)")
     model.add_argument("--layers", type=_positive_int, nargs="+", metavar="N",
                        help="hidden units per layer, bottom first (default: 256 256; "
-                            "rbm: one value, default 256)")
-    model.add_argument("--visible-units", choices=("bernoulli", "gaussian"),
-                       help="input units: bernoulli for data in [0, 1], gaussian for "
-                            "standardized data (default: bernoulli)")
+                            "rbm: one value, default 256; autoencoder: 256 64 2, the last "
+                            "the code size)")
+    model.add_argument("--visible-units", choices=("auto", "bernoulli", "gaussian"),
+                       help="input units: auto is bernoulli for data in [0, 1], else "
+                            "gaussian on the data standardised inside the model; bernoulli "
+                            "refuses data outside [0, 1]; gaussian expects standardized "
+                            "data (default: auto)")
     model.add_argument("--hidden-units", nargs="+", choices=("bernoulli", "relu", "gaussian"),
                        metavar="UNITS",
                        help="bernoulli, relu or gaussian; one, or one per layer "
-                            "(default: bernoulli)")
+                            "(default: bernoulli; autoencoder: the code layer's gaussian, "
+                            "--set code_units)")
     model.add_argument("--layer-type", nargs="+", metavar="TYPE",
                        choices=("rbm", "autoencoder", "denoising"),
                        help="each layer's building block: rbm, autoencoder or denoising "
@@ -271,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "generative: up-down epochs, default 0) or training epochs (rbm; "
                           "default: 10)")
     fit.add_argument("--learning-rate", type=_positive_float, metavar="LR",
-                     help="fine-tuning learning rate (default: 0.001 with adam; generative: "
+                     help="fine-tuning learning rate (default: 0.001 with adam; autoencoder: "
+                          "auto: 0.001 with adam, 0.01 with sgd, 1 with lbfgs; generative: "
                           "up-down, default 0.01) or the RBM's (rbm; default: auto: 0.1 for "
                           "bernoulli units, 0.01 with gaussian or relu units)")
     fit.add_argument("--batch-size", type=_positive_int, metavar="N",
@@ -294,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "its score stalls, keep the best weights")
     fit.add_argument("--validation-fraction", type=_fraction, metavar="F",
                      help="held-out fraction for --early-stopping (default: 0.1)")
+    fit.add_argument("--class-weight", choices=("balanced",),
+                     help="classifier: weight each class inversely to its frequency, so that "
+                          "rare classes count as much as common ones (default: none)")
     fit.add_argument("--free-energy-gap", type=_fraction, metavar="F",
                      help="hold out F of the data (not trained on) and record the free-energy "
                           "gap of every RBM epoch (Hinton 2010, §6)")

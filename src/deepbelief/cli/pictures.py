@@ -11,7 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from deepbelief import plotting
-from deepbelief.cli.autoencoder import embedding_codes, plot_autoencoder_reconstructions
+from deepbelief.cli.autoencoder import (
+    check_rbm_on_top,
+    embedding_codes,
+    plot_autoencoder_reconstructions,
+)
 from deepbelief.cli.conditional_data import conditional_data, conditional_features
 from deepbelief.cli.io import (
     EXIT_OK,
@@ -96,6 +100,7 @@ def draw_samples(model, args) -> np.ndarray:
                                  f"{' '.join(str(c) for c in model.classes_)}).")
         return model.sample(args.n_samples, y=y, n_gibbs=args.n_gibbs,
                             random_state=args.seed, binary=args.binary, label_warmup=warmup)
+    check_rbm_on_top(model, args.model)  # a DBNTransformer
     return model.sample(args.n_samples, args.n_gibbs, args.seed)
 
 

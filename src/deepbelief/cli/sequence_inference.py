@@ -85,13 +85,15 @@ def write_frame_features(path: str | None, features: list[np.ndarray], first: in
     """
     suffix = Path(path).suffix.lower() if path not in (None, "-") else ""
     if suffix == ".npz":
-        np.savez(path, **{f"sequence_{i}": f for i, f in enumerate(features)})
+        with open(path, "wb") as handle:  # numpy would add .npz to 'F.NPZ'
+            np.savez(handle, **{f"sequence_{i}": f for i, f in enumerate(features)})
     elif suffix == ".npy":
         if len({len(f) for f in features}) > 1:
             raise CommandError(f"-o {path}: the sequences have different lengths, so their "
                                "features do not make one array: write .npz (one array per "
                                "sequence) or .csv.")
-        np.save(path, np.stack(features))
+        with open(path, "wb") as handle:
+            np.save(handle, np.stack(features))
     else:
         header = ["sequence", "frame", *(f"feature_{j}" for j in range(features[0].shape[1]))]
         write_table(path, header, [[i, first + t, *(f"{v:.6g}" for v in row)]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from deepbelief.cli.autoencoder import AUTOENCODER_GROUPS
+from deepbelief.cli.autoencoder import AUTOENCODER_GROUPS, check_loss_options
 from deepbelief.cli.autoencoder import WHY_NOT as AUTOENCODER_WHY_NOT
 from deepbelief.cli.checkpoints import check_checkpoint_target, fit_resumable
 from deepbelief.cli.io import (
@@ -27,7 +27,12 @@ from deepbelief.cli.io import (
     prepare_outputs,
     write_history,
 )
-from deepbelief.cli.metrics import format_value, model_metrics
+from deepbelief.cli.metrics import (
+    STANDARDISED_HISTORY,
+    format_value,
+    history_units,
+    model_metrics,
+)
 from deepbelief.cli.models import KINDS, architecture, n_parameters
 from deepbelief.cli.provenance import apply_scale, save_model
 from deepbelief.cli.sequence_parser import TRAIN_PARAMS as SEQUENCE_PARAMS
@@ -46,7 +51,8 @@ _SUMMARY_ROWS = 10_000
 _TRAIN_PARAMS: dict[str, dict[str, str]] = {
     "layers": {"dbn": "hidden_layer_sizes", "generative": "hidden_layer_sizes",
                "rbm": "n_components"},
-    "visible_units": {"dbn": "visible_units", "rbm": "visible_units"},
+    "visible_units": {"dbn": "visible_units", "generative": "visible_units",
+                      "rbm": "visible_units"},
     "hidden_units": {"dbn": "hidden_units", "rbm": "hidden_units"},
     "layer_type": {"dbn": "layer_type"},
     "pretrain_epochs": {"dbn": "pretrain_epochs", "generative": "pretrain_epochs"},
@@ -63,6 +69,7 @@ _TRAIN_PARAMS: dict[str, dict[str, str]] = {
     "k": {"dbn": "k", "generative": "k", "rbm": "k"},
     "early_stopping": {"supervised": "early_stopping"},
     "validation_fraction": {"supervised": "validation_fraction"},
+    "class_weight": {"supervised": "class_weight"},
     "seed": {"dbn": "random_state", "generative": "random_state", "rbm": "random_state"},
     "device": {"dbn": "device", "generative": "device", "rbm": "device"},
 }
@@ -71,10 +78,10 @@ _WHY_NOT = {
     ("transformer", "learning_rate"): "a transformer has no fine-tuning; use "
                                       "--pretrain-learning-rate",
     ("rbm", "pretrain_epochs"): "an RBM has one layer; use --epochs",
-    ("generative", "visible_units"): "its units are Bernoulli",
     ("generative", "hidden_units"): "its units are Bernoulli",
     ("rbm", "pretrain_learning_rate"): "an RBM has one layer; use --learning-rate",
     ("generative", "layer_type"): "its layers are RBMs, which sampling and up-down need",
+    ("regressor", "class_weight"): "its targets are numbers, not classes",
     **AUTOENCODER_WHY_NOT,
     **SEQUENCE_WHY_NOT,
 }
@@ -162,6 +169,7 @@ def run_train(args) -> int:
     check_kind_options(args)
     cls, params = _estimator_params(args)
     _check_params(cls, params)
+    check_loss_options(args, params)
     history = _check_outputs(args, cls)
     if args.kind == "sequence":  # sequences: cli.sequences
         from deepbelief.cli.sequences import train_sequence
@@ -180,6 +188,7 @@ def run_train(args) -> int:
                            "a .npz file with arrays X and y, or a .csv file with a label "
                            "column.")
     X, y = data.X, data.y
+    check_loss_options(args, params, X)
     callbacks = _progress_callbacks(args)
     if args.free_energy_gap:
         from sklearn.model_selection import train_test_split
@@ -253,6 +262,9 @@ def _print_train_summary(model, data, args, X, y, time_and_resumed, output, hist
             records = model.history_["updown"]
             key = "training_error" if "training_error" in records[0] else "reconstruction_error"
             print(f"  up-down fine-tuning: {_phase_line(records, key)}", file=out)
+        if history_units(model) == "standardised":
+            print(f"  units of the errors and losses above: {STANDARDISED_HISTORY}; the "
+                  "scores below are in the data's units", file=out)
     else:
         print(f"  training: {_phase_line(model.history_, 'reconstruction_error')}", file=out)
     if resumed:  # the phases' times above sum the epochs of every call of the run

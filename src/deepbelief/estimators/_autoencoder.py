@@ -4,7 +4,8 @@ A stack of layers is pretrained greedily (RBMs by default, with linear code unit
 into an encoder and a mirrored decoder (:mod:`deepbelief.core.deep_autoencoder`) and
 fine-tuned by backpropagating the reconstruction loss
 (:mod:`deepbelief.learning.reconstruction`). The input side (which units, and the
-standardisation of real-valued data) is in :mod:`deepbelief.estimators._autoencoder_input`.
+standardisation of real-valued data) is every estimator's
+(:mod:`deepbelief.estimators._input_scaling`).
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from deepbelief.core.deep_autoencoder import DeepAutoencoder
 from deepbelief.core.plain import Stage, dense_stages, network_dense
 from deepbelief.core.stack import map_rows
+from deepbelief.estimators._autoencoder_checks import (
+    divergence_advice,
+    loss_error,
+    warn_no_compression,
+)
 from deepbelief.estimators._autoencoder_docs import FINETUNE_DOC, PARAMS_DOC
-from deepbelief.estimators._autoencoder_input import InputScaling, rows
+from deepbelief.estimators._autoencoder_input import rows
 from deepbelief.estimators._base import (
     FitSession,
-    as_input,
     as_tensor,
-    check_X,
     output_dtype,
     per_layer,
     pretrain_configs,
@@ -38,6 +41,16 @@ from deepbelief.estimators._base import (
 from deepbelief.estimators._dbn import _BaseDBN
 from deepbelief.estimators._decoding import check_columns
 from deepbelief.estimators._docs import Y_IGNORED, fit_doc
+from deepbelief.estimators._document_bottom import (  # word counts, visible_units=
+    DOCUMENT_UNITS,  # 'replicated_softmax'; its check_input wraps _input_scaling's
+    check_input,
+    document_configs,
+    document_loss,
+    reconstruction,
+    reconstruction_objective,
+    unrolled_autoencoder,
+    validation_score,
+)
 from deepbelief.estimators._early_stopping import (
     check_validation_size,
     draw_split,
@@ -45,7 +58,7 @@ from deepbelief.estimators._early_stopping import (
     stopping_callbacks,
 )
 from deepbelief.estimators._input import n_rows
-from deepbelief.learning.reconstruction import ReconstructionObjective, constant_loss
+from deepbelief.estimators._layer_options import warn_unused_layer_options
 from deepbelief.training.greedy import monitor_rows, with_centering
 from deepbelief.training.loop import make_optimizer
 from deepbelief.training.plan import LoopPhase, LoopSetup, StackPhase
@@ -84,11 +97,14 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         The pretrained layers (before fine-tuning), bottom first.
     network_ : DeepAutoencoder
         The fine-tuned encoder and decoder
-        (:class:`~deepbelief.core.deep_autoencoder.DeepAutoencoder`).
+        (:class:`~deepbelief.core.deep_autoencoder.DeepAutoencoder`; a
+        :class:`~deepbelief.core.semantic_hashing.DocumentAutoencoder` without code noise
+        over word counts).
     visible_units_ : str
-        The input units used: 'bernoulli' or 'gaussian'.
+        The input units used: 'bernoulli', 'gaussian' or 'replicated_softmax'.
     loss_ : str
-        The fine-tuning loss used: 'cross_entropy' or 'squared_error'.
+        The fine-tuning loss used: 'cross_entropy', 'squared_error' or
+        'word_cross_entropy' (word counts).
     input_mean_, input_scale_ : ndarray of shape (n_features_in_,) or None
         The standardisation of the input (``visible_units='auto'`` on data outside
         [0, 1]), else None.
@@ -108,7 +124,9 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     history_ : dict
         ``{{"pretrain": [...per layer...], "finetune": [...per epoch...]}}``; a fine-tuning
         record holds ``epoch``, ``loss``, ``reconstruction_error`` (squared, summed over
-        the features, on up to 2048 training rows), ``time`` and, with early stopping,
+        the features, on up to 2048 training rows; like ``loss``, in the units the network
+        trains in: standardised when ``input_mean_`` is set, whereas :meth:`score` is in
+        the data's units), ``time`` and, with early stopping,
         ``validation_score``.
     callbacks_ : list
         The callbacks used by the last fit, with their state.
@@ -141,7 +159,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
     _parameter_constraints: ClassVar[dict] = {
         **_BaseDBN._parameter_constraints,
-        "visible_units": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        "visible_units": [StrOptions({"auto", "bernoulli", "gaussian", DOCUMENT_UNITS})],
         "code_units": [StrOptions({"gaussian", "bernoulli", "relu"}), None],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "solver": [StrOptions(set(AUTO_RATES)), callable],
@@ -217,25 +235,26 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         self.tol = tol
 
     # -- fitting ---------------------------------------------------------------------------
-    def _layer_configs(self, visible_units: str) -> list:
+    def _layer_configs(self, visible_units: str, X=None) -> list:
         """The layer specs: ``hidden_units`` with the code layer's replaced by
-        ``code_units``, over ``visible_units``."""
+        ``code_units``, over ``visible_units`` (word counts: a replicated softmax at the
+        bottom, its rate from ``X``)."""
         sizes = self.hidden_layer_sizes
         n = 1 if isinstance(sizes, Integral) else max(len(sizes), 1)
         units = per_layer(self.hidden_units, n, "hidden_units")
         if self.code_units is not None:
             units[-1] = self.code_units
-        return with_centering(pretrain_configs(self, units, visible_units),
-                              self.pretrain_centering)
+        return document_configs(self, with_centering(
+            pretrain_configs(self, units, visible_units), self.pretrain_centering),
+            visible_units, X)
 
     def _resolve_loss(self, visible_units: str) -> str:
+        if visible_units == DOCUMENT_UNITS:
+            return document_loss(self.loss)
         if self.loss == "auto":
             return "cross_entropy" if visible_units == "bernoulli" else "squared_error"
         if self.loss == "cross_entropy" and visible_units != "bernoulli":
-            raise ValueError(
-                "loss='cross_entropy' needs data in [0, 1] and Bernoulli visible units, but "
-                f"the visible units are {visible_units!r}: use loss='squared_error' (or "
-                "'auto'), or scale the data into [0, 1] (e.g. MinMaxScaler).")
+            raise loss_error(self.visible_units, visible_units)
         return self.loss
 
     def _learning_rate(self) -> float:
@@ -252,12 +271,11 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             resume: bool = False) -> DBNAutoencoder:
         session = FitSession(self, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                              resume=resume)
-        auto = self.visible_units == "auto"
-        X = check_X(self, X, reset=True, units=None if auto else self.visible_units,
-                    sparse=True)
-        scaling = InputScaling.fit(X, self.visible_units)
+        X, scaling = check_input(self, X, first=True, sparse=True)
         loss = self._resolve_loss(scaling.visible_units)
-        configs = self._layer_configs(scaling.visible_units)
+        configs = self._layer_configs(scaling.visible_units, X)
+        warn_unused_layer_options(self)
+        warn_no_compression(configs[-1].n_hidden, self.n_features_in_)
         if self.early_stopping:  # before pretraining, not after it
             check_validation_size(X.shape[0], self.validation_fraction)
         session.open(X)
@@ -293,7 +311,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         """The unrolled stack (copies of the layers; nothing drawn) and, with
         ``early_stopping``, the validation split, drawn only when ``position`` is None
         (else the checkpoint's)."""
-        net = DeepAutoencoder.from_layers(stack.rbms)
+        net = unrolled_autoencoder(stack.rbms)
         if position is None:
             split = draw_split(self, n_rows(data), None, generator, data.device)
         else:
@@ -302,36 +320,27 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         if split is not None:
             train = rows(data, split["train"].to(data.device))
             valid = rows(data, split["valid"].to(data.device), dense=True)
-        baseline = constant_loss(as_source(train).head(monitor_rows(train))[0], loss)
-        objective = ReconstructionObjective(
-            net, loss, weight_decay=self.alpha, baseline=baseline,
+        objective = reconstruction_objective(
+            net, loss, as_source(train).head(monitor_rows(train))[0], weight_decay=self.alpha,
             advice=self._divergence_advice())
         optimizer = make_optimizer(net, self.solver, self._learning_rate(), self.momentum)
         return LoopSetup(objective, optimizer, train, stopping_callbacks(self, valid),
                          {"split": split})
 
     def _divergence_advice(self) -> str:
-        """What to change when fine-tuning diverges."""
-        return (f"Try a smaller learning_rate_init (it is {self._learning_rate():g}), or "
-                "solver='adam' with learning_rate_init='auto'.")
+        """What to change when fine-tuning diverges, naming the solver and its rate."""
+        return divergence_advice(self.solver, self._learning_rate(), AUTO_RATES["adam"])
 
     @torch.no_grad()
     def _validation_score(self, net, x) -> float:
-        return -float(((net(x) - x) ** 2).sum(-1).mean())
+        return validation_score(net, x)
 
     # -- the fitted model ------------------------------------------------------------------
-    def _scaling(self) -> InputScaling:
-        return InputScaling.from_attributes(self)
-
     def _input(self, X) -> tuple:
-        """``X`` checked for a forward pass (clipped to Bernoulli units' range, with a
-        warning) and standardised as in training: a tensor (or a sparse matrix, read
-        chunk by chunk), and the output dtype."""
+        """``X`` checked for a forward pass and standardised as in training (the DBNs'
+        ``_input``), once the network is fitted."""
         check_is_fitted(self, "network_")
-        scaling = self._scaling()
-        X = check_X(self, X, reset=False, units=scaling.checked_units, usage="forward",
-                    sparse=True)
-        return as_input(scaling.apply(X), self._device()), output_dtype(X)
+        return super()._input(X)
 
     def _device(self) -> torch.device:
         return self.network_.decoder[0].weight.device
@@ -369,7 +378,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         (4, 64)
         """
         check_is_fitted(self, "network_")
-        out, dtype = self._map(self.network_, X)
+        out, dtype = self._map(partial(reconstruction, self.network_), X)
         return self._scaling().invert(to_numpy(out, dtype))
 
     @torch.no_grad()
@@ -416,7 +425,7 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         scale = self._scaling().scale_tensor(self._device())
 
         def errors(x: torch.Tensor) -> torch.Tensor:
-            diff = self.network_(x) - x
+            diff = reconstruction(self.network_, x) - x
             return ((diff if scale is None else diff * scale) ** 2).sum(-1)
 
         per_row, _ = self._map(errors, X)
@@ -434,17 +443,16 @@ class DBNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     # -- saving ----------------------------------------------------------------------------
     def _get_state(self):
         config, tensors = self._rbm_state()
-        config.update(self._scaling().state(), loss=self.loss_)
+        config["loss"] = self.loss_
         tensors.update({f"network.{k}": v for k, v in self.network_.state_dict().items()})
         return config, tensors
 
     def _set_state(self, config, tensors) -> None:
         self._set_rbm_state(config, tensors)
-        net = DeepAutoencoder.from_layers(self.rbms_)
+        net = unrolled_autoencoder(self.rbms_)
         net.load_state_dict({k[len("network."):]: v for k, v in tensors.items()
                              if k.startswith("network.")})
         net.eval()
         self.network_ = net
-        InputScaling.from_state(config).set_attributes(self)
         self.loss_ = config["loss"]
         set_finetune_curves(self, self.history_)

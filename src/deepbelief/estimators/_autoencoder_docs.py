@@ -25,10 +25,17 @@ PARAMS_DOC = _param_doc(_param_doc(_param_doc(PRETRAIN_DOC, "hidden_layer_sizes"
         draw the data, 30 for the 784-1000-500-250-30 network of the paper). The decoder
         mirrors them."""), "visible_units", """
     visible_units : {'auto', 'bernoulli', 'gaussian'}, default 'auto'
-        Unit type of the input layer. 'auto': Bernoulli when every value of the training
-        data lies in [0, 1], else Gaussian units on data standardised inside the model
-        (``input_mean_``, ``input_scale_``; outputs are in the data's units). 'gaussian'
-        expects standardized data, as the other estimators do."""), "hidden_units", """
+        Unit type of the input layer (or 'replicated_softmax', below). 'auto': Bernoulli
+        when every value of the training data lies in [0, 1], else Gaussian units on data
+        standardised inside the model (``input_mean_``, ``input_scale_``; outputs are in
+        the data's units). 'gaussian' expects standardized data, as the other estimators
+        do. 'replicated_softmax': word counts (whole numbers, sparse or dense) under a
+        replicated-softmax bottom layer (as :class:`~deepbelief.ReplicatedSoftmaxRBM`'s,
+        Salakhutdinov & Hinton, 2009); the reconstruction is then a softmax over the
+        words, fine-tuned on the words' cross-entropy (``loss='auto'``, ``loss_``
+        'word_cross_entropy'), and ``reconstruct`` and ``score`` scale it to each
+        document's length (expected counts; ``inverse_transform`` gives the word
+        distribution)."""), "hidden_units", """
     hidden_units : {'bernoulli', 'relu', 'gaussian'} or sequence, default 'bernoulli'
         Hidden unit type, for all layers or one per layer (``code_units`` overrides the
         code layer's).

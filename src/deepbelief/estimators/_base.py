@@ -3,33 +3,37 @@ session, saving (the input checks live in :mod:`deepbelief.estimators._input`)."
 
 from __future__ import annotations
 
-import json
 import logging
 import numbers
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from deepbelief.estimators._export import to_torch as _to_torch
+from deepbelief.estimators._fit_checkpoint import (  # their old home: import from here too
+    DICT_ITEMS,
+    check_checkpoint_args,
+    checkpoint_params,
+    json_param,
+    open_checkpoint,
+)
 from deepbelief.estimators._input import (  # the input helpers' old home: import from here
     NO_Y,
     as_input,
     as_tensor,
     check_X,
     output_dtype,
-    sparse_matrix,
     to_numpy,
     training_data,
 )
-from deepbelief.estimators._large_input import LargeInput
 from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
 from deepbelief.training.autoencoder_spec import LAYER_TYPES, with_layer_types
 from deepbelief.training.callbacks import copy_callbacks
-from deepbelief.training.checkpoint import TrainingCheckpoint, data_digest
+from deepbelief.training.checkpoint import TrainingCheckpoint
 from deepbelief.training.greedy import RBMConfig, auto_learning_rate
 from deepbelief.training.plan import FitPlan
 
@@ -186,106 +190,35 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
         corruption_level=getattr(estimator, "corruption_level", 0.0),
         tied=getattr(estimator, "tied_weights", True))
 
-#: Parameters that do not change the trained model: a resumed fit may give others.
-_NOT_CHECKPOINTED = ("callbacks", "verbose")
+
+#: What to use instead where ``visible_units='replicated_softmax'`` (word counts) is not
+#: offered, by estimator (the others: :data:`_WORD_COUNTS_ELSEWHERE`).
+_WORD_COUNTS_INSTEAD = {
+    "GenerativeDBN": "its up-down fine-tuning and its samples need visible units of a fixed "
+                     "size, which a document of any length is not. Classify documents with "
+                     "DBNClassifier(visible_units='replicated_softmax'), or model them with "
+                     "ReplicatedSoftmaxRBM or DBNTransformer(visible_units='replicated_softmax')",
+}
+_WORD_COUNTS_ELSEWHERE = (
+    "word counts need a layer of their own. Use ReplicatedSoftmaxRBM for one layer, or "
+    "DBNTransformer, DBNClassifier, DBNRegressor or DBNAutoencoder with "
+    "visible_units='replicated_softmax' for a stack")
 
 
-#: What :func:`_plain` returns for a value JSON cannot hold.
-_NOT_JSON = object()
-
-
-def _plain(value):
-    """A parameter as plain JSON data (tuples as lists, numpy scalars as numbers), or
-    ``_NOT_JSON`` when JSON cannot hold it (e.g. a callable optimizer)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, (list, tuple)):
-        items = [_plain(v) for v in value]
-        return _NOT_JSON if any(v is _NOT_JSON for v in items) else items
+def _validate_params(estimator) -> None:
+    """``estimator._validate_params()``, and ``visible_units='replicated_softmax'`` where the
+    estimator does not offer it refused with what to use instead (an
+    ``InvalidParameterError``, as for any value out of the parameter's options)."""
     try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        return _NOT_JSON
-    return value
-
-
-def checkpoint_params(estimator) -> dict:
-    """The parameters a checkpoint records, that a resumed fit must repeat: all those that
-    JSON can hold, except ``verbose`` and ``callbacks``."""
-    params = {}
-    for name, value in estimator.get_params(deep=False).items():
-        plain = _plain(_json_param(name, value))
-        if name not in _NOT_CHECKPOINTED and plain is not _NOT_JSON:
-            params[name] = plain
-    return params
-
-
-def check_checkpoint_args(checkpoint, checkpoint_every, resume) -> None:
-    """Check ``fit``'s ``checkpoint``, ``checkpoint_every`` and ``resume``."""
-    if (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, numbers.Integral)
-            or checkpoint_every < 1):
-        raise ValueError(f"checkpoint_every must be a positive integer (epochs), got "
-                         f"{checkpoint_every!r}.")
-    if not isinstance(resume, (bool, np.bool_)):
-        raise ValueError(f"resume must be True or False, got {resume!r}.")
-    if checkpoint is None:
-        if resume:
-            raise ValueError("resume=True needs checkpoint=<path>, the file to resume from.")
-        return
-    if not isinstance(checkpoint, (str, os.PathLike)):
-        raise ValueError(f"checkpoint must be a path (str or os.PathLike), got {checkpoint!r}.")
-    path = Path(checkpoint)
-    if path.is_dir():
-        raise ValueError(f"checkpoint={str(checkpoint)!r} is a folder; give a file path.")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"the folder of checkpoint={str(checkpoint)!r} does not "
-                                "exist; create it first.")
-
-
-def _open_checkpoint(estimator, checkpoint, *, every: int, resume: bool,
-                     generator: torch.Generator, X: np.ndarray, y=None
-                     ) -> TrainingCheckpoint | None:
-    """The checkpoint of a fit (None without ``checkpoint``), after the checks.
-
-    With ``resume`` and an existing file, the file is read and checked against the
-    estimator's parameters and the digest of ``X`` (as the float32 array training uses)
-    and ``y``; ``generator`` then continues from its saved state, and the saved state is
-    the checkpoint's ``resumed``. Without a file, training starts afresh.
-    """
-    if checkpoint is None:
-        return None
-    if isinstance(X, LargeInput):  # read chunk by chunk, the same digest as in memory
-        return _checkpoint(estimator, checkpoint, every, resume, generator, X.digest(y))
-    arrays = [np.ascontiguousarray(X, dtype=np.float32)] if not sparse_matrix(X) else [
-        X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data.astype(np.float32)]
-    extra = None if not sparse_matrix(X) else ["csr", list(X.shape)]
-    if y is not None:
-        y = np.asarray(y)
-        if y.dtype.kind == "O":  # labels of any type: their values, not their addresses
-            extra = [extra, y.shape, y.tolist()] if extra else [y.shape, y.tolist()]
-        else:
-            arrays.append(y)
-    return _checkpoint(estimator, checkpoint, every, resume, generator,
-                       data_digest(*arrays, extra=extra))
-
-
-def _checkpoint(estimator, checkpoint, every: int, resume: bool, generator: torch.Generator,
-                digest: str) -> TrainingCheckpoint:
-    """The checkpoint of :func:`_open_checkpoint` for data of ``digest``."""
-    ckpt = TrainingCheckpoint(
-        checkpoint, kind=type(estimator).__name__, params=checkpoint_params(estimator),
-        data_sha256=digest, generator=generator, every=every,
-        defaults=checkpoint_params(type(estimator)()),
-    )
-    ckpt.remove_stale_temporaries()
-    if resume:
-        saved = ckpt.read()
-        if saved is None:
-            log.info("No checkpoint at %s: training starts from the beginning.", checkpoint)
-        else:
-            generator.set_state(saved["generator"])
-            log.info("Resuming from the checkpoint %s (%s).", checkpoint, saved["stage"])
-    return ckpt
+        estimator._validate_params()
+    except InvalidParameterError as exc:
+        counts = estimator.get_params(deep=False).get("visible_units") == "replicated_softmax"
+        if not (counts and "'visible_units' parameter" in str(exc)):
+            raise
+        name = type(estimator).__name__
+        reason = _WORD_COUNTS_INSTEAD.get(name, _WORD_COUNTS_ELSEWHERE)
+        raise InvalidParameterError(f"{name} does not take visible_units='replicated_softmax': "
+                                    f"{reason}.") from exc
 
 
 class FitSession:
@@ -318,7 +251,7 @@ class FitSession:
                  generator: torch.Generator | None = None) -> None:
         check_checkpoint_args(checkpoint, checkpoint_every, resume)
         if generator is None:
-            estimator._validate_params()
+            _validate_params(estimator)
         self.estimator = estimator
         self.device = (resolve_device(estimator.device) if generator is None
                        else generator.device)
@@ -332,7 +265,7 @@ class FitSession:
         """Open the checkpoint for the validated training data (``resume``: read it and
         put the random stream back where it was). Call before any random draw."""
         checkpoint, every, resume = self._args
-        self.checkpoint = _open_checkpoint(self.estimator, checkpoint, every=every,
+        self.checkpoint = open_checkpoint(self.estimator, checkpoint, every=every,
                                            resume=resume, generator=self.generator, X=X, y=y)
         return self.checkpoint
 
@@ -359,24 +292,11 @@ def set_fitted_input_state(estimator, state: dict) -> None:
         estimator.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
 
 
-def _json_param(name: str, value):
-    """A parameter value as JSON-friendly data (the file format checks the rest)."""
-    if name == "callbacks":
-        return None  # code, not data: a loaded model has no callbacks
-    if isinstance(value, torch.device):
-        return str(value)
-    if name == "random_state" and isinstance(value, np.random.RandomState):
-        return None  # a fitted model's generator state is spent; None keeps the file valid
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
 def params_record(estimator) -> dict:
     """``estimator``'s parameters as JSON data (``"params"``) and the names of those that
     were tuples (``"tuple_params"``: JSON has lists only), as model files keep them."""
     raw = estimator.get_params(deep=False)
-    return {"params": {k: _json_param(k, v) for k, v in raw.items()},
+    return {"params": {k: json_param(k, v) for k, v in raw.items()},
             "tuple_params": sorted(k for k, v in raw.items()
                                    if isinstance(v, tuple) and k != "callbacks")}
 
@@ -389,6 +309,8 @@ def params_from_record(record: dict) -> dict:
     for name, value in params.items():
         if isinstance(value, list) and (tuples is None or name in tuples):
             params[name] = tuple(value)
+        if isinstance(value, dict) and set(value) == {DICT_ITEMS}:  # e.g. class_weight
+            params[name] = {key: item for key, item in value[DICT_ITEMS]}
     return params
 
 

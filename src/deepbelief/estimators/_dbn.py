@@ -19,7 +19,6 @@ from deepbelief.estimators._base import (
     FitSession,
     SaveLoadMixin,
     as_input,
-    check_X,
     fitted_input_state,
     make_generator,
     output_dtype,
@@ -30,14 +29,26 @@ from deepbelief.estimators._base import (
     training_data,
 )
 from deepbelief.estimators._decoding import decode
-from deepbelief.estimators._docs import PRETRAIN_DOC, Y_IGNORED, fit_doc
+from deepbelief.estimators._docs import INPUT_ATTRIBUTES_DOC, PRETRAIN_DOC, Y_IGNORED, fit_doc
+from deepbelief.estimators._document_bottom import (  # word counts: visible_units=
+    DOCUMENT_UNITS,  # 'replicated_softmax'; its check_input wraps _input_scaling's
+    check_input,
+    document_configs,
+    document_state,
+    set_document_state,
+    stack_reconstruction,
+)
 from deepbelief.estimators._generation import check_count
+from deepbelief.estimators._input_scaling import InputScaling, resolved_units
+from deepbelief.estimators._layer_options import warn_unused_layer_options
 from deepbelief.learning.autoencoding import CORRUPTIONS
 from deepbelief.training.greedy import LayerTrainer, RBMConfig, with_centering
 from deepbelief.training.loop import LoopState
 from deepbelief.training.plan import StackPhase
 
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
+#: The input units the DBN estimators offer ('auto': see estimators/_input_scaling.py).
+VISIBLE_UNITS = {"auto", "bernoulli", "gaussian"}
 _PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
 _PER_LAYER_RATE = [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list,
                    tuple]
@@ -46,7 +57,7 @@ _PER_LAYER_RATE = [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"
 class _BaseDBN(SaveLoadMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": [list, tuple, Interval(Integral, 1, None, closed="left")],
-        "visible_units": [StrOptions({"bernoulli", "gaussian"})],
+        "visible_units": [StrOptions(VISIBLE_UNITS | {DOCUMENT_UNITS})],
         "hidden_units": [_UNITS, list, tuple],
         "pretrain_epochs": _PER_LAYER_INT,
         "pretrain_learning_rate": _PER_LAYER_RATE,
@@ -70,7 +81,7 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         self,
         hidden_layer_sizes=(256, 256),
         *,
-        visible_units: str = "bernoulli",
+        visible_units: str = "auto",
         hidden_units="bernoulli",
         pretrain_epochs=10,
         pretrain_learning_rate="auto",
@@ -110,17 +121,25 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         self.callbacks = callbacks
 
     # -- pretraining -----------------------------------------------------------------------
-    def _rbm_configs(self) -> list[RBMConfig]:
-        return with_centering(pretrain_configs(self, self.hidden_units, self.visible_units),
-                              self.pretrain_centering)
+    def _rbm_configs(self, visible_units: str | None = None, X=None) -> list[RBMConfig]:
+        """The layer specs over ``visible_units`` (default: the fitted model's input units,
+        else the parameter, 'auto' checked as the 'bernoulli' it picks on data in [0, 1]);
+        over word counts, a replicated softmax at the bottom, its rate from ``X``."""
+        units = visible_units or resolved_units(self)
+        return document_configs(self, with_centering(
+            pretrain_configs(self, self.hidden_units, units), self.pretrain_centering),
+            units, X)
+
+    def _scaling(self) -> InputScaling:
+        return InputScaling.of(self)
 
     def _input(self, X) -> tuple:
         """``X`` checked for a forward pass through the fitted model (values outside the
-        visible units' range clipped, with a warning), as a tensor (a sparse matrix stays
+        visible units' range clipped, with a warning) and standardised as in training
+        (``visible_units='auto'`` on real-valued data), as a tensor (a sparse matrix stays
         sparse, for ``up_pass`` and ``map_rows``), and the output dtype."""
-        X = check_X(self, X, reset=False, units=self.visible_units, usage="forward",
-                    sparse=True)
-        return as_input(X, self.rbms_[0].weight.device), output_dtype(X)
+        X, scaling = check_input(self, X, first=False, usage="forward", sparse=True)
+        return as_input(scaling.apply(X), self.rbms_[0].weight.device), output_dtype(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -130,7 +149,8 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
     # -- saving ----------------------------------------------------------------------------
     def _rbm_state(self) -> tuple[dict, dict]:
         layers, tensors = layers_state(self.rbms_)
-        config = {"layers": layers, **fitted_input_state(self), "history": self.history_}
+        config = {"layers": layers, **fitted_input_state(self), **self._scaling().state(),
+                  **document_state(self), "history": self.history_}
         return config, tensors
 
     def _set_rbm_state(self, config: dict, tensors: dict) -> torch.device:
@@ -138,6 +158,8 @@ class _BaseDBN(SaveLoadMixin, BaseEstimator):
         self._trainers = []
         self.rbms_ = read_layers(config, tensors, device)
         set_fitted_input_state(self, config)
+        InputScaling.from_state(config, self.visible_units).set_attributes(self)
+        set_document_state(self, config)
         self.history_ = config["history"]
         return device
 
@@ -156,6 +178,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         The trained layers, bottom first: RBMs, or autoencoder layers where ``layer_type``
         asks for them (``inverse_transform`` and ``reconstruct`` then decode with their
         decoders; ``sample`` needs an RBM on top).
+{INPUT_ATTRIBUTES_DOC}
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has feature names that are all strings.
@@ -175,10 +198,15 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
     keeps the layers' optimizers and persistent chains between calls (and after ``fit``);
     a model loaded from a file continues its weights with fresh ones.
 
-    ``fit`` and ``partial_fit`` refuse values outside the visible units' range (float
-    rounding within 1e-4 of it is clipped); ``transform`` and ``reconstruct`` clip them,
-    with a :class:`~deepbelief.exceptions.DataRangeWarning`. ``X`` may be a SciPy CSR or
-    CSC matrix, read one mini-batch or chunk of rows at a time (never densified whole).
+    With ``visible_units='auto'`` (the default), the first call to ``fit`` or
+    ``partial_fit`` picks the input units from the data and ``partial_fit`` keeps them and
+    the standardisation; ``reconstruct``, ``inverse_transform`` and ``sample`` return
+    values in the data's units. With explicit input units, ``fit`` and ``partial_fit``
+    refuse values outside their range (float rounding within 1e-4 of it is clipped);
+    ``transform`` and ``reconstruct`` clip them, with a
+    :class:`~deepbelief.exceptions.DataRangeWarning`. ``X`` may be a SciPy CSR or CSC
+    matrix, read one mini-batch or chunk of rows at a time (never densified whole); under
+    'auto' it must lie in [0, 1] (standardising it would make it dense).
 
     Examples
     --------
@@ -199,14 +227,17 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
             self, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
             callbacks=None if first else getattr(self, "callbacks_", None),
             generator=trainers[0].generator if trainers else None)
-        configs = self._rbm_configs()
-        X = check_X(self, X, reset=first, units=self.visible_units, sparse=True,
-                    stream=True)  # a re-iterable of batches: one pass per epoch
+        X, scaling = check_input(self, X, first=first, sparse=True,
+                                 stream=True)  # a re-iterable of batches: one pass per epoch
+        configs = self._rbm_configs(scaling.visible_units, X)
+        if first:
+            warn_unused_layer_options(self)
         session.open(X)
         stack = StackPhase("pretrain", f"{type(self).__name__} pretraining", configs,
-                           training_data(X, session.device), incremental=incremental,
-                           trainers=trainers)
+                           training_data(scaling.apply(X), session.device),
+                           incremental=incremental, trainers=trainers)
         session.run([stack])
+        scaling.set_attributes(self)
         self.rbms_, self._trainers = stack.rbms, stack.trainers
         self.history_ = {"pretrain": stack.history}
         self.pretrain_time_ = stack.time
@@ -238,8 +269,9 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
 
         Each layer trains on ``X`` passed up through the layers below as they are after
         their own update; the optimizers and persistent chains carry over between calls.
-        The first call (on an unfitted model) initialises the layers; later calls need
-        the same number of features.
+        The first call (on an unfitted model) initialises the layers and, with
+        ``visible_units='auto'``, picks the input units and standardisation from its
+        batch; later calls keep them and need the same number of features.
 
         Parameters
         ----------
@@ -296,15 +328,16 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         """
         check_is_fitted(self, "rbms_")
         x, dtype = self._input(X)
-        return to_numpy(down_pass(self.rbms_, up_pass(self.rbms_, x)), dtype)
+        return self._scaling().invert(to_numpy(stack_reconstruction(self.rbms_, x),
+                                               dtype))
 
     def inverse_transform(self, X) -> np.ndarray:
         """From top-layer features back to inputs: the deterministic top-down pass of means.
 
         Each layer's visible means ``E[v | h]``, from the top layer down (the decoder of
-        Hinton & Salakhutdinov, 2006), so ``inverse_transform(transform(X))`` is
-        :meth:`reconstruct`. The output keeps the input's float dtype (float64 stays
-        float64, else float32).
+        Hinton & Salakhutdinov, 2006), in the data's units, so
+        ``inverse_transform(transform(X))`` is :meth:`reconstruct`. The output keeps the
+        input's float dtype (float64 stays float64, else float32).
 
         Parameters
         ----------
@@ -332,7 +365,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         (5, 64)
         """
         check_is_fitted(self, "rbms_")
-        return decode(self.rbms_, X, type(self).__name__)
+        return self._scaling().invert(decode(self.rbms_, X, type(self).__name__))
 
     @torch.no_grad()
     def sample(self, n_samples: int, n_gibbs: int = 1000, random_state=None) -> np.ndarray:
@@ -355,7 +388,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         Returns
         -------
         ndarray of shape (n_samples, n_features_in_)
-            Visible means (grey levels for Bernoulli input units).
+            Visible means (grey levels for Bernoulli input units), in the data's units.
 
         Examples
         --------
@@ -381,7 +414,7 @@ class DBNTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseDBN
         v = top.visible.random_start((n_samples, top.n_visible), generator, device=device)
         v = top.gibbs(v, max(n_gibbs - 1, 0), generator)
         _, h = top.sample_hidden(v, generator)
-        return to_numpy(down_pass(self.rbms_, h))
+        return self._scaling().invert(to_numpy(down_pass(self.rbms_, h)))
 
     @property
     def _n_features_out(self) -> int:

@@ -5,9 +5,22 @@ from __future__ import annotations
 PRETRAIN_DOC = """
     hidden_layer_sizes : tuple of int, default (256, 256)
         Units per hidden layer, bottom first.
-    visible_units : {'bernoulli', 'gaussian'}, default 'bernoulli'
-        Unit type of the input layer: 'bernoulli' for data in [0, 1], 'gaussian' for
-        standardized real-valued data.
+    visible_units : {'auto', 'bernoulli', 'gaussian', 'replicated_softmax'}, default 'auto'
+        Unit type of the input layer. 'auto': Bernoulli units when every value of the
+        training data lies in [0, 1] (up to float rounding), else Gaussian units on the
+        data standardised per feature inside the model (``input_mean_``,
+        ``input_scale_``), so that any real-valued table trains without a scaler; the
+        choice is ``visible_units_``. 'bernoulli': data in [0, 1] only (other values are
+        refused). 'gaussian': real-valued data that you have standardized yourself.
+        'replicated_softmax': word counts (a document-term matrix of whole numbers, e.g.
+        CountVectorizer's sparse output, read one mini-batch at a time) under a
+        replicated-softmax bottom layer, the layer of :class:`~deepbelief.ReplicatedSoftmaxRBM`
+        (Salakhutdinov & Hinton, 2009): binary hidden units whose biases are scaled by each
+        document's length ``D``, trained by CD or PCD, its 'auto' step size 0.1 over the
+        mean document length; the layers above train on its hidden probabilities, and
+        ``transform``, ``predict`` and fine-tuning pass counts up as it does. Its
+        ``inverse_transform`` and ``sample`` give word distributions, ``reconstruct``
+        expected counts at each document's length.
     hidden_units : {'bernoulli', 'relu', 'gaussian'} or sequence, default 'bernoulli'
         Hidden unit type, for all layers or one per layer.
     pretrain_epochs : int or sequence of int, default 10
@@ -66,6 +79,13 @@ PRETRAIN_DOC = """
         one returning True stops that phase. They are copied by ``fit`` (see
         ``callbacks_``) and not saved with the model.
 """
+
+INPUT_ATTRIBUTES_DOC = """    visible_units_ : str
+        The input units used: 'bernoulli' or 'gaussian' (``visible_units='auto'``
+        resolved on the training data), or 'replicated_softmax' (word counts).
+    input_mean_, input_scale_ : ndarray of shape (n_features_in_,) or None
+        The standardisation of the input: the network reads ``(X - input_mean_) /
+        input_scale_`` (``visible_units='auto'`` on data outside [0, 1]); else None."""
 
 FIT_DOC = """
         Optionally saves checkpoints during training, or resumes from one.

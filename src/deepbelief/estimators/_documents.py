@@ -9,6 +9,7 @@ checks, ``fit`` / ``partial_fit`` (through
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -92,6 +93,19 @@ def check_counts(X) -> None:
             "CountVectorizer's output). Count the words with "
             "sklearn.feature_extraction.text.CountVectorizer, or "
             "deepbelief.datasets.documents.vectorize.")
+
+
+def _warn_unseen_words(X) -> None:
+    """The UserWarning of :meth:`ReplicatedSoftmaxRBM.partial_fit`'s first call when words
+    of the vocabulary never occur in ``X``."""
+    totals = np.asarray(X.sum(axis=0)).ravel()
+    unseen = int((totals == 0).sum())
+    if unseen:
+        warnings.warn(
+            f"partial_fit's first batch never holds {unseen} of the {totals.size} words: "
+            "their word biases start near log(1e-3 / n_words) and move slowly, which can leave "
+            "the model worse than word frequencies alone. Call fit on a sample that covers "
+            "the vocabulary first, then partial_fit on the rest.", UserWarning, stacklevel=3)
 
 
 class ReplicatedSoftmaxRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin,
@@ -301,7 +315,14 @@ class ReplicatedSoftmaxRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Sa
 
     def partial_fit(self, X, y=None) -> ReplicatedSoftmaxRBM:
         """One epoch over ``X``, continuing from the current state (weights, optimizer,
-        persistent chains); the first call initialises the model. Returns ``self``."""
+        persistent chains); the first call initialises the model. Returns ``self``.
+
+        The first call sets the word biases to the log word frequencies of its ``X``: a word
+        absent from that first batch starts at a bias near ``log(1e-3 / n_words)`` and
+        learns slowly, so a UserWarning says how many words are missing. Fit a sample that
+        covers the vocabulary first (``fit``), then continue with ``partial_fit``."""
+        if not hasattr(self, "rbm_"):
+            _warn_unseen_words(self._counts(X, reset=True, usage="fit"))
         return self._fit(X, incremental=True)
 
     # -- inference ---------------------------------------------------------------------------

@@ -302,7 +302,7 @@ class GenerationMixin:
                 and label_warmup_scale > 0):
             raise ValueError(f"label_warmup_scale must be a finite number > 0, got "
                              f"{label_warmup_scale!r}.")
-        if binary and not unit_type(self.visible_units).binary:
+        if binary and not unit_type(getattr(self, "visible_units_", self.visible_units)).binary:
             raise ValueError("binary=True draws binary inputs, which needs Bernoulli visible "
                              "units; with visible_units='gaussian' use binary=False (means).")
         check_method(method, False)
@@ -377,7 +377,8 @@ class GenerationMixin:
         if hasattr(self, "training_mean_"):
             start = torch.as_tensor(self.training_mean_, device=x.device).expand_as(x)
         else:  # a model saved before training_mean_ was kept: the middle of the range
-            start = torch.full_like(x, 0.5 if self.visible_units == "bernoulli" else 0.0)
+            units = getattr(self, "visible_units_", self.visible_units)
+            start = torch.full_like(x, 0.5 if units == "bernoulli" else 0.0)
         current = torch.where(known, x, start)
         for _ in range(n_iter):
             h = stack.up_pass(current)

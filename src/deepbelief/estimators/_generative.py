@@ -29,7 +29,6 @@ from deepbelief.estimators._base import (
     SaveLoadMixin,
     as_input,
     as_tensor,
-    check_X,
     fitted_input_state,
     pretrain_configs,
     resolve_device,
@@ -38,8 +37,11 @@ from deepbelief.estimators._base import (
     training_data,
 )
 from deepbelief.estimators._docs import fit_doc
-from deepbelief.estimators._generation import GenerationMixin
-from deepbelief.estimators._input import labelled_data
+from deepbelief.estimators._generative_docs import GENERATIVE_PARAMS_DOC
+from deepbelief.estimators._input import NO_Y, labelled_data
+from deepbelief.estimators._input_scaling import InputScaling, check_input, resolved_units
+from deepbelief.estimators._layer_options import RBMLayersOnly
+from deepbelief.estimators._scaled_generation import ScaledGeneration
 from deepbelief.learning.updown import UpDownObjective
 from deepbelief.training.callbacks import Callback
 from deepbelief.training.greedy import RBMConfig, data_layout, data_mean, with_centering
@@ -85,8 +87,9 @@ def _with_labels(x: torch.Tensor | SparseSource, onehot: torch.Tensor | None):
     return torch.cat([x, onehot], dim=1)
 
 
-class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimator):
-    """Generative Deep Belief Net with label units in its top RBM (Hinton et al., 2006).
+class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGeneration,
+                    BaseEstimator):
+    __doc__ = f"""Generative Deep Belief Net with label units in its top RBM (Hinton et al., 2006).
 
     A greedy stack of Bernoulli RBMs whose top RBM models the penultimate layer joined
     with softmax label units, e.g. ``hidden_layer_sizes=(500, 500, 2000)`` on MNIST gives
@@ -105,74 +108,17 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     (contrastive wake-sleep, :mod:`deepbelief.learning.updown`), which unties the recognition
     (bottom-up) and generative (top-down) weights of the lower layers.
 
-    ``fit`` refuses inputs outside the visible units' range (float rounding within 1e-4 of
-    it is clipped); ``predict``, ``predict_proba``, ``score``, ``reconstruct`` and
-    ``complete`` clip them, with a :class:`~deepbelief.exceptions.DataRangeWarning`. ``X``
-    may be a SciPy CSR or CSC matrix: ``fit`` reads it one mini-batch at a time, the
+    With ``visible_units='auto'`` (the default) on data outside [0, 1], every method reads
+    ``X`` standardised as the training data was, and ``reconstruct``, ``sample`` and
+    ``complete`` return values in the data's units. With explicit input units, ``fit``
+    refuses inputs outside their range (float rounding within 1e-4 of it is clipped);
+    ``predict``, ``predict_proba``, ``score``, ``reconstruct`` and ``complete`` clip them,
+    with a :class:`~deepbelief.exceptions.DataRangeWarning`. ``X`` may be a SciPy CSR or
+    CSC matrix (in [0, 1] under 'auto'): ``fit`` reads it one mini-batch at a time, the
     classification and ``reconstruct`` one chunk of rows at a time.
 
     Parameters
-    ----------
-    hidden_layer_sizes : tuple of int, default (500, 500, 2000)
-        Hidden units per RBM, bottom first; the last entry is the top RBM's hidden layer
-        and the one before it the penultimate layer joined with the labels (with a single
-        entry, the inputs themselves are joined with the labels).
-    visible_units : {'bernoulli', 'gaussian'}, default 'bernoulli'
-        Input units: Bernoulli for data in [0, 1] (pixel intensities), Gaussian (unit
-        variance) for standardized real-valued data. Every other layer is Bernoulli.
-    pretrain_epochs : int or sequence of int, default 10
-        Epochs of RBM training per layer (one value per entry of ``hidden_layer_sizes``).
-    pretrain_learning_rate : float, 'auto' or sequence of them, default 'auto'
-        RBM step size, for all layers or one per layer. 'auto' is 0.1 for a Bernoulli
-        layer and 0.01 for the first layer when ``visible_units='gaussian'`` (Hinton 2010,
-        §13.2; :func:`deepbelief.training.greedy.auto_learning_rate`).
-    pretrain_method : {'cd', 'pcd', 'pt'} or sequence of them, default 'cd'
-        For all layers or one per layer. A CD-1-trained top RBM classifies well but its
-        Gibbs chains fall into a few spurious modes; persistent chains unlearn them, in
-        the top RBM's training (e.g. ``('cd', 'cd', 'pcd')``) or in up-down fine-tuning
-        (``updown_method='pcd'``). On MNIST the best model of both kinds came from a CD-1
-        top RBM followed by up-down with persistent chains (BENCHMARKS.md).
-    k : int or sequence of int, default 1
-        Gibbs steps of CD-k / PCD-k, for all layers or one per layer.
-    pretrain_learning_rate_schedule : {'constant', 'linear'} or sequence of them, default 'constant'
-        'linear' decays a layer's learning rate to 0 over its epochs (what PCD needs to
-        settle); for all layers or one per layer.
-    pretrain_momentum : float or 'classic', default 'classic'
-        'classic' is 0.5 for five epochs, then 0.9.
-    pretrain_weight_decay : float, default 2e-4
-    pretrain_centering : bool or float, default False
-        Centred gradients for every RBM, the top one included, as in ``DBNTransformer``.
-    batch_size : int, default 32
-        Examples per mini-batch of greedy training (and of up-down fine-tuning unless
-        ``updown_batch_size`` is given). Small batches mean many updates per epoch: the
-        paper used 10; on MNIST 20 gave a 2.09 % greedy error where 100 gave 3.78 %
-        (BENCHMARKS.md).
-    updown_epochs : int, default 0
-        Epochs of up-down fine-tuning after greedy training (0: none; Hinton et al. ran 300).
-    updown_learning_rate : float, default 0.01
-        Step size of up-down fine-tuning (plain SGD; ``pretrain_weight_decay`` applies).
-    updown_k : int or sequence of int, default (3, 6, 10)
-        Gibbs steps of the top-level CD during up-down fine-tuning; a sequence splits the
-        epochs into equal consecutive parts with growing ``k`` (the paper: CD-3, CD-6, CD-10).
-    updown_batch_size : int or None, default None
-        Examples per mini-batch of up-down fine-tuning, which is also the number of
-        persistent top-level chains with ``updown_method='pcd'``; None: ``batch_size``. On
-        MNIST 100 chains generated far better samples than 20 (BENCHMARKS.md).
-    updown_method : {'cd', 'pcd'}, default 'pcd'
-        The top level's negative chains during up-down: 'cd' restarts them at each wake
-        sample (the paper), 'pcd' carries them on between mini-batches (persistent). On
-        MNIST 'pcd' gave better samples, completions and classification (BENCHMARKS.md).
-    callbacks : list or None, default None
-        Functions ``(epoch, record)`` or :class:`deepbelief.training.callbacks.Callback` objects
-        called after every epoch (phases ``'pretrain'`` and ``'updown'``); one returning
-        True stops that phase. Copied by ``fit`` (see ``callbacks_``), not saved.
-    random_state : int, RandomState or None, default None
-        Seeds training (a private ``torch.Generator``; no global RNG is used or changed).
-    verbose : int, default 0
-        Show progress when positive.
-    device : str, default 'auto'
-        'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
-
+    ----------{GENERATIVE_PARAMS_DOC}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -187,11 +133,17 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         After up-down fine-tuning: the untied bottom-up copies of ``rbms_[:-1]`` used by the
         up pass (``rbms_[:-1]`` then hold the generative weights); None for a greedy model.
     history_ : dict
-        ``{"pretrain": [per-layer list of per-epoch records], "updown": [per-epoch
-        records]}``; up-down records hold ``reconstruction_error`` and, with labels,
+        ``{{"pretrain": [per-layer list of per-epoch records], "updown": [per-epoch
+        records]}}``; up-down records hold ``reconstruction_error`` and, with labels,
         ``training_error`` (generative classification error on the first 2,048 samples).
+    visible_units_ : str
+        The input units used ('auto' resolved: 'bernoulli' or 'gaussian').
+    input_mean_, input_scale_ : ndarray of shape (n_features_in_,) or None
+        The standardisation of the input, ``(X - input_mean_) / input_scale_``
+        (``visible_units='auto'`` on data outside [0, 1]); else None.
     training_mean_ : ndarray of shape (n_features_in_,)
-        Mean of the training inputs: where ``complete`` starts the unknown entries.
+        Mean of the training inputs as the network reads them (standardised, when
+        ``input_mean_`` is set): where ``complete`` starts the unknown entries.
     callbacks_ : list
         The callbacks used by the last fit (copies of ``callbacks``).
     pretrain_time_ : float
@@ -221,7 +173,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         "hidden_layer_sizes": [list, tuple, Interval(Integral, 1, None, closed="left")],
         "pretrain_epochs": _PER_LAYER_INT,
         "pretrain_learning_rate": _PER_LAYER_RATE,
-        "visible_units": [StrOptions({"bernoulli", "gaussian"})],
+        "visible_units": [StrOptions({"auto", "bernoulli", "gaussian"})],
         "pretrain_method": [StrOptions({"cd", "pcd", "pt"}), list, tuple],
         "k": [Interval(Integral, 1, None, closed="left"), list, tuple],
         "pretrain_learning_rate_schedule": [StrOptions({"constant", "linear"}), list, tuple],
@@ -244,7 +196,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         self,
         hidden_layer_sizes=(500, 500, 2000),
         *,
-        visible_units: str = "bernoulli",
+        visible_units: str = "auto",
         pretrain_epochs=10,
         pretrain_learning_rate="auto",
         pretrain_method="cd",
@@ -286,21 +238,24 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         self.device = device
 
     # -- training ----------------------------------------------------------------------------
-    def _rbm_configs(self) -> list[RBMConfig]:
-        return with_centering(pretrain_configs(self, visible_units=self.visible_units),
-                              self.pretrain_centering)
+    def _rbm_configs(self, visible_units: str | None = None) -> list[RBMConfig]:
+        """The layer specs over ``visible_units`` (default: :func:`resolved_units`)."""
+        return with_centering(pretrain_configs(
+            self, visible_units=visible_units or resolved_units(self)), self.pretrain_centering)
 
     def fit(self, X, y=None, *, checkpoint=None, checkpoint_every: int = 1,
             resume: bool = False) -> GenerativeDBN:
         session = FitSession(self, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                              resume=resume)
-        configs = self._rbm_configs()
         k_schedule = self._k_schedule()
         classes = onehot = None
+        checked, scaling = check_input(self, X, first=True, y=NO_Y if y is None else y,
+                                       sparse=True)
+        configs = self._rbm_configs(scaling.visible_units)
         if y is None:
-            X = check_X(self, X, reset=True, units=self.visible_units, sparse=True)
+            X = checked
         else:
-            X, y = check_X(self, X, reset=True, units=self.visible_units, y=y, sparse=True)
+            X, y = checked
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
             classes, encoded = np.unique(y, return_inverse=True)
@@ -308,6 +263,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
                 raise ValueError(f"The data has only one class ({classes.tolist()[0]!r}); "
                                  "generative classification needs at least 2 classes.")
         session.open(X, y)
+        X = scaling.apply(X)  # what the network reads, from here on
         data = training_data(X, session.device)  # sparse: read one mini-batch at a time
         label, n = f"{type(self).__name__} pretraining", len(configs)
         lower = StackPhase("pretrain", label, configs[:-1], data, n_layers=n)
@@ -341,6 +297,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
         stack = GenerativeStack([*lower.rbms, top.trainer.layer])
         if self.updown_epochs:
             stack = phases[-1].setup.objective.stack
+        scaling.set_attributes(self)
         self.rbms_ = [*stack.lower, stack.top]
         self.recognition_ = None if stack.tied else stack.recognition
         self.training_mean_ = (np.asarray(X, dtype=np.float32).mean(0)
@@ -392,12 +349,12 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
 
     def _input(self, X, chunked: bool = False):
         """``X`` checked for a forward pass (values outside the visible units' range are
-        clipped, with a warning), as a tensor (``chunked``: a sparse matrix stays sparse,
-        for ``map_rows``)."""
+        clipped, with a warning) and standardised as in training, as a tensor
+        (``chunked``: a sparse matrix stays sparse, for ``map_rows``)."""
         check_is_fitted(self, "rbms_")
-        X = check_X(self, X, reset=False, units=self.visible_units, usage="forward",
-                    sparse=True)
-        return (as_input if chunked else as_tensor)(X, self.rbms_[0].weight.device)
+        X, scaling = check_input(self, X, first=False, usage="forward", sparse=True)
+        return (as_input if chunked else as_tensor)(scaling.apply(X),
+                                                    self.rbms_[0].weight.device)
 
     def _check_labelled(self, what: str) -> None:
         check_is_fitted(self, "rbms_")
@@ -449,7 +406,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     def reconstruct(self, X) -> np.ndarray:
         """Mean-field pass through the whole model: up to the penultimate layer, the top
         RBM's hidden means (given the label probabilities ``p(label | h)`` when the model
-        has labels) and back down: shape (n_samples, n_features_in_)."""
+        has labels) and back down: shape (n_samples, n_features_in_), in the data's
+        units."""
         x, stack = self._input(X, chunked=True), self._stack
 
         def through(chunk: torch.Tensor) -> torch.Tensor:
@@ -458,7 +416,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
             top = stack.top.visible_mean(stack.top.hidden_mean(v))
             return stack.down_pass(top[:, : stack.n_penultimate])
 
-        return to_numpy(map_rows(through, x, _CHUNK, device=self.rbms_[0].weight.device))
+        return InputScaling.of(self).invert(
+            to_numpy(map_rows(through, x, _CHUNK, device=self.rbms_[0].weight.device)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -468,7 +427,8 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
     # -- saving ----------------------------------------------------------------------------------
     def _get_state(self):
         layers, tensors = layers_state(self.rbms_)
-        config = {"layers": layers, **fitted_input_state(self), "history": self.history_}
+        config = {"layers": layers, **fitted_input_state(self),
+                  **InputScaling.of(self).state(), "history": self.history_}
         if hasattr(self, "classes_"):
             config["classes"] = self.classes_.tolist()
             config["classes_dtype"] = self.classes_.dtype.str
@@ -488,6 +448,7 @@ class GenerativeDBN(SaveLoadMixin, ClassifierMixin, GenerationMixin, BaseEstimat
                                          count=len(self.rbms_) - 1)
                              if config.get("untied") else None)
         set_fitted_input_state(self, config)
+        InputScaling.from_state(config, self.visible_units).set_attributes(self)
         if "training_mean" in tensors:  # absent from files written before it was kept
             self.training_mean_ = tensors["training_mean"].cpu().numpy()
         else:

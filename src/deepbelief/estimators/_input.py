@@ -246,18 +246,23 @@ def n_rows(data: torch.Tensor | SparseSource) -> int:
     return data.n_samples if isinstance(data, BatchSource) else len(data)
 
 
-def labelled_data(data: torch.Tensor | SparseSource, targets: torch.Tensor,
+def labelled_data(data: torch.Tensor | SparseSource,
+                  targets: torch.Tensor | tuple[torch.Tensor, ...],
                   index: torch.Tensor | None = None, *, dense: bool = False):
     """The rows ``index`` (None: all) of :func:`training_data`'s result with their
-    ``targets`` (a tensor on its device), as ``fit_epochs`` takes them: a tuple of tensors,
-    or for sparse data a :class:`~deepbelief.training.sources.SparseSource` of the rows and
-    targets (``dense``: tensors, those rows densified, e.g. a validation set)."""
+    ``targets`` (a tensor on its device, or a tuple of aligned ones such as the targets and
+    the rows' weights), as ``fit_epochs`` takes them: a tuple of tensors, or for sparse
+    data a :class:`~deepbelief.training.sources.SparseSource` of the rows and targets
+    (``dense``: tensors, those rows densified, e.g. a validation set)."""
+    columns = targets if isinstance(targets, tuple) else (targets,)
     if host_source(data):  # a file: a source of those rows (_large_input.py)
-        return subset(data, index, targets.cpu().numpy(), dense=dense)
+        return subset(data, index, *(c.cpu().numpy() for c in columns), dense=dense)
     if not isinstance(data, SparseSource):
-        return (data, targets) if index is None else (data[index], targets[index])
+        return ((data, *columns) if index is None
+                else (data[index], *(c[index] for c in columns)))
     rows = slice(None) if index is None else index.cpu().numpy()
-    matrix, labels = data.arrays[0][rows], targets.cpu().numpy()[rows]
+    matrix, arrays = data.arrays[0][rows], [c.cpu().numpy()[rows] for c in columns]
     if dense:
-        return as_tensor(matrix, data.device), torch.from_numpy(labels).to(data.device)
-    return SparseSource(matrix, labels, device=data.device)
+        return (as_tensor(matrix, data.device),
+                *(torch.from_numpy(a).to(data.device) for a in arrays))
+    return SparseSource(matrix, *arrays, device=data.device)

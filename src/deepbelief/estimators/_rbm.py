@@ -19,7 +19,6 @@ from deepbelief.estimators._base import (
     SaveLoadMixin,
     as_input,
     as_tensor,
-    check_X,
     fitted_input_state,
     make_generator,
     output_dtype,
@@ -29,7 +28,9 @@ from deepbelief.estimators._base import (
     training_data,
 )
 from deepbelief.estimators._decoding import decode
-from deepbelief.estimators._generation import RBMGenerationMixin
+from deepbelief.estimators._input_scaling import InputScaling, check_input, resolved_units
+from deepbelief.estimators._rbm_docs import RBM_PARAMS_DOC
+from deepbelief.estimators._scaled_generation import ScaledRBMGeneration
 from deepbelief.estimators._single_layer import LayerData, fit_one_layer
 from deepbelief.evaluation import pseudo_likelihood
 from deepbelief.training.greedy import LayerTrainer, RBMConfig, auto_learning_rate
@@ -38,82 +39,19 @@ from deepbelief.training.loop import LoopState
 _UNITS = StrOptions({"bernoulli", "gaussian", "relu"})
 
 
-class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
+class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ScaledRBMGeneration,
           SaveLoadMixin, BaseEstimator):
-    """Restricted Boltzmann Machine trained by CD-k or persistent CD, in PyTorch.
+    __doc__ = f"""Restricted Boltzmann Machine trained by CD-k or persistent CD, in PyTorch.
 
     Accepts every parameter of :class:`sklearn.neural_network.BernoulliRBM` with the same
     meaning and defaults (``n_components, learning_rate, batch_size, n_iter, verbose,
-    random_state``), and adds unit types, CD-k, momentum, weight decay, sparsity,
-    other ``torch.optim`` optimizers and GPU training.
+    random_state``; the default ``learning_rate='auto'`` is BernoulliRBM's 0.1 for its
+    Bernoulli units), and adds unit types (real-valued data is standardised inside, see
+    ``visible_units``), CD-k, momentum, weight decay, sparsity, other ``torch.optim``
+    optimizers and GPU training.
 
     Parameters
-    ----------
-    n_components : int, default 256
-        Number of hidden units.
-    learning_rate : float or 'auto', default 0.1
-        Step size of the (mean mini-batch) likelihood gradient; 0.1 as in
-        ``BernoulliRBM``. With Gaussian or rectified linear units use 'auto' (0.01 when
-        either side is Gaussian or rectified linear, 0.1 when both are Bernoulli) or
-        about 0.01: they diverge at 0.1 (Hinton 2010, §13.2;
-        :func:`deepbelief.training.greedy.auto_learning_rate`).
-    batch_size : int, default 10
-        Examples per mini-batch.
-    n_iter : int, default 10
-        Epochs over the training data.
-    verbose : int, default 0
-        Show progress when positive: a progress bar on a terminal, else one line per epoch
-        on stdout (see :class:`deepbelief.training.callbacks.ProgressBar`).
-    random_state : int, RandomState or None, default None
-        Seeds weights, shuffling and sampling (a private ``torch.Generator``; no global RNG).
-    visible_units, hidden_units : {'bernoulli', 'gaussian', 'relu'}, default 'bernoulli'
-        Unit types. Gaussian visible units expect standardized data; Bernoulli visible units
-        expect values in [0, 1]. ``visible_units=('potts', q)``: categorical variables of
-        ``q`` states (:class:`~deepbelief.core.potts.Potts`), each given as ``q`` one-hot
-        columns (:func:`deepbelief.core.potts.one_hot` encodes a table of integer codes;
-        ``sample``, ``gibbs`` and ``reconstruct`` return the same blocks, which
-        :func:`deepbelief.core.potts.codes` decodes).
-    method : {'pcd', 'cd', 'pt'}, default 'pcd'
-        Persistent CD (as BernoulliRBM), plain contrastive divergence, or PT-PCD: persistent
-        chains at several temperatures that swap states (parallel tempering; Desjardins et
-        al. 2010), which mix between modes where PCD's chains stick
-        (:class:`~deepbelief.learning.tempering.ParallelTemperingPCD`).
-    k : int, default 1
-        Gibbs steps per update (tempering steps with 'pt').
-    temperatures : int or list of float, default 10
-        With ``method='pt'``: the ladder of inverse temperatures, as a count (geometric
-        from 1 to 0.5) or the values themselves, ``1 = beta_0 > ... >= 0``
-        (:func:`~deepbelief.core.tempering.inverse_temperatures`). Ignored otherwise.
-    momentum : float or 'classic', default 0.0
-        SGD momentum; 'classic' is 0.5 for five epochs then 0.9.
-    weight_decay : float, default 0.0
-        L2 penalty on the weights (not the biases).
-    learning_rate_schedule : {'constant', 'linear', 'inverse'}, default 'constant'
-    optimizer : {'sgd', 'adam'} or callable, default 'sgd'
-        A callable receives ``(param_groups, learning_rate)`` and returns a
-        ``torch.optim.Optimizer``.
-    sparsity_target : float or None, default None
-        Target mean activation of the hidden units (Hinton's practical guide, §11).
-    sparsity_cost : float, default 0.0
-    sample_inputs : bool, default False
-        Read ``X`` as probabilities and train every mini-batch on a fresh binary sample of
-        it (dynamic binarisation, e.g. of grey-level MNIST): the model fits the
-        distribution of binarised data instead of one fixed binarisation and overfits
-        less. Needs ``visible_units='bernoulli'``.
-    centering : bool or float, default False
-        Centred gradients (Melchior, Fischer & Wiskott, 2016): the gradient of the
-        parameterisation with the units' running means subtracted inside the energy, which
-        is better conditioned and works with every ``method``. True averages the means
-        with the sliding factor 0.01; a number in (0, 1] is that factor (1: each
-        mini-batch's own means). It changes training only: the fitted model is an
-        ordinary RBM (see :mod:`deepbelief.learning.centering`).
-    device : str, default 'auto'
-        'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
-    callbacks : list or None, default None
-        Functions ``(epoch, record)`` or :class:`deepbelief.training.callbacks.Callback` objects
-        called after every epoch (phase ``'pretrain'``); one returning True stops training.
-        They are copied by ``fit`` (see ``callbacks_``) and not saved with the model.
-
+    ----------{RBM_PARAMS_DOC}
     Attributes
     ----------
     rbm_ : RBMModule
@@ -122,6 +60,12 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         Weight matrix (as in BernoulliRBM).
     intercept_hidden_ : ndarray of shape (n_components,)
     intercept_visible_ : ndarray of shape (n_features,)
+    visible_units_ : str or tuple
+        The visible units used (``visible_units='auto'`` resolved: 'bernoulli' or
+        'gaussian').
+    input_mean_, input_scale_ : ndarray of shape (n_features,) or None
+        The standardisation of the input: the model reads ``(X - input_mean_) /
+        input_scale_`` (``visible_units='auto'`` on data outside [0, 1]); else None.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has feature names that are all strings.
@@ -137,7 +81,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
 
     Notes
     -----
-    Input: ``fit`` and ``partial_fit`` refuse values outside the visible units' range
+    Input: with ``visible_units='auto'`` on data outside [0, 1], every method reads ``X``
+    standardised as the training data was (the first ``partial_fit`` call fits the
+    standardisation, later calls keep it), and ``reconstruct``, ``inverse_transform``,
+    ``gibbs``, ``sample`` and ``complete`` return values in the data's units;
+    ``score_samples`` and ``free_energy`` are then the log-density of ``X`` in the data's
+    units (see :meth:`score_samples`). Otherwise (data in [0, 1], or explicit units)
+    ``fit`` and ``partial_fit`` refuse values outside the visible units' range
     ([0, 1] for Bernoulli units; float rounding within 1e-4 of it is clipped);
     ``transform``, ``reconstruct``, ``gibbs`` and ``complete`` clip such values, with a
     :class:`~deepbelief.exceptions.DataRangeWarning`; ``score_samples`` and ``free_energy``
@@ -177,7 +127,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
-        "visible_units": [_UNITS, tuple],  # a tuple: ("potts", q)
+        "visible_units": [StrOptions({"auto", *_UNITS.options}), tuple],  # ("potts", q)
         "hidden_units": [_UNITS],
         "method": [StrOptions({"cd", "pcd", "pt"})],
         "k": [Interval(Integral, 1, None, closed="left")],
@@ -198,12 +148,12 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         self,
         n_components: int = 256,
         *,
-        learning_rate: float | str = 0.1,
+        learning_rate: float | str = "auto",
         batch_size: int = 10,
         n_iter: int = 10,
         verbose: int = 0,
         random_state=None,
-        visible_units: str = "bernoulli",
+        visible_units: str = "auto",
         hidden_units: str = "bernoulli",
         method: str = "pcd",
         k: int = 1,
@@ -242,11 +192,14 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         self.callbacks = callbacks
 
     # -- training ----------------------------------------------------------------------
-    def _config(self) -> RBMConfig:
+    def _config(self, visible_units: str | tuple | None = None) -> RBMConfig:
+        """The layer spec over ``visible_units`` (default: the resolved input units,
+        :func:`~deepbelief.estimators._input_scaling.resolved_units`)."""
+        visible_units = visible_units or resolved_units(self)
         return RBMConfig(
-            n_hidden=self.n_components, visible_units=self.visible_units,
+            n_hidden=self.n_components, visible_units=visible_units,
             hidden_units=self.hidden_units, epochs=self.n_iter,
-            learning_rate=(auto_learning_rate(self.visible_units, self.hidden_units)
+            learning_rate=(auto_learning_rate(visible_units, self.hidden_units)
                            if self.learning_rate == "auto" else self.learning_rate),
             batch_size=self.batch_size, method=self.method,
             k=self.k, momentum=self.momentum, weight_decay=self.weight_decay,
@@ -257,16 +210,24 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
                           else tuple(self.temperatures)),
         )
 
-    def _new_trainer(self, rbm: RBMModule, generator: torch.Generator) -> LayerTrainer:
-        return LayerTrainer(rbm, self._config(), generator)
-
     def _prepare(self, X, first: bool, device: torch.device) -> LayerData:
-        if first and self.sample_inputs and not unit_type(self.visible_units).binary:
-            raise ValueError("sample_inputs=True draws binary inputs, so it needs visible_units="
-                             f"'bernoulli', got visible_units={self.visible_units!r}.")
-        X = check_X(self, X, reset=first, units=self.visible_units, sparse=True,
-                    stream=True)  # a re-iterable of batches: one pass per epoch
-        return LayerData(self._config(), training_data(X, device), X)
+        """``X`` validated; the first call fits the input scaling (the fitted attributes
+        are set once training has succeeded), later calls keep it."""
+        X, scaling = check_input(self, X, first=first, sparse=True,
+                                 stream=True)  # a re-iterable of batches: one pass per epoch
+        if first and self.sample_inputs and not unit_type(scaling.visible_units).binary:
+            picked = (" ('auto' picked Gaussian units: the data lies outside [0, 1])"
+                      if self.visible_units == "auto" else "")
+            raise ValueError(
+                "sample_inputs=True draws binary inputs, so it needs Bernoulli visible "
+                "units: visible_units='bernoulli', or 'auto' on data in [0, 1]; got "
+                f"visible_units={self.visible_units!r}{picked}. Scale X into [0, 1] (e.g. "
+                "sklearn.preprocessing.MinMaxScaler), or set sample_inputs=False.")
+        attributes = {} if not first else {"visible_units_": scaling.visible_units,
+                                           "input_mean_": scaling.mean,
+                                           "input_scale_": scaling.scale}
+        return LayerData(self._config(scaling.visible_units),
+                         training_data(scaling.apply(X), device), X, attributes=attributes)
 
     def _fit(self, X, incremental: bool, checkpoint=None, checkpoint_every: int = 1,
              resume: bool = False):
@@ -324,12 +285,16 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         return self._validated(X)[0]
 
     def _validated(self, X, usage: str = "forward", chunked: bool = False) -> tuple:
-        """``X`` checked against the fitted model (``check_X``'s ``usage``), as a tensor
-        (``chunked``: a sparse matrix stays sparse, for ``map_rows``), and the output dtype."""
+        """``X`` checked against the fitted model (``check_X``'s ``usage``) and
+        standardised as in training, as a tensor (``chunked``: a sparse matrix stays
+        sparse, for ``map_rows``), and the output dtype."""
         check_is_fitted(self, "rbm_")
-        X = check_X(self, X, reset=False, units=self.visible_units, usage=usage, sparse=True)
+        X, scaling = check_input(self, X, first=False, usage=usage, sparse=True)
         device = self.rbm_.weight.device
-        return (as_input if chunked else as_tensor)(X, device), output_dtype(X)
+        return (as_input if chunked else as_tensor)(scaling.apply(X), device), output_dtype(X)
+
+    def _scaling(self) -> InputScaling:
+        return InputScaling.of(self)
 
     @torch.no_grad()
     def transform(self, X) -> np.ndarray:
@@ -348,13 +313,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
     def gibbs(self, v, random_state=None) -> np.ndarray:
         """One Gibbs step ``v -> h -> v``; returns the visible sample, shape of ``v``.
 
-        Binary (bool) for Bernoulli visible units, as BernoulliRBM; real for others.
+        Binary (bool) for Bernoulli visible units, as BernoulliRBM; real for others (in
+        the data's units under ``visible_units='auto'``'s standardisation).
         ``random_state`` seeds the sampling (None: fresh entropy; no global RNG is used).
         """
         x = self._tensor(v)
         generator = make_generator(random_state, x.device)
         sample = to_numpy(self.rbm_.gibbs(x, 1, generator))
-        return sample.astype(bool) if self.rbm_.visible.binary else sample
+        return sample.astype(bool) if self.rbm_.visible.binary else self._scaling().invert(
+            sample)
 
     @torch.no_grad()
     def score_samples(self, X) -> np.ndarray:
@@ -367,6 +334,26 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         binary is scored by flipping ``v_i`` to ``1 - v_i``. With other visible units the
         pseudo-likelihood has no closed form, and the score is the negative free energy
         ``-F(v)``, the log-likelihood up to the constant ``log Z``.
+
+        Under ``visible_units='auto'``'s standardisation (data outside [0, 1]), the score
+        is in the data's units: ``-F(z) - sum(log input_scale_)`` for the standardised row
+        ``z = (x - input_mean_) / input_scale_``, whose exponential divided by ``Z`` is the
+        model's density of ``x`` itself (the Jacobian of the standardisation included), so
+        that scores of models fitted on the same data with different scalings compare.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from deepbelief import RBM
+        >>> X = np.random.default_rng(0).normal(50.0, 10.0, size=(200, 3))
+        >>> rbm = RBM(n_components=4, n_iter=2, device="cpu", random_state=0).fit(X)
+        >>> rbm.visible_units_
+        'gaussian'
+        >>> jacobian = -np.log(rbm.input_scale_).sum()
+        >>> z = ((X - rbm.input_mean_) / rbm.input_scale_).astype(np.float32)
+        >>> free = rbm.rbm_.free_energy(torch.as_tensor(z)).detach().double().numpy()
+        >>> bool(np.allclose(rbm.score_samples(X), -free + jacobian))
+        True
         """
         x = self._validated(X, "likelihood", chunked=True)[0]
         if not self.rbm_.visible.binary:
@@ -376,23 +363,34 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
 
     @torch.no_grad()
     def free_energy(self, X) -> np.ndarray:
-        """Free energy ``F(v)`` per sample (lower = more probable under the model)."""
+        """Free energy ``F(v)`` per sample (lower = more probable under the model).
+
+        In the data's units: under ``visible_units='auto'``'s standardisation it is
+        ``F(z) + sum(log input_scale_)`` for the standardised row ``z``, so that
+        ``exp(-free_energy(X)) / Z`` is the model's density of ``X`` (see
+        :meth:`score_samples`).
+        """
         x = self._validated(X, "likelihood", chunked=True)[0]
-        return to_numpy(map_rows(self.rbm_.free_energy, x, device=self.rbm_.weight.device),
+        free = to_numpy(map_rows(self.rbm_.free_energy, x, device=self.rbm_.weight.device),
                         np.float64)
+        jacobian = self._scaling().log_jacobian
+        return free - jacobian if jacobian else free
 
     @torch.no_grad()
     def reconstruct(self, X) -> np.ndarray:
-        """Mean-field reconstruction ``E[v | E[h | v]]``, shape (n_samples, n_features)."""
+        """Mean-field reconstruction ``E[v | E[h | v]]``, shape (n_samples, n_features), in
+        the data's units."""
         x, dtype = self._validated(X)
-        return to_numpy(self.rbm_.visible_mean(self.rbm_.hidden_mean(x)), dtype)
+        return self._scaling().invert(
+            to_numpy(self.rbm_.visible_mean(self.rbm_.hidden_mean(x)), dtype))
 
     def inverse_transform(self, X) -> np.ndarray:
         """Visible means ``E[v | h]`` of hidden values ``X``: from features back to inputs.
 
         ``X`` (n_samples, n_components), e.g. the output of :meth:`transform`, becomes an
         array of shape (n_samples, n_features_in_) in the input's float dtype (float64
-        stays float64, else float32): the deterministic decoder of the RBM, so
+        stays float64, else float32), in the data's units: the deterministic decoder of
+        the RBM, so
         ``inverse_transform(transform(X))`` is :meth:`reconstruct`. A ``ValueError`` names
         a wrong number of columns, NaN or infinity.
 
@@ -406,7 +404,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
         True
         """
         check_is_fitted(self, "rbm_")
-        return decode([self.rbm_], X, type(self).__name__)
+        return self._scaling().invert(decode([self.rbm_], X, type(self).__name__))
 
     # -- scikit-learn conventions ------------------------------------------------------------
     @property
@@ -438,6 +436,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
     def _get_state(self):
         state = {
             **fitted_input_state(self),
+            **self._scaling().state(),
             "history": self.history_,
             "n_iter": self.n_iter_,
         }
@@ -447,12 +446,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, RBMGenerationMixin,
     def _set_state(self, state: dict, tensors: dict) -> None:
         device = resolve_device(self.device)
         n_visible, n_hidden = tensors["rbm.weight"].shape
-        self.rbm_ = RBMModule(n_visible, n_hidden, self.visible_units, self.hidden_units,
+        scaling = InputScaling.from_state(state, self.visible_units)
+        self.rbm_ = RBMModule(n_visible, n_hidden, scaling.visible_units, self.hidden_units,
                               device=device)
         self.rbm_.load_state_dict({k[4:]: v for k, v in tensors.items()})
         set_fitted_input_state(self, state)
+        scaling.set_attributes(self)
         self.history_ = state["history"]
         self.n_iter_ = state["n_iter"]
-        self._trainer = self._new_trainer(self.rbm_, make_generator(self.random_state, device))
+        self._trainer = LayerTrainer(self.rbm_, self._config(scaling.visible_units),
+                                     make_generator(self.random_state, device))
         self._trainer.state = LoopState(epoch=self.n_iter_, history=self.history_)
 

@@ -18,10 +18,17 @@ from deepbelief.core.layers import Layer
 from deepbelief.core.network import FeedForwardDBN
 from deepbelief.core.plain import Stage, affine_stage, dense_stages, network_dense
 from deepbelief.core.stack import map_rows
-from deepbelief.estimators._base import FitSession, check_X, training_data
+from deepbelief.estimators import _sample_weight as weighting
+from deepbelief.estimators._base import FitSession, training_data
 from deepbelief.estimators._convergence import check_training_predictions
 from deepbelief.estimators._dbn import _BaseDBN
-from deepbelief.estimators._docs import FINETUNE_DOC, PRETRAIN_DOC, fit_doc
+from deepbelief.estimators._docs import (
+    FINETUNE_DOC,
+    INPUT_ATTRIBUTES_DOC,
+    PRETRAIN_DOC,
+    fit_doc,
+)
+from deepbelief.estimators._document_bottom import check_input  # _input_scaling's + counts
 from deepbelief.estimators._early_stopping import (
     check_validation_size,
     draw_split,
@@ -30,6 +37,7 @@ from deepbelief.estimators._early_stopping import (
 )
 from deepbelief.estimators._input import labelled_data, n_rows
 from deepbelief.estimators._large_input import in_memory
+from deepbelief.estimators._layer_options import warn_unused_layer_options
 from deepbelief.learning.supervised import SupervisedObjective
 from deepbelief.training.loop import make_optimizer
 from deepbelief.training.plan import LoopPhase, LoopSetup, StackPhase
@@ -58,7 +66,7 @@ class _SupervisedDBN(_BaseDBN):
         self,
         hidden_layer_sizes=(256, 256),
         *,
-        visible_units: str = "bernoulli",
+        visible_units: str = "auto",
         hidden_units="bernoulli",
         pretrain_epochs=10,
         pretrain_learning_rate="auto",
@@ -108,28 +116,33 @@ class _SupervisedDBN(_BaseDBN):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
 
-    # Subclasses define: _multi_output, _encode_targets(y) -> (tensor targets, n_outputs,
+    # Subclasses define: _multi_output, _encode_targets(y, weight) -> (tensor targets, n_outputs,
     # fitted target attributes), _loss(), _baseline(n_outputs) (the loss of a constant
-    # prediction), _validation_score(net, x, y) (higher is better), _stratify(y).
+    # prediction), _validation_score(net, x, y, *weight) (higher is better), _stratify(y).
 
-    def _fit_supervised(self, X, y, checkpoint=None, checkpoint_every: int = 1,
-                        resume: bool = False):
+    def _fit_supervised(self, X, y, sample_weight=None, checkpoint=None,
+                        checkpoint_every: int = 1, resume: bool = False):
         session = FitSession(self, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                              resume=resume)
-        configs = self._rbm_configs()
-        X, y = check_X(self, X, reset=True, units=self.visible_units, y=y, sparse=True,
-                       multi_output=self._multi_output,  # regression: numeric, 1 or more
-                       y_numeric=self._multi_output)
-        targets, n_outputs, target_attributes = self._encode_targets(y)
+        (X, y), scaling = check_input(
+            self, X, first=True, y=y, sparse=True,
+            multi_output=self._multi_output,  # regression: numeric, 1 or more
+            y_numeric=self._multi_output)
+        X, y, weight = weighting.fit_weights(self, X, y, sample_weight)  # 0: rows dropped
+        configs = self._rbm_configs(scaling.visible_units, X)
+        warn_unused_layer_options(self)
+        targets, n_outputs, target_attributes = self._encode_targets(y, weight)
         if self.early_stopping:  # before pretraining, not after it
             check_validation_size(X.shape[0], self.validation_fraction)
-        session.open(X, y)
-        data = training_data(X, session.device)  # sparse: read one mini-batch at a time
+        session.open(X, weighting.checkpointed_targets(y, weight))
+        data = training_data(scaling.apply(X), session.device)  # sparse: one batch at a time
         name = type(self).__name__
-        stack = StackPhase("pretrain", f"{name} pretraining", configs, data)
+        stack = StackPhase("pretrain", f"{name} pretraining", configs, data,
+                           sample_weight=weighting.weight_tensor(weight, data.device))
         finetune = LoopPhase(
             "finetune", f"{name} fine-tuning",
-            partial(self._finetune_setup, stack, data, targets.to(data.device), y, n_outputs,
+            partial(self._finetune_setup, stack, data,
+                    weighting.label_columns(targets, weight, data.device), y, n_outputs,
                     session.generator),
             epochs=self.max_iter, batch_size=self.batch_size,
             loop_name="the fine-tuned network")
@@ -140,13 +153,14 @@ class _SupervisedDBN(_BaseDBN):
         # Every fitted attribute is set here, once training has succeeded.
         for attribute, value in target_attributes.items():
             setattr(self, attribute, value)
+        scaling.set_attributes(self)
         self.rbms_ = stack.rbms
         self.network_ = net
         self.callbacks_ = session.callbacks
         self.pretrain_time_ = stack.time
         self.finetune_time_ = finetune.time
         self._set_curves({"pretrain": stack.history, "finetune": finetune.history})
-        check_training_predictions(self, *in_memory(X, y))  # data larger than memory: a sample
+        check_training_predictions(self, *in_memory(X, y), weight)  # larger than memory: a sample
         return self
 
     def _network(self, rbms: list[Layer], n_outputs: int, device) -> FeedForwardDBN:
@@ -223,7 +237,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     RBMs) topped by a softmax layer and fine-tuned with cross-entropy.
 
     Parameters
-    ----------{PRETRAIN_DOC}{FINETUNE_DOC}
+    ----------{PRETRAIN_DOC}{FINETUNE_DOC}{weighting.CLASS_WEIGHT_DOC}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -232,6 +246,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         layers where ``layer_type`` asks for them.
     network_ : FeedForwardDBN
         The fine-tuned network.
+{INPUT_ATTRIBUTES_DOC}
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has feature names that are all strings.
@@ -273,18 +288,22 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     """
 
     _multi_output = False
+    _parameter_constraints: ClassVar[dict] = {
+        **_SupervisedDBN._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None]}
+    __init__ = weighting.add_keyword(_SupervisedDBN.__init__, "class_weight", None)
 
-    def fit(self, X, y, *, checkpoint=None, checkpoint_every: int = 1,
+    def fit(self, X, y, sample_weight=None, *, checkpoint=None, checkpoint_every: int = 1,
             resume: bool = False) -> DBNClassifier:
-        return self._fit_supervised(X, y, checkpoint, checkpoint_every, resume)
+        return self._fit_supervised(X, y, sample_weight, checkpoint, checkpoint_every, resume)
 
     fit.__doc__ = fit_doc(
         "Pretrain on ``X``, then fine-tune to predict ``y``.", "DBNClassifier", """
         y : array-like of shape (n_samples,)
-            Class labels.""", """
+            Class labels.""" + weighting.SAMPLE_WEIGHT_DOC, """
             With ``early_stopping``, the validation split too.""")
 
-    def _encode_targets(self, y):
+    def _encode_targets(self, y, weight=None):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         classes, encoded = np.unique(y, return_inverse=True)
@@ -305,8 +324,8 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     def _baseline(self, n_outputs: int) -> float:
         return math.log(n_outputs)  # cross-entropy of equal probabilities
 
-    def _validation_score(self, net, x, y) -> float:
-        return float((net(x).argmax(1) == y).float().mean())
+    def _validation_score(self, net, x, y, *weight) -> float:
+        return weighting.accuracy(net(x), y, *weight)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
@@ -348,6 +367,7 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     rbms_ : list of RBMModule or AutoencoderLayer
         The pretrained layers, bottom first (see ``layer_type``).
     network_ : FeedForwardDBN
+{INPUT_ATTRIBUTES_DOC}
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
     n_outputs_ : int
@@ -385,24 +405,24 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
 
     _multi_output = True
 
-    def fit(self, X, y, *, checkpoint=None, checkpoint_every: int = 1,
+    def fit(self, X, y, sample_weight=None, *, checkpoint=None, checkpoint_every: int = 1,
             resume: bool = False) -> DBNRegressor:
-        return self._fit_supervised(X, y, checkpoint, checkpoint_every, resume)
+        return self._fit_supervised(X, y, sample_weight, checkpoint, checkpoint_every, resume)
 
     fit.__doc__ = fit_doc(
         "Pretrain on ``X``, then fine-tune to predict ``y``.", "DBNRegressor", """
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets. One column, (n_samples, 1), is one target, as in scikit-learn's
             MLPRegressor: a DataConversionWarning, and ``predict`` returns shape
-            (n_samples,).""", """
+            (n_samples,).""" + weighting.SAMPLE_WEIGHT_DOC, """
             With ``early_stopping``, the validation split too.""")
 
-    def _encode_targets(self, y):
+    def _encode_targets(self, y, weight=None):
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 2 and y.shape[1] == 1:  # one target, as MLPRegressor: y of shape (n,)
             y = column_or_1d(y, warn=True)
         y2 = y.reshape(len(y), -1)
-        mean, std = y2.mean(0), y2.std(0)
+        mean, std = weighting.moments(y2, weight)  # weighted: a weight of 2 is the row twice
         scale = np.where(std > 0, std, 1.0)
         scaled = ((y2 - mean) / scale).astype(np.float32)
         attributes = {"n_outputs_": y2.shape[1], "y_mean_": mean, "y_scale_": scale}
@@ -423,10 +443,8 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     def _baseline(self, n_outputs: int) -> float:
         return 1.0  # predicting the mean of standardized targets
 
-    def _validation_score(self, net, x, y) -> float:
-        residual = ((net(x) - y) ** 2).sum()
-        total = ((y - y.mean(0)) ** 2).sum().clamp_min(1e-12)
-        return float(1 - residual / total)
+    def _validation_score(self, net, x, y, *weight) -> float:
+        return weighting.r2(net(x), y, *weight)
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets: shape (n_samples,) for one target (also when ``y`` had shape

@@ -48,6 +48,21 @@ def _fitted(model, attribute: str, accepted: str, caller: str):
     return value
 
 
+def _refuse_standardising(model, attribute: str, caller: str) -> None:
+    """Refuse an estimator that standardises its input inside (``visible_units='auto'`` on
+    data outside [0, 1]): its ``rbm_``/``rbms_`` model ``(X - input_mean_) / input_scale_``,
+    so raw data read through them would give wrong numbers without a word."""
+    if getattr(model, "input_mean_", None) is None or isinstance(model, RBMModule):
+        return
+    raise ValueError(
+        f"{caller}: this {type(model).__name__} standardises its input inside (its "
+        f"visible_units_ is {getattr(model, 'visible_units_', 'gaussian')!r}, chosen by "
+        "visible_units='auto' for data outside [0, 1]), so its RBMs model standardised data. "
+        f"Pass model.{attribute} and standardise the data yourself: "
+        "(X - model.input_mean_) / model.input_scale_ (a log-likelihood in the data's units "
+        "then adds -log(model.input_scale_).sum() per sample).")
+
+
 def _is_rbm(layer) -> bool:
     return isinstance(layer, RBMModule) or isinstance(getattr(layer, "rbm_", None), RBMModule)
 
@@ -61,6 +76,9 @@ def as_rbm(model, caller: str) -> RBMModule:
     TypeError
         For anything else, e.g. a DBN (the message says to pass one of its ``rbms_``), a
         classifier or a string; the message says what is accepted.
+    ValueError
+        For an estimator that standardises its input inside (``visible_units='auto'`` on
+        data outside [0, 1]): the message says how to pass its ``rbm_`` and standardised data.
     sklearn.exceptions.NotFittedError
         For an estimator that is not fitted yet.
     """
@@ -72,6 +90,7 @@ def as_rbm(model, caller: str) -> RBMModule:
                       f", a stack of {len(model.rbms_)} RBMs: pass one of them, e.g. "
                       "model.rbms_[-1] (the top RBM)")
     rbm = _fitted(model, "rbm_", _ONE_RBM, caller)
+    _refuse_standardising(model, "rbm_", caller)
     if not isinstance(rbm, RBMModule):
         raise _refuse(model, _ONE_RBM, caller, f" whose rbm_ is a {type(rbm).__name__}")
     return rbm
@@ -86,6 +105,8 @@ def as_rbms(model, caller: str) -> list[RBMModule]:
     ------
     TypeError
         For anything else (a classifier, a string, a sequence holding other objects).
+    ValueError
+        For an estimator that standardises its input inside (as :func:`as_rbm`).
     sklearn.exceptions.NotFittedError
         For an estimator that is not fitted yet.
     """
@@ -93,6 +114,8 @@ def as_rbms(model, caller: str) -> list[RBMModule]:
         return [as_rbm(model, caller)]
     layers = model if isinstance(model, (list, tuple)) else _fitted(model, "rbms_", _A_DBN,
                                                                     caller)
+    if not isinstance(model, (list, tuple)):
+        _refuse_standardising(model, "rbms_", caller)
     if not isinstance(layers, (list, tuple)) or not layers or not all(map(_is_rbm, layers)):
         kinds = sorted({type(layer).__name__ for layer in layers}
                        if isinstance(layers, (list, tuple)) else {type(layers).__name__})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
-__all__ = ["DIVERGENCE_FACTOR", "SupervisedObjective"]
+__all__ = ["DIVERGENCE_FACTOR", "SupervisedObjective", "weighted_mean"]
 
 #: An epoch whose mean loss is more than this many times the reference loss (the larger of
 #: the first mini-batch's loss and ``baseline``) has diverged. Healthy fits stay within 3.0
@@ -21,6 +23,11 @@ class SupervisedObjective:
     Each mini-batch writes the gradients of ``loss`` (cross-entropy for classification,
     MSE for regression) by backpropagation (Rumelhart, Hinton & Williams 1986) and returns
     the detached batch loss, which the loop averages per epoch.
+
+    A batch ``(x, y, sample_weight)`` (a third tensor, shape ``(batch,)``) is weighted as
+    scikit-learn's MLP weights it: the batch loss is the weighted mean of the rows' losses,
+    ``Σ w_i l_i / Σ w_i`` (:func:`weighted_mean`), so that a row of weight 2 counts as the
+    row twice in the same batch; a batch ``(x, y)`` is the plain mean, as before.
 
     Parameters
     ----------
@@ -50,6 +57,10 @@ class SupervisedObjective:
     True
     >>> objective.failure((x, y)) is None
     True
+    >>> w = torch.tensor([2.0, 1.0, 0.0, 1.0])  # row 0 twice, row 2 left out
+    >>> twice = (torch.cat([x[:1], x[:2], x[3:]]), torch.tensor([0, 0, 1, 1]))
+    >>> bool(torch.isclose(objective.evaluate_((x, y, w), None), objective.evaluate_(twice, None)))
+    True
     """
 
     def __init__(self, network: nn.Module, loss: nn.Module, *, baseline: float = 0.0,
@@ -58,6 +69,7 @@ class SupervisedObjective:
         self.loss = loss
         self.baseline = float(baseline)
         self.advice = advice
+        self._row_loss = _unreduced(loss)  # the rows' losses, for weighted batches
         self._first: torch.Tensor | None = None  # the loss of the first mini-batch
         self._epoch_sum: torch.Tensor | None = None  # sum of this epoch's sample losses
         self._epoch_count = 0
@@ -89,9 +101,16 @@ class SupervisedObjective:
         return loss.detach()
 
     def _batch_loss(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        """The loss of one batch ``(x, y)``, with its autograd graph."""
-        x, y = batch
-        return self.loss(self.module(x), y)
+        """The loss of one batch ``(x, y)``, or ``(x, y, sample_weight)`` (the weighted mean
+        of the rows' losses), with its autograd graph."""
+        x, y, *weight = batch
+        if not weight:
+            return self.loss(self.module(x), y)
+        if self._row_loss is None:
+            raise TypeError(f"{type(self.loss).__name__} has no reduction='none': weighted "
+                            "batches need a torch.nn loss that gives the rows' losses.")
+        losses = self._row_loss(self.module(x), y)
+        return weighted_mean(losses.reshape(losses.shape[0], -1).mean(1), weight[0])
 
     def failure(self, data: tuple[torch.Tensor, ...]) -> str | None:
         """Describe a fine-tuning run whose loss blew up, else ``None``; called by the loop
@@ -113,3 +132,39 @@ class SupervisedObjective:
         return (f"the mean loss of the epoch, {mean:.4g}, is over {DIVERGENCE_FACTOR:g} times "
                 f"{reference:.4g} (the larger of the loss at the start and that of a constant "
                 "prediction), though the weights are finite")
+
+
+def _unreduced(loss: nn.Module | None) -> nn.Module | None:
+    """A copy of a ``torch.nn`` loss that gives each row's loss (``reduction='none'``);
+    None for a loss without a ``reduction``."""
+    if getattr(loss, "reduction", None) is None:
+        return None
+    row_loss = copy.copy(loss)
+    row_loss.reduction = "none"
+    return row_loss
+
+
+def weighted_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``Σ w_i v_i / Σ w_i`` over the rows, as ``numpy.average(values, weights=weight)``
+    (scikit-learn's MLP losses); 0 for a batch whose weights are all 0 (nothing to learn
+    from it, where NumPy would divide by zero).
+
+    Parameters
+    ----------
+    values, weight : torch.Tensor of shape (n,)
+        The rows' values and their non-negative weights.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar, differentiable in ``values``.
+
+    Examples
+    --------
+    >>> weighted_mean(torch.tensor([1.0, 4.0]), torch.tensor([3.0, 1.0]))
+    tensor(1.7500)
+    >>> weighted_mean(torch.tensor([1.0, 4.0]), torch.zeros(2))
+    tensor(0.)
+    """
+    weight = weight.to(values.dtype)
+    return (values * weight).sum() / weight.sum().clamp_min(torch.finfo(values.dtype).tiny)

@@ -45,7 +45,8 @@ from deepbelief.training.loop import (
     make_optimizer,
     momentum_schedule,
 )
-from deepbelief.training.sources import BatchSource, SparseSource
+from deepbelief.training.resampled import ResampledSource
+from deepbelief.training.sources import BatchSource, SparseSource, as_source
 
 __all__ = [
     "LayerSpec",
@@ -303,13 +304,17 @@ class LayerTrainer:
 
     def run(
         self, data: torch.Tensor, epochs: int | None = None, *, callbacks: Sequence = (),
-        progress=None, name: str | None = None,
+        progress=None, name: str | None = None, sample_weight: torch.Tensor | None = None,
     ) -> LoopState:
         """Train for ``epochs`` (default: the configured number) more epochs on ``data``
         (a tensor, a tuple of aligned tensors such as a conditional RBM's ``(visible,
         context)``, or a :class:`SparseSource`); data-parallel in a process group
-        (:func:`~deepbelief.training.distributed.data_parallel`)."""
+        (:func:`~deepbelief.training.distributed.data_parallel`). With ``sample_weight``
+        (one weight per row), each epoch draws its rows in proportion to the weights
+        (:class:`~deepbelief.training.resampled.ResampledSource`)."""
         rows = data if isinstance(data, (BatchSource, tuple)) else (data,)
+        if sample_weight is not None:
+            rows = ResampledSource(as_source(rows), sample_weight)
         with data_parallel(self.objective, rows, self.config.batch_size,
                            self.generator) as (objective, rows):
             return fit_epochs(
@@ -355,6 +360,7 @@ def pretrain_stack(
     histories: Sequence[list[dict]] = (),
     resume: dict | None = None,
     on_layer_end: Callable[[list[Layer], list[list[dict]], LayerTrainer], None] | None = None,
+    sample_weight: torch.Tensor | None = None,
 ) -> tuple[list[Layer], list[list[dict]]]:
     """Greedy layer-wise training of a stack of layers on ``data`` (n_samples, n_features).
 
@@ -373,6 +379,10 @@ def pretrain_stack(
     :func:`deepbelief.training.checkpoint.epoch_end_state` saves them. ``on_layer_end(layers,
     histories, trainer)`` is called after each layer trained here, with that layer's
     :class:`LayerTrainer` (its optimizer and objective, to continue training later).
+    ``sample_weight`` (one non-negative weight per row of ``data``, on its device) makes
+    every layer's epochs draw their rows in proportion to the weights
+    (:class:`~deepbelief.training.resampled.ResampledSource`); the layers' initial biases
+    still come from the unweighted data mean.
 
     Examples
     --------
@@ -405,7 +415,8 @@ def pretrain_stack(
         progress = progress_factory(i, config) if progress_factory else None
         try:
             state = trainer.run(x, epochs, callbacks=callbacks, progress=progress,
-                                name=f"layer {i + 1} ({config.label})")
+                                name=f"layer {i + 1} ({config.label})",
+                                sample_weight=sample_weight)
         finally:
             if progress is not None:
                 progress.close()

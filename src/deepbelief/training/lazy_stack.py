@@ -141,6 +141,11 @@ class _MappedSource:
     def head(self, n: int) -> Batch:
         return self._map(self.source.head(n))
 
+    def take(self, index) -> Batch:
+        """The rows ``index`` of ``source`` (an ArraySource: rows at those positions),
+        mapped (:class:`~deepbelief.training.resampled.ResampledSource` draws so)."""
+        return self._map(self.source.take(index))
+
 
 class UpPassSource(_MappedSource):
     """The mini-batches of ``source`` passed up through ``layers`` on the device.

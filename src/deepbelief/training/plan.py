@@ -310,6 +310,10 @@ class StackPhase:
         is after its own update (``partial_fit``), continuing ``trainers``.
     trainers : list of LayerTrainer, optional
         The layers' trainers of earlier incremental calls, bottom first.
+    sample_weight : torch.Tensor of shape (n_samples,), optional
+        Non-negative row weights: every layer's epochs draw their rows in proportion to
+        them (:class:`~deepbelief.training.resampled.ResampledSource`). None: each epoch
+        is a permutation of the rows.
 
     Attributes
     ----------
@@ -323,8 +327,10 @@ class StackPhase:
 
     def __init__(self, name: str, label: str, configs: Sequence[LayerSpec],
                  data: torch.Tensor, *, n_layers: int | None = None, incremental: bool = False,
-                 trainers: Sequence[LayerTrainer] = ()) -> None:
+                 trainers: Sequence[LayerTrainer] = (),
+                 sample_weight: torch.Tensor | None = None) -> None:
         self.name, self.label, self.configs, self.data = name, label, list(configs), data
+        self.sample_weight = sample_weight
         self.n_layers = len(self.configs) if n_layers is None else n_layers
         self.incremental = incremental
         self.trainers = list(trainers)
@@ -350,7 +356,7 @@ class StackPhase:
 
         self.rbms, self.history = pretrain_stack(
             self.data, self.configs, run.generator, trained=self.rbms, histories=self.history,
-            resume=current, on_layer_end=layer_end,
+            resume=current, on_layer_end=layer_end, sample_weight=self.sample_weight,
             callbacks=run.callbacks(n_layers=self.n_layers, lower_layers=self.rbms))
         # layers rebuilt from a checkpoint have no trainer state: partial_fit starts afresh
         self.trainers = trainers if len(trainers) == len(self.rbms) else []
