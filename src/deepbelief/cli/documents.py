@@ -36,7 +36,13 @@ __all__ = ["read_corpus", "run_documents"]
 
 log = logging.getLogger("deepbelief")
 
-_SOURCES = "a folder of .txt files, a .npz file of counts, 'synthetic' or 'lee'"
+_SOURCES = ("a folder of .txt files, a .cor/.txt file of one document per line, a .npz "
+            "file of counts, 'synthetic' or 'lee'")
+
+
+def _lines_file(source: str) -> bool:
+    """A file of one document per line (the Lee corpus's ``.cor`` format, or ``.txt``)."""
+    return Path(source).is_file() and Path(source).suffix.lower() in (".cor", ".txt")
 
 
 def read_corpus(source: str | None, *, vocabulary: list[str] | None = None,
@@ -53,12 +59,21 @@ def read_corpus(source: str | None, *, vocabulary: list[str] | None = None,
         raise CommandError(f"give --data: {_SOURCES}.")
     if source == "synthetic":
         corpus = synthetic_corpus(random_state=seed)
-    elif source == "lee" or Path(source).is_dir():
+    elif source == "lee" or Path(source).is_dir() or _lines_file(source):
         kwargs = ({"vocabulary": vocabulary} if vocabulary is not None
                   else {"max_features": max_features})
-        return load_lee_corpus(**kwargs) if source == "lee" else load_text_folder(source, **kwargs)
+        if Path(source).is_dir():
+            return load_text_folder(source, **kwargs)
+        try:  # 'lee': gensim's copy; a .cor/.txt file: one document per line
+            return load_lee_corpus(None if source == "lee" else source, **kwargs)
+        except FileNotFoundError as exc:
+            raise CommandError(f"{exc} On the command line, give the file itself: "
+                               "--data path/to/lee_background.cor.") from None
     elif source.lower().endswith(".npz") and Path(source).is_file():
         corpus = _read_npz(Path(source))
+    elif Path(source).exists():
+        raise CommandError(f"--data {source}: not a kind of file this command reads; give "
+                           f"{_SOURCES}, or a .cor/.txt file of one document per line.")
     else:
         raise CommandError(f"--data {source}: not found; give {_SOURCES}.")
     if vocabulary is not None and corpus.counts.shape[1] != len(vocabulary):
