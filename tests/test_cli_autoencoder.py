@@ -173,6 +173,18 @@ def test_plot_embedding_draws_the_2d_codes_as_they_are(trained, digits_test, tmp
     assert "dimensions" not in capsys.readouterr().err
 
 
+def test_plot_embedding_of_2d_codes_says_tsne_does_not_apply(trained, digits_test, tmp_path,
+                                                               captured, capsys):
+    """--method tsne on a 2-D code: the codes are drawn as they are, and the command says
+    the option was not used (a new user's trial found it silently ignored)."""
+    path, _ = trained
+    assert main(["plot", "embedding", str(path), "--method", "tsne",
+                 "-o", str(tmp_path / "e.png")]) == 0
+    (features, _, _), _ = captured["plot_embedding"]
+    np.testing.assert_array_equal(features, load(path).transform(digits_test.X))
+    assert "--method tsne does not apply" in capsys.readouterr().err
+
+
 def test_plot_embedding_of_wider_codes_says_what_it_draws_and_how_to_get_2d(tmp_path,
                                                                             capsys):
     model = tmp_path / "wide.safetensors"

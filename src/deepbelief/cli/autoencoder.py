@@ -119,6 +119,9 @@ def embedding_codes(model: DBNAutoencoder, X: np.ndarray, method: str) -> np.nda
                     "them, not the codes themselves (train a 2-D code to draw it as it is: "
                     "--kind autoencoder --layers %s2)", codes.shape[1],
                     "PCA" if method == "pca" else "t-SNE", f"{sizes} " if sizes else "")
+    elif method == "tsne":
+        log.warning("the autoencoder's codes have %d dimensions: they are drawn as they are, "
+                    "and --method tsne does not apply to them", codes.shape[1])
     return codes
 
 
