@@ -9,7 +9,6 @@ checks, ``fit`` / ``partial_fit`` (through
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -34,7 +33,7 @@ from deepbelief.estimators._base import (
     to_numpy,
     training_data,
 )
-from deepbelief.estimators._input import sparse_matrix
+from deepbelief.estimators._input import _warn, sparse_matrix
 from deepbelief.estimators._rbm import RBM
 from deepbelief.estimators._single_layer import LayerData, fit_one_layer
 from deepbelief.evaluation.documents import (
@@ -101,11 +100,11 @@ def _warn_unseen_words(X) -> None:
     totals = np.asarray(X.sum(axis=0)).ravel()
     unseen = int((totals == 0).sum())
     if unseen:
-        warnings.warn(
+        _warn(UserWarning(
             f"partial_fit's first batch never holds {unseen} of the {totals.size} words: "
             "their word biases start near log(1e-3 / n_words) and move slowly, which can leave "
             "the model worse than word frequencies alone. Call fit on a sample that covers "
-            "the vocabulary first, then partial_fit on the rest.", UserWarning, stacklevel=3)
+            "the vocabulary first, then partial_fit on the rest."))
 
 
 class ReplicatedSoftmaxRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SaveLoadMixin,
@@ -275,8 +274,11 @@ class ReplicatedSoftmaxRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Sa
     def _counts(self, X, *, reset: bool, usage: str = "forward"):
         return validated_counts(self, X, reset=reset, usage=usage)
 
-    def _prepare(self, X, first: bool, device: torch.device) -> LayerData:
+    def _prepare(self, X, first: bool, device: torch.device, *,
+                 incremental: bool = False) -> LayerData:
         X = self._counts(X, reset=first, usage="fit")
+        if first and incremental:  # partial_fit's first call sets the word biases from X
+            _warn_unseen_words(X)
         rate = self.learning_rate_ if not first else (
             auto_document_rate(X) if self.learning_rate == "auto" else self.learning_rate)
         return LayerData(self._config(rate), training_data(X, device), X,
@@ -284,7 +286,8 @@ class ReplicatedSoftmaxRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Sa
 
     def _fit(self, X, incremental: bool, checkpoint=None, checkpoint_every: int = 1,
              resume: bool = False):
-        return fit_one_layer(self, lambda first, device: self._prepare(X, first, device),
+        return fit_one_layer(self, lambda first, device: self._prepare(
+                                 X, first, device, incremental=incremental),
                              incremental=incremental, checkpoint=checkpoint,
                              checkpoint_every=checkpoint_every, resume=resume)
 
@@ -321,8 +324,6 @@ class ReplicatedSoftmaxRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Sa
         absent from that first batch starts at a bias near ``log(1e-3 / n_words)`` and
         learns slowly, so a UserWarning says how many words are missing. Fit a sample that
         covers the vocabulary first (``fit``), then continue with ``partial_fit``."""
-        if not hasattr(self, "rbm_"):
-            _warn_unseen_words(self._counts(X, reset=True, usage="fit"))
         return self._fit(X, incremental=True)
 
     # -- inference ---------------------------------------------------------------------------

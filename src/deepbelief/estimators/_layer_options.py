@@ -6,8 +6,9 @@ generative DBN, whose layers must be RBMs."""
 from __future__ import annotations
 
 import inspect
-import warnings
 from numbers import Integral
+
+from deepbelief.estimators._input import _warn
 
 __all__ = ["LAYER_OPTIONS", "RBMLayersOnly", "warn_unused_layer_options"]
 
@@ -80,6 +81,6 @@ def warn_unused_layer_options(estimator) -> None:
         notes.append(f"{unused[0]} (only autoencoder layers, 'autoencoder' or 'denoising', "
                      "have weights to tie)")
     if notes:
-        warnings.warn(f"{'; '.join(notes)}: ignored, as layer_type={given!r} has no such "
-                      f"layer. Give layer_type={advice} (for every layer, or one per layer) "
-                      "for them to apply, or leave them out.", UserWarning, stacklevel=3)
+        _warn(UserWarning(f"{'; '.join(notes)}: ignored, as layer_type={given!r} has no "
+                          f"such layer. Give layer_type={advice} (for every layer, or one per "
+                          "layer) for them to apply, or leave them out."))
