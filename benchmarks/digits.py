@@ -13,7 +13,10 @@ ratio of our fit time to the MLP's travels better between machines, so the READM
 With ``--layer-type autoencoder`` (or ``denoising``, or one type per layer) the same
 model is pretrained with autoencoder layers instead of RBMs, on the same budget.
 
-    python benchmarks/digits.py [--quick] [--device cpu|cuda] [--threads N]
+With ``--defaults`` the model is ``DBNClassifier(random_state=seed)``: the library
+defaults, (256, 256) hidden layers included, nothing else given.
+
+    python benchmarks/digits.py [--quick] [--device cpu|cuda] [--threads N] [--defaults]
                                 [--layer-type rbm|autoencoder|denoising ...]
 """
 
@@ -69,6 +72,8 @@ def _layer_type_option(parser) -> None:
                         choices=("rbm", "autoencoder", "denoising"),
                         help="the DBN's building block: rbm (default), autoencoder or "
                              "denoising; one, or one per layer")
+    parser.add_argument("--defaults", action="store_true",
+                        help="the library defaults instead of the demo's settings")
 
 
 def main() -> int:
@@ -79,9 +84,11 @@ def main() -> int:
 
     X, y = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
-    params = {**DEMO_PARAMS, **(QUICK_OVERRIDES if args.quick else {})}
+    params = {**({} if args.defaults else DEMO_PARAMS),
+              **(QUICK_OVERRIDES if args.quick else {})}
     layer_type = args.layer_type
-    params["layer_type"] = layer_type[0] if len(layer_type) == 1 else tuple(layer_type)
+    if layer_type != ["rbm"]:
+        params["layer_type"] = layer_type[0] if len(layer_type) == 1 else tuple(layer_type)
 
     runs = []
     for seed in SEEDS:
@@ -103,7 +110,8 @@ def main() -> int:
     effective = {k: v for k, v in clf.get_params().items() if k not in ("verbose", "random_state")}
 
     print_table(
-        "Digits demo parameters (DEMO_PARAMS"
+        ("Digits parameters (the library defaults" if args.defaults
+         else "Digits demo parameters (DEMO_PARAMS")
         + (" + quick overrides" if args.quick else "")
         + "; others at their defaults)",
         ("parameter", "value"),

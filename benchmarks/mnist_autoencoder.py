@@ -32,11 +32,11 @@ test error).
 
 from __future__ import annotations
 
-import itertools
 import time
 from pathlib import Path
 
 import numpy as np
+from _budget import TimeBudget, layer_budgets
 from _common import (
     REPO_ROOT,
     load_mnist,
@@ -49,7 +49,6 @@ from _common import (
 )
 
 from deepbelief import DBNAutoencoder, DBNClassifier
-from deepbelief.callbacks import Callback
 from deepbelief.plotting import plot_embedding, plot_reconstruction_comparison
 from deepbelief.plotting.comparison import squared_error_per_image
 
@@ -63,40 +62,6 @@ PAPER = {"ours": "3.00", "logistic PCA": "8.01", "PCA": "13.87"}
 CODE = 30
 K_NEIGHBOURS = 5
 N_DRAWN = 5000  # test codes in the embedding picture
-
-
-class TimeBudget(Callback):
-    """Stop training when its wall time is spent: pretraining layer ``i`` after
-    ``pretrain[i]`` seconds, fine-tuning after ``finetune`` seconds or, when None, after what
-    is left of ``total`` seconds counted from the start of the first phase."""
-
-    def __init__(self, pretrain: list[float], *, finetune: float | None = None,
-                 total: float = 0.0) -> None:
-        self.pretrain = pretrain
-        self.finetune = finetune
-        self.total = total
-        self.began: float | None = None
-        self.start = self.limit = 0.0
-
-    def on_train_begin(self, context) -> None:
-        self.start = time.perf_counter()
-        self.began = self.start if self.began is None else self.began
-        if context.phase == "pretrain":
-            self.limit = self.pretrain[context.layer]
-        elif self.finetune is not None:
-            self.limit = self.finetune
-        else:
-            self.limit = max(self.total - (self.start - self.began), 1.0)
-
-    def on_epoch_end(self, context) -> bool:
-        return time.perf_counter() - self.start >= self.limit
-
-
-def layer_budgets(sizes: list[int], seconds: float) -> list[float]:
-    """``seconds`` of pretraining shared by the layers in proportion to the cost of an epoch
-    (visible x hidden units)."""
-    costs = np.array([a * b for a, b in itertools.pairwise(sizes)], float)
-    return (seconds * costs / costs.sum()).tolist()
 
 
 def extra_options(parser) -> None:

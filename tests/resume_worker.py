@@ -21,7 +21,8 @@ from deepbelief.datasets import load_digits
 
 #: Every source of randomness: PCD chains, dropout, the validation split, shuffling.
 PARAMS = {
-    "hidden_layer_sizes": (24, 12), "pretrain_epochs": 4, "pretrain_method": "pcd",
+    "hidden_layer_sizes": (24, 12), "hidden_units": "bernoulli", "pretrain_epochs": 4,
+    "pretrain_method": "pcd",
     "pretrain_learning_rate": 0.05, "max_iter": 16, "solver": "adam",
     "learning_rate_init": 0.01, "dropout": 0.1, "early_stopping": True,
     "validation_fraction": 0.2, "n_iter_no_change": 50, "batch_size": 32,

@@ -79,10 +79,11 @@ CASES = {
                                        .fit(_digits(385)[0]).rbm_),
     "classifier_ddp": lambda: _flat(DBNClassifier(
         (16,), pretrain_epochs=1, max_iter=3, batch_size=32, learning_rate_init=0.01,
-        random_state=0).fit(*_digits(385)).network_),
+        dropout=0.0, random_state=0).fit(*_digits(385)).network_),
     "classifier_early_stopping": lambda: _flat(DBNClassifier(
         (16,), pretrain_epochs=1, max_iter=4, learning_rate_init=0.01, early_stopping=True,
-        validation_fraction=0.2, n_iter_no_change=1, batch_size=32, random_state=0)
+        validation_fraction=0.2, n_iter_no_change=1, batch_size=32, dropout=0.0,
+        random_state=0)
         .fit(*_digits(403)).network_),
     "generative_updown": lambda: _flat(*GenerativeDBN(
         (16, 8), pretrain_epochs=1, updown_epochs=2, batch_size=32, random_state=0)

@@ -295,8 +295,8 @@ def test_evaluation_refuses_what_it_cannot_evaluate(function):
                                         r"model\.rbms_\[-1\]"):
         call(dbn)
     call(dbn.rbms_[0])  # one of them, as the message says (the bottom one reads X)
-    clf = DBNClassifier((8,), pretrain_epochs=1, max_iter=1, device="cpu",
-                        random_state=0).fit(X, Y)
+    clf = DBNClassifier((8,), hidden_units="bernoulli", pretrain_epochs=1, max_iter=1,
+                        device="cpu", random_state=0).fit(X, Y)
     with pytest.raises(TypeError, match=r"got a DBNClassifier, a model that predicts.*pass "
                                         r"them: model\.rbms_"):
         call(clf)

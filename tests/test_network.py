@@ -119,6 +119,25 @@ def test_dropout_layers_sit_above_the_first_linear_layer_and_before_the_head():
                    for m in FeedForwardDBN([6, 5, 4], ["sigmoid", "relu"], 2).modules())
 
 
+def test_input_dropout_drops_pixels_in_training_only_and_keeps_the_weight_names():
+    """input_dropout masks the input units (Srivastava et al. 2014) outside ``body``, so a
+    model saved without it loads into a network with it."""
+    rbms = _stack()
+    plain = FeedForwardDBN.from_rbms(rbms, 2, generator=torch.Generator().manual_seed(0))
+    net = FeedForwardDBN([7, 5, 4, 3], [r.activation for r in rbms], 2, input_dropout=0.5,
+                         device="cpu")
+    assert list(net.state_dict()) == list(plain.state_dict())
+    net.load_state_dict(plain.state_dict())
+    assert isinstance(net.input_dropout, Dropout) and net.input_dropout.p == 0.5
+    x = torch.ones(3, 7)
+    net.set_generator(torch.Generator().manual_seed(0))
+    net.train()
+    dropped = net.input_dropout(x)
+    assert set(dropped.unique().tolist()) == {0.0, 2.0}
+    net.eval()
+    assert torch.equal(net(x), plain.eval()(x))
+
+
 # -- dropout ----------------------------------------------------------------------------------
 
 

@@ -68,7 +68,8 @@ _STOCHASTIC_WEIGHTS = dict.fromkeys(
 
 def _expected_failed_checks(estimator) -> dict[str, str]:
     """Checks that are known to fail, with the reason."""
-    return _STOCHASTIC_WEIGHTS if isinstance(estimator, (DBNClassifier, DBNRegressor)) else {}
+    stochastic = (DBNClassifier, DBNRegressor, GenerativeDBN)
+    return _STOCHASTIC_WEIGHTS if isinstance(estimator, stochastic) else {}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)

@@ -95,7 +95,7 @@ def test_histograms_and_images_have_their_tags_shapes_and_epochs(digits, tmp_pat
     hidden = run.Histograms("pretrain/layer1/activations/hidden")
     assert {h.histogram_value.num for h in hidden} == {100 * 16}  # max_samples rows
     assert [h.step for h in run.Histograms("finetune/activations/body.1")] == [1, 3, 4]
-    assert "finetune/parameters/head.0.weight" in run.Tags()["histograms"]
+    assert "finetune/parameters/head.1.weight" in run.Tags()["histograms"]  # after dropout
     filters = run.Images("pretrain/layer1/filters")
     assert [i.step for i in filters] == [1, 4, 5]
     assert {(i.width, i.height) for i in filters} == {(8 * 8, 8)}  # 8 filters of 8 x 8 in a row

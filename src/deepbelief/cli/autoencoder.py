@@ -30,7 +30,9 @@ log = logging.getLogger("deepbelief")
 AUTOENCODER_GROUPS = ("dbn", "supervised", "autoencoder")
 
 #: Why an option does not apply to ``--kind autoencoder`` (its fine-tuning has no dropout).
-WHY_NOT = {("autoencoder", "dropout"): "a deep autoencoder is fine-tuned without dropout"}
+WHY_NOT = {("autoencoder", "dropout"): "a deep autoencoder is fine-tuned without dropout",
+           ("autoencoder", "input_dropout"): "a deep autoencoder is fine-tuned without "
+                                             "dropout"}
 
 
 #: The end of the usage errors of ``--loss cross_entropy``: the other ways out.

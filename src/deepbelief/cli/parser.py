@@ -257,8 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--hidden-units", nargs="+", choices=("bernoulli", "relu", "gaussian"),
                        metavar="UNITS",
                        help="bernoulli, relu or gaussian; one, or one per layer "
-                            "(default: bernoulli; autoencoder: the code layer's gaussian, "
-                            "--set code_units)")
+                            "(default: relu for classifier and regressor, else bernoulli; "
+                            "autoencoder: the code layer's gaussian, --set code_units)")
     model.add_argument("--layer-type", nargs="+", metavar="TYPE",
                        choices=("rbm", "autoencoder", "denoising"),
                        help="each layer's building block: rbm, autoencoder or denoising "
@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "--set corruption=gaussian, --set corruption_level=0.1)")
     fit = train.add_argument_group("training")
     fit.add_argument("--pretrain-epochs", type=_non_negative_int, nargs="+", metavar="N",
-                     help="RBM epochs per layer, one or one per layer (default: 10)")
+                     help="RBM epochs per layer, one or one per layer (default: 10; "
+                          "--kind generative: enough for 1,000 updates per layer, 10 to 20)")
     fit.add_argument("--pretrain-learning-rate", type=_positive_float, nargs="+", metavar="LR",
                      help="RBM learning rate, one or one per layer (default: auto: 0.1 for "
                           "a Bernoulli layer, 0.01 with gaussian or relu units)")
@@ -286,7 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fine-tuning optimizer; lbfgs (autoencoder): L-BFGS on "
                           "mini-batches of 1000, learning rate 1 (default: adam)")
     fit.add_argument("--dropout", type=float, metavar="P",
-                     help="fine-tuning dropout probability (default: 0)")
+                     help="fine-tuning dropout probability (default: 0.2)")
+    fit.add_argument("--input-dropout", type=float, metavar="P",
+                     help="fine-tuning dropout probability of the input units (default: 0)")
     fit.add_argument("--loss", choices=("auto", "cross_entropy", "squared_error"),
                      help="autoencoder fine-tuning loss; auto: cross_entropy for data in "
                           "[0, 1], else squared_error (default: auto)")

@@ -64,6 +64,7 @@ _TRAIN_PARAMS: dict[str, dict[str, str]] = {
     "batch_size": {"dbn": "batch_size", "generative": "batch_size", "rbm": "batch_size"},
     "solver": {"supervised": "solver"},
     "dropout": {"supervised": "dropout"},
+    "input_dropout": {"supervised": "input_dropout"},
     "loss": {"autoencoder": "loss"},
     "method": {"dbn": "pretrain_method", "generative": "pretrain_method", "rbm": "method"},
     "k": {"dbn": "k", "generative": "k", "rbm": "k"},

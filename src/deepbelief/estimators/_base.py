@@ -130,6 +130,23 @@ def check_per_layer(values: list, name: str, integer: bool, low: float, *,
                              f"{value!r} in {values!r}.")
 
 
+def auto_hidden_units(units: str, layer_type: str, below: str | None = None) -> str:
+    """A layer's hidden unit type, 'auto' resolved: rectified linear units (noisy rectified
+    units while pretraining, Nair & Hinton 2010) in an RBM layer, the supervised
+    estimators' default recipe (BENCHMARKS.md, 'Default recipe search'); Bernoulli units in
+    an autoencoder layer (the sigmoid layers of Vincent et al. 2010) and over a replicated
+    softmax (``below``), whose hidden units are binary.
+
+    >>> auto_hidden_units("auto", "rbm"), auto_hidden_units("auto", "denoising")
+    ('relu', 'bernoulli')
+    """
+    if units != "auto":
+        return units
+    if layer_type != "rbm" or below == "replicated_softmax":
+        return "bernoulli"
+    return "relu"
+
+
 def pretrain_configs(estimator, hidden_units="bernoulli",
                      visible_units: str = "bernoulli") -> list:
     """One layer spec per entry of ``estimator.hidden_layer_sizes``: an :class:`RBMConfig`,
@@ -153,13 +170,16 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
     n = len(sizes)
     units = per_layer(hidden_units, n, "hidden_units")
     for u in units:
-        if u not in ("bernoulli", "relu", "gaussian"):
+        if u not in ("auto", "bernoulli", "relu", "gaussian"):
             raise ValueError(f"Unknown hidden unit type {u!r} in hidden_units="
-                             f"{hidden_units!r}; use 'bernoulli', 'relu' or 'gaussian'.")
-    epochs = per_layer(estimator.pretrain_epochs, n, "pretrain_epochs")
-    visible = [visible_units, *units[:-1]]
+                             f"{hidden_units!r}; use 'auto', 'bernoulli', 'relu' or "
+                             "'gaussian'.")
     layer_types = per_layer(getattr(estimator, "layer_type", "rbm"), n, "layer_type")
     check_per_layer_options(layer_types, "layer_type", LAYER_TYPES)
+    units = [auto_hidden_units(u, kind, visible_units if i == 0 else None)
+             for i, (u, kind) in enumerate(zip(units, layer_types, strict=True))]
+    epochs = per_layer(estimator.pretrain_epochs, n, "pretrain_epochs")
+    visible = [visible_units, *units[:-1]]
     given = per_layer(estimator.pretrain_learning_rate, n, "pretrain_learning_rate")
     auto = [isinstance(rate, str) and rate == "auto" for rate in given]
     rates = [auto_learning_rate(vis, hid) if is_auto else rate

@@ -137,12 +137,14 @@ class ReplicatedSoftmaxRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Sa
         L2 penalty on the weights.
     learning_rate_schedule : {'constant', 'linear', 'inverse'}, default 'constant'
     optimizer : {'sgd', 'adam'} or callable, default 'sgd'
-    partition : {'auto', 'exact', 'ais'}, default 'auto'
+    partition : {'auto', 'exact', 'ais', 'hidden_ais'}, default 'auto'
         How :meth:`score`, :meth:`score_samples` and :meth:`perplexity` get the partition
         function of each document length: exact enumeration of the hidden states (up to
-        20 hidden units with 'auto') or Annealed Importance Sampling.
+        20 hidden units with 'auto'), Annealed Importance Sampling over words and hidden
+        units (whole counts) or over the hidden units alone (any counts; 'auto' takes it
+        for fractional lengths).
     ais_runs : int, default 100
-        AIS runs per document length.
+        AIS runs per document length ('hidden_ais': runs shared by every length).
     ais_betas : int or None, default None
         Number of equally spaced AIS inverse temperatures; None: the 14,501 of
         Salakhutdinov & Murray (2008).
@@ -174,8 +176,9 @@ class ReplicatedSoftmaxRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Sa
     -----
     ``X`` is a count matrix: a SciPy CSR or CSC matrix (read one mini-batch or chunk of
     rows at a time, never densified whole) or a dense array. Fractional values are read
-    as fractional counts (the energy holds ``D`` as a number), but sampling words and AIS
-    need whole numbers; negative values are refused.
+    as fractional counts (the energy holds ``D`` as a number): features and scores take
+    them (AIS over the hidden units gives their partition functions), while the words
+    sampled in training round each document's length; negative values are refused.
 
     :meth:`score` is the mean log-probability per word, ``Σ log p(V) / Σ D``, where
     ``p(V)`` is the probability of a document's words in one order (that of LDA's
@@ -213,7 +216,7 @@ class ReplicatedSoftmaxRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Sa
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate_schedule": [StrOptions({"constant", "linear", "inverse"})],
         "optimizer": [StrOptions({"sgd", "adam"}), callable],
-        "partition": [StrOptions({"auto", "exact", "ais"})],
+        "partition": [StrOptions({"auto", "exact", "ais", "hidden_ais"})],
         "ais_runs": [Interval(Integral, 1, None, closed="left")],
         "ais_betas": [Interval(Integral, 2, None, closed="left"), None],
         "random_state": ["random_state"],

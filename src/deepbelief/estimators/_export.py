@@ -114,7 +114,7 @@ def to_torch(self) -> nn.Sequential:
     ...                     device="cpu").fit(X[:300], y[:300])
     >>> net = clf.to_torch()
     >>> [name for name, _ in net.named_children()]
-    ['clip', 'linear1', 'sigmoid1', 'linear2', 'softmax']
+    ['clip', 'linear1', 'relu1', 'linear2', 'softmax']
     >>> proba = net(torch.as_tensor(X[:5], dtype=torch.float32))
     >>> np.allclose(proba.detach().numpy(), clf.predict_proba(X[:5]), atol=1e-5)
     True

@@ -37,20 +37,33 @@ from deepbelief.estimators._base import (
     training_data,
 )
 from deepbelief.estimators._docs import fit_doc
-from deepbelief.estimators._generative_docs import GENERATIVE_PARAMS_DOC
+from deepbelief.estimators._generative_docs import GENERATIVE_PARAMS_DOC, SAMPLE_WEIGHT_DOC
+from deepbelief.estimators._generative_precision import (
+    float64_stack,
+    label_chunk,
+    label_free_energies,
+)
+from deepbelief.estimators._generative_recipe import spread, with_epochs
+from deepbelief.estimators._generative_weights import (
+    WeightedLayerPhase,
+    generative_weights,
+    weighted_mean,
+    weighted_rows,
+)
 from deepbelief.estimators._input import NO_Y, labelled_data
 from deepbelief.estimators._input_scaling import InputScaling, check_input, resolved_units
 from deepbelief.estimators._layer_options import RBMLayersOnly
+from deepbelief.estimators._sample_weight import checkpointed_targets, weight_tensor
 from deepbelief.estimators._scaled_generation import ScaledGeneration
 from deepbelief.learning.updown import UpDownObjective
 from deepbelief.training.callbacks import Callback
 from deepbelief.training.greedy import RBMConfig, data_layout, data_mean, with_centering
 from deepbelief.training.lazy_stack import host_source, stacked_input, with_columns
 from deepbelief.training.loop import make_optimizer
-from deepbelief.training.plan import LayerPhase, LoopPhase, LoopSetup, StackPhase
+from deepbelief.training.plan import LoopPhase, LoopSetup, StackPhase
 from deepbelief.training.sources import SparseSource
 
-_PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), list, tuple]
+_PER_LAYER_INT = [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"}), list, tuple]
 _PER_LAYER_RATE = [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), list,
                    tuple]
 _CHUNK = 8192
@@ -69,9 +82,11 @@ class _GrowK(Callback):
         context.record["k"] = context.objective.k
 
 
-def _reset_label_biases(rbm: RBMModule, data: torch.Tensor | SparseSource) -> None:
-    """The top RBM's visible biases from the data's mean, label block included."""
-    reset_joined_visible_bias_(rbm, data_mean(data))
+def _reset_label_biases(rbm: RBMModule, data: torch.Tensor | SparseSource,
+                        weight: torch.Tensor | None = None) -> None:
+    """The top RBM's visible biases from the data's (weighted) mean, label block included
+    (:func:`~deepbelief.estimators._generative_weights.weighted_mean`)."""
+    reset_joined_visible_bias_(rbm, weighted_mean(data, weight))
 
 
 def _with_labels(x: torch.Tensor | SparseSource, onehot: torch.Tensor | None):
@@ -197,7 +212,7 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
         hidden_layer_sizes=(500, 500, 2000),
         *,
         visible_units: str = "auto",
-        pretrain_epochs=10,
+        pretrain_epochs="auto",
         pretrain_learning_rate="auto",
         pretrain_method="cd",
         k=1,
@@ -238,12 +253,15 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
         self.device = device
 
     # -- training ----------------------------------------------------------------------------
-    def _rbm_configs(self, visible_units: str | None = None) -> list[RBMConfig]:
-        """The layer specs over ``visible_units`` (default: :func:`resolved_units`)."""
+    def _rbm_configs(self, visible_units: str | None = None,
+                     n_rows: int | None = None) -> list[RBMConfig]:
+        """The layer specs over ``visible_units`` (default: :func:`resolved_units`) for
+        ``n_rows`` training rows (what ``pretrain_epochs='auto'`` reads)."""
         return with_centering(pretrain_configs(
-            self, visible_units=visible_units or resolved_units(self)), self.pretrain_centering)
+            with_epochs(self, n_rows), visible_units=visible_units or resolved_units(self)),
+            self.pretrain_centering)
 
-    def fit(self, X, y=None, *, checkpoint=None, checkpoint_every: int = 1,
+    def fit(self, X, y=None, sample_weight=None, *, checkpoint=None, checkpoint_every: int = 1,
             resume: bool = False) -> GenerativeDBN:
         session = FitSession(self, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                              resume=resume)
@@ -251,22 +269,26 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
         classes = onehot = None
         checked, scaling = check_input(self, X, first=True, y=NO_Y if y is None else y,
                                        sparse=True)
-        configs = self._rbm_configs(scaling.visible_units)
-        if y is None:
-            X = checked
-        else:
-            X, y = checked
+        scaling = spread(scaling)  # real-valued data: noise below its spread (_generative_recipe)
+        X, y = (checked, None) if y is None else checked
+        if y is not None:
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
+        X, y, weight = generative_weights(self, X, y, sample_weight)  # 0: rows dropped
+        configs = self._rbm_configs(scaling.visible_units, X.shape[0])
+        if y is not None:
             classes, encoded = np.unique(y, return_inverse=True)
             if len(classes) < 2:
                 raise ValueError(f"The data has only one class ({classes.tolist()[0]!r}); "
                                  "generative classification needs at least 2 classes.")
-        session.open(X, y)
+        session.open(X, y if weight is None else checkpointed_targets(
+            np.zeros(len(weight)) if y is None else y, weight))
         X = scaling.apply(X)  # what the network reads, from here on
         data = training_data(X, session.device)  # sparse: read one mini-batch at a time
         label, n = f"{type(self).__name__} pretraining", len(configs)
-        lower = StackPhase("pretrain", label, configs[:-1], data, n_layers=n)
+        weight = weight_tensor(weight, data.device)
+        lower = StackPhase("pretrain", label, configs[:-1], data, n_layers=n,
+                           sample_weight=weight)
         top_config = configs[-1]
         if classes is not None:
             onehot = torch.nn.functional.one_hot(
@@ -280,14 +302,17 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
             return _with_labels(stacked_input(data, lower.rbms, top_config.epochs)
                                 if lower.rbms else data, onehot)
 
-        top = LayerPhase("pretrain", label, top_config, top_data, n_layers=n,
-                       lower_layers=lambda: lower.rbms, loop_name=f"layer {n} (top RBM)",
-                       init=None if onehot is None else _reset_label_biases,
-                       generator=session.generator)
+        top = WeightedLayerPhase(
+            "pretrain", label, top_config, top_data, n_layers=n,
+            lower_layers=lambda: lower.rbms, loop_name=f"layer {n} (top RBM)",
+            init=(None if onehot is None and weight is None
+                  else partial(_reset_label_biases, weight=weight)),
+            generator=session.generator, sample_weight=weight)
         phases = [lower, top] if n > 1 else [top]
         if self.updown_epochs:
-            data_tuple = (labelled_data(data, onehot) if onehot is not None
-                          else (data,) if isinstance(data, torch.Tensor) else data)
+            data_tuple = weighted_rows(labelled_data(data, onehot) if onehot is not None
+                                       else (data,) if isinstance(data, torch.Tensor)
+                                       else data, weight)
             phases.append(LoopPhase(
                 "updown", f"{type(self).__name__} up-down fine-tuning",
                 partial(self._updown_setup, lower, top, data_tuple, k_schedule),
@@ -320,7 +345,7 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
         up-down fine-tuning.""", "GenerativeDBN", """
         y : array-like of shape (n_samples,) or None
             Class labels; None trains an unsupervised model (which can sample and complete
-            inputs but not classify).""")
+            inputs but not classify).""" + SAMPLE_WEIGHT_DOC)
 
     def _k_schedule(self) -> list[int]:
         """``updown_k`` as one Gibbs-step count per up-down epoch."""
@@ -332,7 +357,7 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
         n = self.updown_epochs
         return [int(ks[min(e * len(ks) // n, len(ks) - 1)]) for e in range(n)]
 
-    def _updown_setup(self, lower: StackPhase, top: LayerPhase, data: tuple,
+    def _updown_setup(self, lower: StackPhase, top: WeightedLayerPhase, data: tuple,
                       k_schedule: list[int], position: dict | None) -> LoopSetup:
         """Up-down fine-tuning of the greedy stack, untied (draws nothing)."""
         stack = GenerativeStack([*lower.rbms, top.trainer.layer]).untied()
@@ -382,9 +407,10 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
     # -- classification ----------------------------------------------------------------------
     @torch.no_grad()
     def _label_free_energies(self, X) -> torch.Tensor:
+        """Float64 free energies of every label (:mod:`._generative_precision`)."""
         self._check_labelled("predict")
-        x, stack = self._input(X, chunked=True), self._stack
-        return map_rows(lambda v: stack.label_free_energies(stack.up_pass(v)), x, _CHUNK,
+        x, stack = self._input(X, chunked=True), float64_stack(self._stack)
+        return map_rows(partial(label_free_energies, stack), x, label_chunk(stack),
                         device=self.rbms_[0].weight.device)
 
     def predict_proba(self, X) -> np.ndarray:

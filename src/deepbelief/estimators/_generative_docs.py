@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["GENERATIVE_PARAMS_DOC"]
+__all__ = ["GENERATIVE_PARAMS_DOC", "SAMPLE_WEIGHT_DOC"]
 
 GENERATIVE_PARAMS_DOC = """
     hidden_layer_sizes : tuple of int, default (500, 500, 2000)
@@ -13,10 +13,18 @@ GENERATIVE_PARAMS_DOC = """
         Input units: Bernoulli for data in [0, 1] (pixel intensities), Gaussian (unit
         variance) for standardized real-valued data. 'auto': Bernoulli when every value of
         the training data lies in [0, 1] (up to float rounding), else Gaussian units on the
-        data standardised inside the model (``input_mean_``, ``input_scale_``); the
-        choice is ``visible_units_``. Every other layer is Bernoulli.
-    pretrain_epochs : int or sequence of int, default 10
+        data standardised inside the model to a standard deviation of 3
+        (``input_mean_``, ``input_scale_``: each feature's standard deviation / 3), so
+        that the units' noise, of variance 1, leaves 8/9 of each feature's variance to the
+        hidden units (on data of unit variance they learn next to nothing unless the
+        features are strongly correlated; with ``'gaussian'`` the model reads ``X`` as
+        given). The choice is ``visible_units_``. Every other layer is Bernoulli.
+    pretrain_epochs : int, 'auto' or sequence of int, default 'auto'
         Epochs of RBM training per layer (one value per entry of ``hidden_layer_sizes``).
+        'auto': at least 1,000 parameter updates per layer, within 10 to 20 epochs: 10
+        epochs on 100 mini-batches or more (e.g. MNIST), up to 20 on smaller data (what a
+        layer learns depends on the number of updates, not of epochs: 10 epochs of 300
+        rows are 100 updates; :mod:`deepbelief.estimators._generative_recipe`).
     pretrain_learning_rate : float, 'auto' or sequence of them, default 'auto'
         RBM step size, for all layers or one per layer. 'auto' is 0.1 for a Bernoulli
         layer and 0.01 for the first layer when ``visible_units='gaussian'`` (Hinton 2010,
@@ -68,3 +76,15 @@ GENERATIVE_PARAMS_DOC = """
     device : str, default 'auto'
         'cpu', 'cuda', 'cuda:N', or 'auto' (CUDA when available).
 """
+
+SAMPLE_WEIGHT_DOC = """
+        sample_weight : array-like of shape (n_samples,) or None, default None
+            How much each row counts: non-negative and finite, not all 0 (None: every
+            row counts 1; weights that are all equal change nothing). A row of weight 0
+            is removed before training (the standardisation of real-valued input under
+            ``visible_units='auto'`` is still fitted on every row, unweighted); an integer
+            weight counts as the row repeated that many times, in expectation: every
+            epoch of every RBM, and of up-down fine-tuning, draws its rows with
+            replacement in proportion to the weights, and the top RBM's visible biases
+            (the labels' prior) start from the weighted mean. Data-parallel training
+            (torchrun) refuses weights that differ."""

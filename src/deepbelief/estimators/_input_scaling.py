@@ -113,6 +113,8 @@ class InputScaling:
                 "would make this sparse matrix dense. Scale it into [0, 1] first (e.g. "
                 "sklearn.preprocessing.MaxAbsScaler for non-negative data; for word counts, "
                 "CountVectorizer(binary=True)), or pass a dense array.")
+        if type(X) is np.ndarray:  # in memory: the float32 values the model computes with
+            X = X.astype(np.float32, copy=False)
         mean = X.mean(0, dtype=np.float64)
         std = X.std(0, dtype=np.float64)
         return cls("gaussian", mean, np.where(std > 0, std, 1.0))
@@ -149,7 +151,9 @@ class InputScaling:
         return self._standardised(X)
 
     def _standardised(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self.mean) / self.scale).astype(np.float32)
+        # from the float32 values, as the statistics (fit): a float64 array and a list of
+        # the same numbers (validated to float32) give the same network input
+        return ((np.asarray(X, dtype=np.float32) - self.mean) / self.scale).astype(np.float32)
 
     def invert(self, out: np.ndarray) -> np.ndarray:
         """The network's values in the input's space (reconstructions, samples) in the

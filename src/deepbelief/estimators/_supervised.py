@@ -25,7 +25,7 @@ from deepbelief.estimators._dbn import _BaseDBN
 from deepbelief.estimators._docs import (
     FINETUNE_DOC,
     INPUT_ATTRIBUTES_DOC,
-    PRETRAIN_DOC,
+    SUPERVISED_PRETRAIN_DOC,
     fit_doc,
 )
 from deepbelief.estimators._document_bottom import check_input  # _input_scaling's + counts
@@ -38,6 +38,7 @@ from deepbelief.estimators._early_stopping import (
 from deepbelief.estimators._input import labelled_data, n_rows
 from deepbelief.estimators._large_input import in_memory
 from deepbelief.estimators._layer_options import warn_unused_layer_options
+from deepbelief.estimators._presets import preset_params
 from deepbelief.learning.supervised import SupervisedObjective
 from deepbelief.training.loop import make_optimizer
 from deepbelief.training.plan import LoopPhase, LoopSetup, StackPhase
@@ -55,7 +56,9 @@ class _SupervisedDBN(_BaseDBN):
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "hidden_units": [StrOptions({"auto", "bernoulli", "gaussian", "relu"}), list, tuple],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -67,7 +70,7 @@ class _SupervisedDBN(_BaseDBN):
         hidden_layer_sizes=(256, 256),
         *,
         visible_units: str = "auto",
-        hidden_units="bernoulli",
+        hidden_units="auto",
         pretrain_epochs=10,
         pretrain_learning_rate="auto",
         pretrain_method: str = "cd",
@@ -85,7 +88,8 @@ class _SupervisedDBN(_BaseDBN):
         learning_rate_init: float = 1e-3,
         momentum: float = 0.9,
         alpha: float = 1e-4,
-        dropout: float = 0.0,
+        dropout: float = 0.2,
+        input_dropout: float = 0.0,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
@@ -111,6 +115,7 @@ class _SupervisedDBN(_BaseDBN):
         self.momentum = momentum
         self.alpha = alpha
         self.dropout = dropout
+        self.input_dropout = input_dropout
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -167,7 +172,8 @@ class _SupervisedDBN(_BaseDBN):
         """An untrained (uninitialised) network shaped for ``rbms``, to load weights into."""
         return FeedForwardDBN(
             [rbms[0].n_visible] + [r.n_hidden for r in rbms],
-            [r.activation for r in rbms], n_outputs, self.dropout, device=device,
+            [r.activation for r in rbms], n_outputs, self.dropout,
+            input_dropout=self.input_dropout, device=device,
         )
 
     def _finetune_setup(self, stack: StackPhase, data, targets, y, n_outputs: int, generator,
@@ -177,7 +183,8 @@ class _SupervisedDBN(_BaseDBN):
         only when ``position`` is None (else the checkpoint's split, no draws)."""
         device, rbms = data.device, stack.rbms
         if position is None:
-            net = FeedForwardDBN.from_rbms(rbms, n_outputs, self.dropout, generator)
+            net = FeedForwardDBN.from_rbms(rbms, n_outputs, self.dropout, generator,
+                                           input_dropout=self.input_dropout)
             split = draw_split(self, n_rows(data), self._stratify(y), generator, device)
         else:
             net = self._network(rbms, n_outputs, device)
@@ -237,7 +244,7 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
     RBMs) topped by a softmax layer and fine-tuned with cross-entropy.
 
     Parameters
-    ----------{PRETRAIN_DOC}{FINETUNE_DOC}{weighting.CLASS_WEIGHT_DOC}
+    ----------{SUPERVISED_PRETRAIN_DOC}{FINETUNE_DOC}{weighting.CLASS_WEIGHT_DOC}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -292,6 +299,18 @@ class DBNClassifier(ClassifierMixin, _SupervisedDBN):
         **_SupervisedDBN._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None]}
     __init__ = weighting.add_keyword(_SupervisedDBN.__init__, "class_weight", None)
+
+    @classmethod
+    def from_preset(cls, name: str, **params) -> DBNClassifier:
+        """A classifier with the recipe ``name`` of :data:`deepbelief.estimators.PRESETS`
+        (``'mnist'``, ``'fashion-mnist'``), ``params`` overriding it.
+
+        Raises ``ValueError`` for an unknown name, listing the known ones.
+
+        >>> DBNClassifier.from_preset("mnist", max_iter=2).max_iter
+        2
+        """
+        return cls(**{**preset_params(name), **params})
 
     def fit(self, X, y, sample_weight=None, *, checkpoint=None, checkpoint_every: int = 1,
             resume: bool = False) -> DBNClassifier:
@@ -361,7 +380,7 @@ class DBNRegressor(RegressorMixin, _SupervisedDBN):
     and fine-tuned with squared error on standardized targets (one or several outputs).
 
     Parameters
-    ----------{PRETRAIN_DOC}{FINETUNE_DOC}
+    ----------{SUPERVISED_PRETRAIN_DOC}{FINETUNE_DOC}
     Attributes
     ----------
     rbms_ : list of RBMModule or AutoencoderLayer

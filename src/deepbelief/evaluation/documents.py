@@ -10,7 +10,10 @@ hidden state at length ``D`` is ``D`` times that at length 1. AIS reuses
 every length advance together as one batch, whose row ``i`` is the model at its own length
 (the scaled hidden bias is a weight tied across the vocabulary, so one set of weights serves
 every length), and the weights are averaged per length, each with the analytic ``log Z`` of
-its own base-rate model, ``D log Σ_k exp(a_A,k) + n_hidden log 2``.
+its own base-rate model, ``D log Σ_k exp(a_A,k) + n_hidden log 2``. AIS over the words
+draws ``D`` words, so it takes whole lengths only; :func:`hidden_ais_log_partition` anneals
+the hidden units alone, the words summed out (:mod:`~deepbelief.evaluation.hidden_ais`),
+which holds for any real length, and one set of its runs serves every length.
 
 :func:`document_log_likelihood` and :func:`document_perplexity` then score documents; the
 perplexity is per word, ``exp(-Σ_n log p(v_n) / Σ_n D_n)``, the definition scikit-learn's
@@ -37,15 +40,17 @@ import torch
 from deepbelief.core.replicated_softmax import ReplicatedSoftmaxModule, document_lengths
 from deepbelief.core.stack import row_chunks
 from deepbelief.evaluation._common import RandomState, _make_generator, _refuse, _wide_device
+from deepbelief.evaluation.hidden_ais import hidden_annealing, length_ladder
 from deepbelief.evaluation.partition import (
     MAX_EXACT_UNITS,
     _base_visible_bias,
+    _check_betas,
     _log_mean_and_bounds,
     ais_log_partition,
 )
 
 __all__ = ["DocumentPartition", "as_rsm", "document_log_likelihood", "document_log_partition",
-           "document_perplexity"]
+           "document_perplexity", "hidden_ais_log_partition"]
 
 _ONE_RSM = "a ReplicatedSoftmaxModule or a fitted ReplicatedSoftmaxRBM (its rbm_)"
 #: Hidden layers up to this size have ``log Z_D`` summed exactly by ``method='auto'``.
@@ -84,12 +89,13 @@ class DocumentPartition:
     ----------
     lengths : numpy.ndarray of float64, shape (n_lengths,)
         The lengths, increasing: whole numbers of words, or the row sums of fractional
-        counts (weights read as counts; exact partition functions only).
+        counts (weights read as counts; every method but 'ais').
     log_z, log_z_low, log_z_high : numpy.ndarray of float64, shape (n_lengths,)
         ``log Z_D`` and, for AIS, ``log(Ẑ ∓ 3σ̂)`` of each length (equal to ``log_z`` when
         exact). ``exp(log Ẑ)`` is unbiased, so ``log Ẑ`` tends to underestimate ``log Z``
         and the log-probabilities built on it to be optimistic.
-    method : {'exact', 'ais'}
+    method : {'exact', 'ais', 'hidden_ais', 'ais+hidden_ais'}
+        The last: whole lengths by 'ais', fractional ones by 'hidden_ais'.
     """
 
     lengths: np.ndarray
@@ -139,7 +145,7 @@ def document_log_partition(
     model: Any,
     lengths,
     *,
-    method: Literal["auto", "exact", "ais"] = "auto",
+    method: Literal["auto", "exact", "ais", "hidden_ais"] = "auto",
     n_runs: int = 100,
     betas: Sequence[float] | np.ndarray | None = None,
     base: Literal["data", "uniform"] = "data",
@@ -154,22 +160,27 @@ def document_log_partition(
     lengths : sequence of numbers, or array-like / sparse matrix of counts (n_documents, K)
         The lengths, or documents whose lengths (row sums) to take. The energy holds ``D``
         as a number, so fractional lengths (weights read as counts) have a partition
-        function too, which only the exact method computes.
-    method : {'auto', 'exact', 'ais'}, default 'auto'
+        function too, which every method but 'ais' computes.
+    method : {'auto', 'exact', 'ais', 'hidden_ais'}, default 'auto'
         'exact' enumerates the ``2^n_hidden`` hidden states once for every length (up to
         2^25; ``F_D(h) = D F_1(h)``, so one enumeration serves all lengths, as
         :func:`~deepbelief.evaluation.exact_log_partition` of each length's model would
         give them); 'ais' runs
         Annealed Importance Sampling (:func:`~deepbelief.evaluation.ais_log_partition`)
-        with ``n_runs`` runs per length; 'auto' is exact up to 20 hidden units.
+        with ``n_runs`` runs per length, whole lengths only; 'hidden_ais' anneals the
+        hidden units alone (:func:`hidden_ais_log_partition`), any length; 'auto' is
+        exact up to 20 hidden units, else 'ais' for whole lengths and 'hidden_ais' for
+        fractional ones (the same generator, the whole lengths first: with whole lengths
+        only, 'auto' and 'ais' give the same numbers).
     n_runs : int, default 100
-        AIS runs per length.
+        AIS runs per length ('hidden_ais': runs shared by every length).
     betas : sequence of float, optional
-        AIS inverse temperatures (default: the 14,501 of Salakhutdinov & Murray, 2008).
+        AIS inverse temperatures (default: the 14,501 of Salakhutdinov & Murray, 2008;
+        for 'hidden_ais', see :func:`hidden_ais_log_partition`).
     base : {'data', 'uniform'}, default 'data'
         AIS base-rate model: visible biases at the log word frequencies of ``data`` (one
         base model for every length: its visible units at length ``D`` are ``D`` draws
-        from them), or zero.
+        from them), or zero. 'hidden_ais' needs none (the words are summed out).
     data : array-like or sparse matrix of counts, optional
         Documents for the base-rate model (without it the base model is uniform).
     random_state : int, generator or None
@@ -182,7 +193,7 @@ def document_log_partition(
     Raises
     ------
     ValueError
-        For negative or non-finite lengths, fractional lengths with AIS, an unknown
+        For negative or non-finite lengths, fractional lengths with 'ais', an unknown
         method, or 'exact' with more than 25 hidden units.
 
     Examples
@@ -196,38 +207,151 @@ def document_log_partition(
     """
     rsm = as_rsm(model, "document_log_partition")
     distinct = _lengths_of(lengths)
+    whole = distinct == np.round(distinct)
+    if method not in ("auto", "exact", "ais", "hidden_ais"):
+        raise ValueError("method must be 'auto', 'exact', 'ais' or 'hidden_ais', got "
+                         f"{method!r}.")
     if method == "auto":
-        method = "exact" if rsm.n_hidden <= EXACT_HIDDEN else "ais"
+        method = ("exact" if rsm.n_hidden <= EXACT_HIDDEN else "ais" if whole.all() else
+                  "ais+hidden_ais" if whole.any() else "hidden_ais")
     if method == "exact":
         log_z = _exact_log_partitions(rsm, distinct)
         return DocumentPartition(distinct, log_z, log_z, log_z, "exact")
-    if method != "ais":
-        raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
-    if not np.all(distinct == np.round(distinct)):
-        raise ValueError("AIS draws D words per document, so it needs whole-number lengths "
-                         "(word counts); for fractional counts use method='exact' (at most "
-                         "25 hidden units).")
+    if method == "hidden_ais":
+        return hidden_ais_log_partition(rsm, distinct, n_runs=n_runs, betas=betas,
+                                        random_state=random_state)
+    if method == "ais" and not whole.all():
+        raise ValueError("AIS over the words draws D words per document, so it needs "
+                         "whole-number lengths (word counts); for fractional counts use "
+                         "method='hidden_ais' (AIS over the hidden units, any length; or "
+                         "'auto', which takes it or the exact sum) or method='exact' (at "
+                         "most 25 hidden units). "
+                         "ReplicatedSoftmaxRBM takes the same values as partition=.")
+    _check_runs(n_runs)
+    generator = _make_generator(random_state, rsm.weight.device)
+    words = _word_ais(rsm, distinct[whole], n_runs, betas, base, data, generator)
+    if whole.all():
+        return words
+    hidden = hidden_ais_log_partition(rsm, distinct[~whole], n_runs=n_runs, betas=betas,
+                                      random_state=generator)
+    order = np.argsort(np.concatenate([words.lengths, hidden.lengths]), kind="stable")
+    columns = (np.concatenate([getattr(words, name), getattr(hidden, name)])[order]
+               for name in ("lengths", "log_z", "log_z_low", "log_z_high"))
+    return DocumentPartition(*columns, method)
+
+
+def _check_runs(n_runs) -> None:
     if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 1:
         raise ValueError(f"n_runs must be a positive integer, got {n_runs!r}.")
+
+
+def _word_ais(rsm: ReplicatedSoftmaxModule, distinct: np.ndarray, n_runs: int, betas, base,
+              data, generator: torch.Generator) -> DocumentPartition:
+    """``log Z_D`` of the whole lengths ``distinct`` by AIS over the words and hidden units
+    (``document_log_partition``'s 'ais'), the runs of every length in batches."""
+    if distinct.size == 0:
+        return _estimates(distinct, [], [], "ais")
     if data is not None and hasattr(data, "toarray"):
         data = np.asarray(data.sum(axis=0), dtype=np.float64)  # the word totals suffice
     device = rsm.weight.device
-    generator = _make_generator(random_state, device)
     a_base = _base_visible_bias(rsm.at_length(1), base, data, device, rsm.weight.dtype)
     log_z_base_word = float(torch.logsumexp(a_base.double(), 0))
     per_group = max(1, MAX_AIS_ROWS // n_runs)
-    results = []
+    base_log_z, log_weights = [], []
     for lo in range(0, distinct.size, per_group):
         group = torch.as_tensor(distinct[lo:lo + per_group], device=device)
         view = rsm.at_length(group.repeat_interleave(n_runs).to(rsm.weight.dtype))
         run = ais_log_partition(view, n_runs=view.visible.length.numel(), betas=betas,
                                 base=base, data=data, random_state=generator)
-        for d, log_w in zip(group.tolist(), torch.from_numpy(run.log_weights).view(-1, n_runs),
-                            strict=True):
-            base_log_z = d * log_z_base_word + rsm.n_hidden * math.log(2.0)
-            results.append([base_log_z + x for x in _log_mean_and_bounds(log_w)])
+        base_log_z += [d * log_z_base_word + rsm.n_hidden * math.log(2.0)
+                       for d in group.tolist()]
+        log_weights += list(torch.from_numpy(run.log_weights).view(-1, n_runs))
+    return _estimates(distinct, base_log_z, log_weights, "ais")
+
+
+def _estimates(lengths: np.ndarray, base_log_z: Sequence[float], log_weights,
+               method: str) -> DocumentPartition:
+    """The partition of AIS runs: ``log Z_D`` and its bounds for each of ``lengths``, from
+    its base model's ``log Z`` and its runs' log weights (a 1-D tensor per length)."""
+    results = [[z0 + x for x in _log_mean_and_bounds(log_w)]
+               for z0, log_w in zip(base_log_z, log_weights, strict=True)]
     log_z, low, high = np.array(results, dtype=np.float64).reshape(-1, 3).T
-    return DocumentPartition(distinct, log_z, low, high, "ais")
+    return DocumentPartition(lengths, log_z, low, high, method)
+
+
+@torch.no_grad()
+def hidden_ais_log_partition(
+    model: Any,
+    lengths,
+    *,
+    n_runs: int = 100,
+    betas: Sequence[float] | np.ndarray | None = None,
+    random_state: RandomState = None,
+) -> DocumentPartition:
+    """``log Z_D`` of a replicated softmax for every length ``D`` asked, whole or
+    fractional, by Annealed Importance Sampling of the hidden units alone.
+
+    The words of a document are summed out exactly, ``Z_D = Σ_h exp(D g_1(h))`` with
+    ``g_1(h) = b·h + log Σ_k exp(a_k + W_k·h)`` (Salakhutdinov & Hinton, 2009), which holds
+    ``D`` as a number. ``n_runs`` runs climb the document length ``t`` from 0 (fair coins,
+    ``log Z_0 = n_hidden log 2``) to the longest length, one Metropolis flip of one hidden
+    unit per rung, and each length is read when the runs pass it (Neal, 2001; details in
+    :mod:`deepbelief.evaluation.hidden_ais`). A length's estimate is unbiased in ``Z_D``
+    with the ``log(Ẑ ∓ 3σ̂)`` bounds of :func:`~deepbelief.evaluation.ais_log_partition`;
+    the lengths share their runs, so their errors are correlated. The work is in float64
+    and does not grow with the number of lengths.
+
+    Parameters
+    ----------
+    model : ReplicatedSoftmaxModule or fitted ReplicatedSoftmaxRBM
+    lengths : sequence of numbers, or array-like / sparse matrix of counts (n_documents, K)
+        The lengths, or documents whose lengths (row sums) to take.
+    n_runs : int, default 100
+        Annealing runs (shared by every length).
+    betas : sequence of float, optional
+        Rungs as fractions of the longest length, from exactly 0 to exactly 1 (each length
+        asked is added). Default: 14,501 rungs spaced geometrically in the length, from
+        ``10⁻³`` of the shortest positive length (at most ``10⁻³``) to the longest.
+    random_state : int, generator or None
+        Seeds the runs (a torch.Generator on the model's device is used as is).
+
+    Returns
+    -------
+    DocumentPartition
+        ``method='hidden_ais'``; ``lengths`` (n_lengths,), the distinct lengths.
+
+    Raises
+    ------
+    ValueError
+        For negative or non-finite lengths, ``n_runs`` below 1 or invalid ``betas``.
+
+    References
+    ----------
+    R. Salakhutdinov and G. E. Hinton, "Replicated Softmax: an Undirected Topic Model",
+    NIPS 2009. R. M. Neal, "Annealed importance sampling", Statistics and Computing 11,
+    2001.
+
+    Examples
+    --------
+    With zero weights the hidden units are independent and ``log Z_D`` is
+    ``D log Σ_k exp(a_k) + Σ_j log(1 + exp(D b_j))``; the estimate at ``D = 2.5``:
+
+    >>> rsm = ReplicatedSoftmaxModule(4, 3)
+    >>> _ = rsm.hidden_bias.data.fill_(0.2)
+    >>> part = hidden_ais_log_partition(rsm, [2.5], n_runs=50, random_state=0)
+    >>> exact = 2.5 * math.log(4) + 3 * math.log1p(math.exp(0.5))
+    >>> part.method, bool(abs(part.log_z[0] - exact) < 0.01)
+    ('hidden_ais', True)
+    """
+    rsm = as_rsm(model, "hidden_ais_log_partition")
+    distinct = _lengths_of(lengths)
+    _check_runs(n_runs)
+    generator = _make_generator(random_state, rsm.weight.device)
+    ladder = length_ladder(distinct, None if betas is None else _check_betas(betas))
+    log_w = hidden_annealing(_float64_copy(rsm), ladder, np.searchsorted(ladder, distinct),
+                             n_runs, generator).cpu()
+    base_log_z = [rsm.n_hidden * math.log(2.0)] * distinct.size
+    return _estimates(distinct, base_log_z, list(log_w), "hidden_ais")
 
 
 def _exact_log_partitions(rsm: ReplicatedSoftmaxModule, lengths: np.ndarray) -> np.ndarray:

@@ -1,0 +1,67 @@
+"""Named recipes of :class:`~deepbelief.DBNClassifier`: the parameters behind the figures of
+BENCHMARKS.md, so that a user reproduces each in a few lines.
+
+>>> from deepbelief import DBNClassifier
+>>> clf = DBNClassifier.from_preset("mnist", random_state=0)
+>>> clf.hidden_layer_sizes, clf.dropout, clf.input_dropout
+((500, 500, 2000), 0.5, 0.2)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deepbelief.training.callbacks import LearningRateScheduler
+from deepbelief.training.schedules import LinearDecay
+
+__all__ = ["PRESETS", "preset_params"]
+
+#: The MNIST / Fashion-MNIST record recipe (benchmarks/mnist_classification.py): the
+#: 784-500-500-2000 DBN of Hinton, Osindero & Teh (2006), CD-1 pretrained, fine-tuned with
+#: dropout of 20 % of the pixels and half of the hidden units (Srivastava et al., JMLR 2014)
+#: by SGD with momentum whose rate falls linearly to 0 over ``max_iter`` epochs; a
+#: validation split of the training set keeps the best epoch.
+_RECORD: dict[str, Any] = {
+    "hidden_layer_sizes": (500, 500, 2000),
+    "hidden_units": "bernoulli",
+    "pretrain_epochs": 30,
+    "pretrain_learning_rate": 0.1,
+    "batch_size": 100,
+    "solver": "sgd",
+    "learning_rate_init": 0.1,
+    "momentum": 0.9,
+    "dropout": 0.5,
+    "input_dropout": 0.2,
+    "max_iter": 500,
+    "early_stopping": True,
+    "validation_fraction": 1 / 12,
+    "n_iter_no_change": 500,
+}
+
+#: name -> (parameters, what the recipe is for). ``max_iter`` of the record recipes is the
+#: number of epochs the 60-minute run on 2 CPU cores reached (BENCHMARKS.md).
+PRESETS: dict[str, tuple[dict[str, Any], str]] = {
+    "mnist": (_RECORD, "MNIST, 60,000 training images (BENCHMARKS.md, 'MNIST record')"),
+    "fashion-mnist": (_RECORD, "Fashion-MNIST, the MNIST recipe (BENCHMARKS.md)"),
+}
+
+
+def preset_params(name: str) -> dict[str, Any]:
+    """The parameters of preset ``name`` (a fresh dict, with a fresh linear-decay learning
+    rate schedule for ``solver='sgd'`` recipes).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    """
+    if name == "fashion":
+        name = "fashion-mnist"
+    if name not in PRESETS:
+        known = ", ".join(repr(k) for k in sorted(PRESETS))
+        raise ValueError(f"Unknown preset {name!r}; the presets are {known}.")
+    params = dict(PRESETS[name][0])
+    params["callbacks"] = [LearningRateScheduler(
+        LinearDecay(params["learning_rate_init"], params["max_iter"]), phase="finetune")]
+    return params
+
