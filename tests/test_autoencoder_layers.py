@@ -195,7 +195,8 @@ def test_a_dead_autoencoder_layer_stops_training_and_the_advice_works():
 def test_layer_types_mix_per_layer_in_a_classifier(digits):
     X, y = digits
     clf = DBNClassifier((24, 16, 12), layer_type=("denoising", "rbm", "autoencoder"),
-                        hidden_units="bernoulli", tied_weights=False, corruption="gaussian", corruption_level=0.1,
+                        hidden_units="bernoulli", tied_weights=False, corruption="gaussian",
+                        corruption_level=0.1,
                         pretrain_epochs=2, max_iter=20, learning_rate_init=0.01, random_state=0,
                         device="cpu").fit(X, y)
     assert [r.kind for r in clf.rbms_] == ["autoencoder", "rbm", "autoencoder"]
