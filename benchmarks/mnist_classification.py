@@ -12,10 +12,10 @@ budget, shared by the layers in proportion to their cost, at most ``--pretrain-e
 each), then backpropagation with dropout of 20 % of the pixels and half of the hidden
 units (Srivastava et al., JMLR 2014: 0.92 % for a DBN so fine-tuned), SGD with momentum
 whose learning rate falls linearly to 2 % of its start as the budget runs out. Published
-DBN results on MNIST: 1.25 % (Hinton, Osindero & Teh 2006), 1.2 % (Hinton & Salakhutdinov 2006), 1.15 % (Hinton 2010), 0.92 %
-(Srivastava et al. 2014), 0.79 % (a DBM with dropout, same paper). Fashion-MNIST: no DBN
-result is published; 0.898 (gradient boosting) and 0.897 (SVC) are the best
-permutation-invariant figures listed for it.
+DBN results on MNIST: 1.25 % (Hinton, Osindero & Teh 2006), 1.2 % (Hinton & Salakhutdinov
+2006), 1.15 % (Hinton 2010), 0.92 % (Srivastava et al. 2014), 0.79 % (a DBM with dropout,
+same paper). Fashion-MNIST: no DBN result is published; 0.898 (gradient boosting) and
+0.897 (SVC) are the best permutation-invariant figures listed for it.
 
     python benchmarks/mnist_classification.py [--dataset mnist|fashion] [--quick]
         [--budget-minutes 60] [--threads 2] [--skip-random] [--n-train N]
