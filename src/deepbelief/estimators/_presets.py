@@ -40,8 +40,8 @@ _RECORD: dict[str, Any] = {
     "n_iter_no_change": 500,
 }
 
-#: name -> (parameters, what the recipe is for). ``max_iter`` of the record recipes is the
-#: number of epochs the 60-minute run on 2 CPU cores reached (BENCHMARKS.md).
+#: name -> (parameters, what the recipe is for). ``max_iter`` of the record recipes is about
+#: the number of epochs a 38-minute budget gave on 2 CPU cores (443; BENCHMARKS.md).
 PRESETS: dict[str, tuple[dict[str, Any], str]] = {
     "mnist": (_RECORD, "MNIST, 60,000 training images (BENCHMARKS.md, 'MNIST record')"),
     "fashion-mnist": (_RECORD, "Fashion-MNIST, the MNIST recipe (BENCHMARKS.md)"),
