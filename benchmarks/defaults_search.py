@@ -32,7 +32,14 @@ import warnings
 from typing import Any
 
 import numpy as np
-from _common import load_mnist, parse_args, print_machine_info, print_table, write_json
+from _common import (
+    data_root,
+    load_mnist,
+    parse_args,
+    print_machine_info,
+    print_table,
+    write_json,
+)
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import balanced_accuracy_score, r2_score
@@ -42,7 +49,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from deepbelief import DBNClassifier, DBNRegressor
-from deepbelief.datasets import load_digits
+from deepbelief.datasets import load_digits, load_fashion_mnist
 
 #: Candidate recipes: parameters given to the estimator; the rest are the library defaults
 #: of the version that runs the script ('library' gives none at all).
@@ -91,10 +98,6 @@ def load(name: str, seed: int, quick: bool):
             X, y = load_mnist("train", n_train)
             Xt, yt = load_mnist("test", n_test)
         else:
-            from _common import data_root
-
-            from deepbelief.datasets import load_fashion_mnist
-
             X, y = load_fashion_mnist(data_root(), kind="train")
             Xt, yt = load_fashion_mnist(data_root(), kind="test")
             X, y, Xt, yt = X[:n_train], y[:n_train], Xt[:n_test], yt[:n_test]
