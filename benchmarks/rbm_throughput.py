@@ -3,7 +3,9 @@
 Times ``deepbelief.RBM(...).fit(X)`` (the library path, best of ``--repeats``), converts it
 to samples/s and GFLOP/s, compares with a measured ``torch.mm`` peak, then times
 scikit-learn's ``BernoulliRBM`` on the same data (after ours, so that the peak RSS
-reported after our fit is ours alone).
+reported after our fit is ours alone). PCD-1 epochs are timed too, interleaved with the
+CD-1 ones (``--no-pcd`` leaves them out): the ratio of the best PCD-1 epoch to the best
+CD-1 epoch is the cost of persistent chains.
 
     python benchmarks/rbm_throughput.py [--quick] [--device cpu|cuda] [--threads N]
 """
@@ -41,6 +43,8 @@ LEARNING_RATE = 0.05
 
 def _extra(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed fits of ours (best of)")
+    parser.add_argument("--pcd", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time PCD-1 epochs, interleaved with CD-1 (default: on)")
     parser.add_argument(
         "--sklearn",
         action=argparse.BooleanOptionalAction,
@@ -72,29 +76,31 @@ def main() -> int:
 
     # From here, ru_maxrss is the peak of our fits (loading MNIST peaks higher otherwise).
     rss_reset = reset_peak_rss()
-    runs = []
+    runs, pcd_runs = [], []
+    methods = ("cd", "pcd") if args.pcd else ("cd",)
     for i in range(args.repeats):
-        model = deepbelief.RBM(
-            n_components=h,
-            batch_size=BATCH_SIZE,
-            n_iter=1,
-            method="cd",
-            learning_rate=LEARNING_RATE,
-            device=args.device,
-            random_state=0,
-        )
-        with timer(args.device) as t:
-            model.fit(X)
-        runs.append(
-            {
-                "run": i + 1,
-                "wall_s": t.seconds,
-                "fit_time_s": model.fit_time_,
-                "epoch_time_s": model.history_[0]["time"],
-                "reconstruction_error": model.history_[0]["reconstruction_error"],
-            }
-        )
-        del model
+        for method in methods:
+            model = deepbelief.RBM(
+                n_components=h,
+                batch_size=BATCH_SIZE,
+                n_iter=1,
+                method=method,
+                learning_rate=LEARNING_RATE,
+                device=args.device,
+                random_state=0,
+            )
+            with timer(args.device) as t:
+                model.fit(X)
+            (runs if method == "cd" else pcd_runs).append(
+                {
+                    "run": i + 1,
+                    "wall_s": t.seconds,
+                    "fit_time_s": model.fit_time_,
+                    "epoch_time_s": model.history_[0]["time"],
+                    "reconstruction_error": model.history_[0]["reconstruction_error"],
+                }
+            )
+            del model
     best = min(runs, key=lambda r: r["wall_s"])
     rss_peak_ours = peak_rss_mib()
     rss_before_sklearn = current_rss_mib()
@@ -129,6 +135,13 @@ def main() -> int:
         ),
         ("RSS before sklearn, MiB", rss_before_sklearn),
     ]
+    pcd_best = min(pcd_runs, key=lambda r: r["wall_s"]) if pcd_runs else None
+    if pcd_best is not None:
+        rows += [
+            ("PCD-1 seconds / epoch (best fit() wall, interleaved with CD-1)",
+             pcd_best["wall_s"]),
+            ("PCD-1 epoch / CD-1 epoch", f"{pcd_best['wall_s'] / best['wall_s']:.3f}x"),
+        ]
 
     results: dict = {
         "n_samples": n,
@@ -150,6 +163,9 @@ def main() -> int:
         "peak_rss_reset_before_fits": rss_reset,
         "rss_before_sklearn_mib": rss_before_sklearn,
         "sklearn": {},
+        "pcd_runs": pcd_runs,
+        "pcd_best_wall_s": None if pcd_best is None else pcd_best["wall_s"],
+        "pcd_over_cd": None if pcd_best is None else pcd_best["wall_s"] / best["wall_s"],
     }
 
     run_sklearn = args.sklearn if args.sklearn is not None else args.device == "cpu"

@@ -420,7 +420,10 @@ def test_rbm_learns_digits(digits):
     errors = [record["reconstruction_error"] for record in rbm.history_]
     assert len(errors) == 5
     assert errors[-1] < 0.75 * errors[0]
-    assert all(b < a for a, b in itertools.pairwise(errors))
+    # PCD's reconstruction error is noisy from epoch to epoch (its chains are random): it
+    # falls, apart from at most a small step back
+    assert all(b < 1.02 * a for a, b in itertools.pairwise(errors))
+    assert sum(b < a for a, b in itertools.pairwise(errors)) >= 3
 
 
 def test_rbm_features_as_sklearn_example(digits):

@@ -218,16 +218,18 @@ def test_pcd_chains_start_from_data_and_persist():
     data = _binary(3)[[1, 6]]
     assert rule.chains is None
     objective.gradients_((data,), torch.Generator().manual_seed(0))
-    # Reproduce: the positive phase draws h ~ p(h|v_data), then one Gibbs step of the
-    # chains, which start at the data repeated to n_chains rows.
+    # Reproduce: the positive phase draws h ~ p(h|v_data); the chains start at the data
+    # and its hidden sample, repeated to n_chains rows; one Gibbs step v ~ p(v|h), then the
+    # hidden state h ~ p(h|v) that the next update starts from.
     W, a, b = _params(rbm)
     g = torch.Generator().manual_seed(0)
-    torch.rand(2, 2, generator=g, dtype=F64)
-    start = data[[0, 1, 0, 1, 0]]
-    h = (torch.rand(5, 2, generator=g, dtype=F64) < torch.sigmoid(b + start @ W)).to(F64)
+    h_data = (torch.rand(2, 2, generator=g, dtype=F64) < torch.sigmoid(b + data @ W)).to(F64)
+    h = h_data[[0, 1, 0, 1, 0]]
     v = (torch.rand(5, 3, generator=g, dtype=F64) < torch.sigmoid(a + h @ W.t())).to(F64)
+    h = (torch.rand(5, 2, generator=g, dtype=F64) < torch.sigmoid(b + v @ W)).to(F64)
     assert rule.chains.shape == (5, 3)
     assert torch.equal(rule.chains, v)
+    assert torch.equal(rule.hidden, h)
     first = rule.chains.clone()
     objective.gradients_((data,), torch.Generator().manual_seed(1))
     assert rule.chains.shape == (5, 3)
@@ -237,6 +239,96 @@ def test_pcd_chains_start_from_data_and_persist():
     torch.testing.assert_close(rbm.visible_bias.grad, rule.chains.mean(0) - data.mean(0))
     torch.testing.assert_close(rbm.hidden_bias.grad,
                                h_neg.mean(0) - torch.sigmoid(b + data @ W).mean(0))
+
+
+class _FieldCounter:
+    """Counts the RBM's matrix products with its weights (its visible and hidden fields)."""
+
+    def __init__(self, rbm, monkeypatch):
+        self.calls = 0  # matrix products
+        self.draws = 0  # random numbers drawn for the hidden units
+        for name in ("hidden_field", "visible_field"):
+            original = getattr(rbm, name)
+
+            def counted(*args, _original=original, **kwargs):
+                self.calls += 1
+                return _original(*args, **kwargs)
+
+            monkeypatch.setattr(rbm, name, counted)
+        mean_and_sample = rbm.hidden.mean_and_sample
+
+        def drawn(field, generator):
+            self.draws += field.numel()
+            return mean_and_sample(field, generator)
+
+        monkeypatch.setattr(rbm.hidden, "mean_and_sample", drawn)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_pcd_update_costs_what_a_cd_update_costs(k, monkeypatch):
+    rbm = _random_rbm(4, 3, seed=12)
+    data = _binary(4)[3:11]
+    counter = _FieldCounter(rbm, monkeypatch)
+    RBMObjective(rbm, ContrastiveDivergence(k)).gradients_((data,), torch.Generator())
+    cd_calls, counter.calls = counter.calls, 0
+    objective = RBMObjective(rbm, PersistentContrastiveDivergence(k))
+    objective.gradients_((data,), torch.Generator())  # the first: a CD-k update
+    assert counter.calls == cd_calls
+    counter.calls = counter.draws = 0
+    for _ in range(2):
+        objective.gradients_((data,), torch.Generator())
+    assert cd_calls == 2 * k + 1  # the data's hidden field, then two per Gibbs step
+    assert counter.calls == 2 * cd_calls
+    # no hidden sample of the data: the chains' k hidden samples per update only
+    assert counter.draws == 2 * k * data.shape[0] * 3
+
+
+def test_pcd_chains_with_frozen_parameters_sample_the_model_distribution():
+    # With the parameters frozen (gradients computed, no step taken) the chains are a Gibbs
+    # chain of the RBM: their visible states follow p(v), checked by enumeration.
+    rbm = _random_rbm(3, 2, seed=13, std=0.8)
+    W, a, b = _params(rbm)
+    states = _binary(3)
+    log_p = states @ a + torch.nn.functional.softplus(b + states @ W).sum(-1)
+    p = torch.softmax(log_p, 0)
+    objective = RBMObjective(rbm, PersistentContrastiveDivergence(k=1, n_chains=4000))
+    g = torch.Generator().manual_seed(14)
+    counts = torch.zeros(8, dtype=F64)
+    codes = torch.tensor([4.0, 2.0, 1.0], dtype=F64)
+    for step in range(60):
+        objective.gradients_((states[[0]],), g)
+        if step >= 20:
+            counts += torch.bincount((objective.rule.chains @ codes).long(), minlength=8)
+    tv = 0.5 * float((counts / counts.sum() - p).abs().sum())
+    assert tv < 0.01
+    # and the stored hidden state is a sample of p(h | v) of the chains' visible state
+    h_mean = torch.sigmoid(b + objective.rule.chains @ W).mean(0)
+    torch.testing.assert_close(objective.rule.hidden.mean(0), h_mean, rtol=0, atol=0.03)
+
+
+def test_pcd_chains_set_by_hand_or_restored_without_a_hidden_state_draw_one(monkeypatch):
+    rbm = _random_rbm(3, 2, seed=15)
+    data = _binary(3)[[1, 2, 6]]
+    rule = PersistentContrastiveDivergence()
+    objective = RBMObjective(rbm, rule)
+    objective.gradients_((data,), torch.Generator().manual_seed(0))
+    rule.chains = torch.ones(3, 3, dtype=F64)  # by hand: the kept hidden state is stale
+    counter = _FieldCounter(rbm, monkeypatch)
+    objective.gradients_((data,), torch.Generator().manual_seed(1))
+    assert counter.calls == 4  # one more product: h drawn from the new chains once
+    counter.calls = 0
+    objective.gradients_((data,), torch.Generator().manual_seed(2))
+    assert counter.calls == 3
+    # a checkpoint without the hidden state (written before it was kept) continues
+    state = objective.state_dict()
+    assert torch.equal(state["rule"]["hidden"], rule.hidden)
+    del state["rule"]["hidden"]
+    restored = PersistentContrastiveDivergence()
+    RBMObjective(rbm, restored).load_state_dict(state)
+    assert restored.hidden is None and torch.equal(restored.chains, rule.chains)
+    counter.calls = 0
+    RBMObjective(rbm, restored).gradients_((data,), torch.Generator().manual_seed(3))
+    assert counter.calls == 4 and restored.hidden.shape == (3, 2)
 
 
 def test_pcd_default_chain_count_is_the_batch_size_and_resets_for_a_new_shape():
@@ -263,6 +355,7 @@ def test_pcd_state_dict_round_trip_continues_identically():
     objective.gradients_((first,), torch.Generator().manual_seed(0))
     state = copy.deepcopy(objective.state_dict())  # a checkpoint, as the estimators take it
     assert torch.equal(state["rule"]["chains"], objective.rule.chains)
+    assert torch.equal(state["rule"]["hidden"], objective.rule.hidden)
     assert torch.equal(state["q"], objective._q)
     objective.gradients_((second,), torch.Generator().manual_seed(1))
     expect = _grads(rbm)

@@ -55,6 +55,10 @@ class ContrastiveDivergence:
         self.k = k
         self.sample_visible = sample_visible
 
+    def needs_data_sample(self, rbm: RBMModule) -> bool:
+        """Whether the next update uses the data's hidden sample (CD-k always does)."""
+        return True
+
     def negative_phase(self, rbm: RBMModule, v_pos, h_pos_sample, generator, context=None):
         h = h_pos_sample
         for step in range(self.k):
@@ -82,9 +86,27 @@ class PersistentContrastiveDivergence:
     The chains (``n_chains`` of them, the batch size by default) start from the first
     mini-batch and are advanced ``k`` full Gibbs steps per update.
 
+    Each chain keeps its visible state (``chains``) and the hidden sample drawn from it at
+    the end of the previous update (``hidden``), as scikit-learn's ``BernoulliRBM`` keeps
+    ``h_samples_``. An update then draws ``v ~ p(v | h)`` and ``h ~ p(h | v)`` and needs the
+    hidden means of the new ``v`` for the gradient anyway: PCD-k costs what CD-k costs, two
+    matrix products per Gibbs step and no third to resample the hidden units of the stored
+    visible state. The chains follow the same Gibbs chain as ever (with the parameters
+    frozen, the same Markov kernel; under learning the hidden half-step is drawn with the
+    parameters of the update before rather than after it, as in scikit-learn). The first
+    update's hidden state is the data's hidden sample (when given), so it is exactly a CD-k
+    update, and chains given without a hidden state (set by hand, or from a checkpoint
+    written before the hidden state was kept) draw one from their visible state once.
+
     Given a context (a conditional RBM), chain ``i`` runs given row ``i`` of the batch's
     context: there are as many chains as rows in the batch (``n_chains`` must be None), and
-    a smaller last batch advances only its first chains.
+    a smaller last batch advances only its first chains. The context changes from batch to
+    batch, so the hidden state is redrawn from the visible state at every update.
+
+    References
+    ----------
+    Tieleman (2008), Training restricted Boltzmann machines using approximations to the
+    likelihood gradient.
     """
 
     persistent = True
@@ -95,6 +117,14 @@ class PersistentContrastiveDivergence:
         self.k = k
         self.n_chains = n_chains
         self.chains: torch.Tensor | None = None
+        self.hidden: torch.Tensor | None = None
+        self._hidden_of: torch.Tensor | None = None  # the chains ``hidden`` was drawn from
+
+    def needs_data_sample(self, rbm: RBMModule) -> bool:
+        """Whether the next update uses the data's hidden sample: only the first, whose
+        chains start at the data (later ones start from the chains' own hidden state, so
+        the objective need not draw it, as scikit-learn's PCD does not)."""
+        return self.chains is None or self.chains.shape[1] != rbm.n_visible
 
     def negative_phase(self, rbm: RBMModule, v_pos, h_pos_sample, generator, context=None):
         if context is not None and self.n_chains is not None:
@@ -104,24 +134,57 @@ class PersistentContrastiveDivergence:
             n = self.n_chains or v_pos.shape[0]
             reps = -(-n // v_pos.shape[0])
             self.chains = v_pos.repeat(reps, 1)[:n].clone()
-        if context is not None and self.chains.shape[0] < v_pos.shape[0]:
+            self._keep_hidden(None if h_pos_sample is None
+                              else h_pos_sample.repeat(reps, 1)[:n].clone())
+        if context is not None:
+            return self._conditional_phase(rbm, v_pos, generator, context)
+        if not self._hidden_current(rbm):
+            self._keep_hidden(rbm.sample_hidden(self.chains, generator)[1])
+        h = self.hidden
+        for _ in range(self.k):
+            _, v = rbm.sample_visible(h, generator)
+            h_mean, h = rbm.sample_hidden(v, generator)
+        # in place: a CUDA graph replays into the same tensors
+        self.chains.copy_(v)
+        self.hidden.copy_(h)
+        return v, h_mean
+
+    def _keep_hidden(self, hidden: torch.Tensor | None) -> None:
+        self.hidden, self._hidden_of = hidden, (None if hidden is None else self.chains)
+
+    def _hidden_current(self, rbm: RBMModule) -> bool:
+        """Whether ``hidden`` was drawn from the current ``chains`` for this RBM's shape."""
+        return (self.hidden is not None and self._hidden_of is self.chains
+                and self.hidden.shape == (self.chains.shape[0], rbm.n_hidden))
+
+    def _conditional_phase(self, rbm: RBMModule, v_pos, generator, context):
+        """The chains of a conditional RBM: the hidden state is redrawn given this batch's
+        context rows, and a batch with more rows than chains adds its own rows."""
+        self._keep_hidden(None)
+        if self.chains.shape[0] < v_pos.shape[0]:
             self.chains = torch.cat([self.chains, v_pos[self.chains.shape[0]:]])
-        rows = v_pos.shape[0] if context is not None else self.chains.shape[0]
+        rows = v_pos.shape[0]
         v = self.chains[:rows]
         for _ in range(self.k):
             _, h = rbm.sample_hidden(v, generator, context=context)
             _, v = rbm.sample_visible(h, generator, context=context)
         if rows == self.chains.shape[0]:
-            self.chains.copy_(v)  # in place: a CUDA graph replays into the same chains
+            self.chains.copy_(v)
         else:
             self.chains = torch.cat([v, self.chains[rows:]])
         return v, rbm.hidden_mean(v, context)
 
     def state_dict(self) -> dict:
-        return {"chains": _clone(self.chains)}
+        hidden = self.hidden if self.chains is not None and self._hidden_of is self.chains \
+            else None
+        return {"chains": _clone(self.chains), "hidden": _clone(hidden)}
 
     def load_state_dict(self, state: dict) -> None:
         self.chains = _clone(state.get("chains"))
+        hidden = state.get("hidden")
+        fits = (self.chains is not None and hidden is not None
+                and hidden.shape[0] == self.chains.shape[0])
+        self._keep_hidden(_clone(hidden) if fits else None)
 
 
 def make_rule(method: str, k: int = 1, temperatures=DEFAULT_TEMPERATURES):
@@ -202,7 +265,10 @@ class RBMObjective:
         context = _context(rbm, batch)
         if self.sample_inputs:
             v_pos = torch.bernoulli(v_pos, generator=generator)
-        h_pos, h_pos_sample = rbm.sample_hidden(v_pos, generator, context=context)
+        if getattr(self.rule, "needs_data_sample", lambda _: True)(rbm):
+            h_pos, h_pos_sample = rbm.sample_hidden(v_pos, generator, context=context)
+        else:  # the rule starts its chains elsewhere: no draw
+            h_pos, h_pos_sample = rbm.hidden_mean(v_pos, context), None
         if context is None:
             v_neg, h_neg = self.rule.negative_phase(rbm, v_pos, h_pos_sample, generator)
         else:

@@ -258,9 +258,10 @@ class ShardedSource:
 
 # -- persistent chains in checkpoints -----------------------------------------------------
 def _chain_paths(objective) -> list[tuple[str, ...]]:
-    """Where an objective's ``state_dict`` keeps per-row persistent chains."""
+    """Where an objective's ``state_dict`` keeps per-row persistent chains (PCD's hidden
+    state beside its visible one)."""
     if getattr(getattr(objective, "rule", None), "persistent", False):
-        return [("rule", "chains")]
+        return [("rule", "chains"), ("rule", "hidden")]
     if getattr(objective, "persistent", False) and hasattr(objective, "chains"):
         return [("chains",)]
     return []
