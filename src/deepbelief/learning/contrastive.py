@@ -175,8 +175,7 @@ class PersistentContrastiveDivergence:
         return v, rbm.hidden_mean(v, context)
 
     def state_dict(self) -> dict:
-        hidden = self.hidden if self.chains is not None and self._hidden_of is self.chains \
-            else None
+        hidden = self.hidden if self._hidden_of is self.chains else None  # not a stale one
         return {"chains": _clone(self.chains), "hidden": _clone(hidden)}
 
     def load_state_dict(self, state: dict) -> None:
