@@ -4,7 +4,8 @@ Protocol (the issue's): the 60,000 training images; a validation split of the *t
 set (``--validation-fraction``, default 1/12: 5,000 images) picks the fine-tuning epoch
 (the best epoch's weights are kept) — the test set is used once, at the end; test error
 on the 10,000 test images; time per phase; peak memory. The same network from random
-initialisation, with the same budget, beside it (``--skip-random`` leaves it out).
+initialisation, with the same budget, beside it (``--skip-random`` leaves it out;
+``--skip-pretrained`` runs it alone, e.g. in a second sitting).
 
 The recipe (``DBNClassifier.from_preset("mnist")``, the budget deciding the epochs):
 greedy CD-1 pretraining of RBMs with rectified hidden units (``--pretrain-share`` of the
@@ -18,7 +19,7 @@ same paper). Fashion-MNIST: no DBN result is published; 0.898 (gradient boosting
 0.897 (SVC) are the best permutation-invariant figures listed for it.
 
     python benchmarks/mnist_classification.py [--dataset mnist|fashion] [--quick]
-        [--budget-minutes 60] [--threads 2] [--skip-random] [--n-train N]
+        [--budget-minutes 60] [--threads 2] [--skip-random | --skip-pretrained] [--n-train N]
         [--hidden-units bernoulli|relu] [--learning-rate R] [--dropout P]
         [--input-dropout P]
 
@@ -69,6 +70,9 @@ def options(parser) -> None:
                         help="share of the budget for pretraining (default: 0.15)")
     parser.add_argument("--pretrain-epochs", type=int, default=None,
                         help="most CD-1 epochs per layer (default: the preset's)")
+    parser.add_argument("--pretrain-learning-rate", type=float, nargs="+", default=None,
+                        help="CD-1 learning rate, one or one per layer (default: the "
+                             "preset's)")
     parser.add_argument("--hidden-units", choices=("bernoulli", "relu"), default=None,
                         help="hidden unit type (default: the preset's)")
     parser.add_argument("--learning-rate", type=float, default=None,
@@ -82,6 +86,8 @@ def options(parser) -> None:
                         help="training images held out to pick the epoch (default: 1/12)")
     parser.add_argument("--skip-random", action="store_true",
                         help="leave out the randomly initialised network")
+    parser.add_argument("--skip-pretrained", action="store_true",
+                        help="leave out the pretrained DBN (only the random-init baseline)")
     parser.add_argument("--n-train", type=int, default=None,
                         help="the first N training images only (a pilot; default: all)")
     parser.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
@@ -92,7 +98,10 @@ def recipe(args, size: dict) -> dict:
     params = preset_params(args.dataset)
     del params["callbacks"]  # the budget anneals the rate instead (AnnealToBudget)
     params["hidden_layer_sizes"] = size["layers"]
+    rate = args.pretrain_learning_rate
     overrides = {"pretrain_epochs": args.pretrain_epochs, "hidden_units": args.hidden_units,
+                 "pretrain_learning_rate": None if rate is None
+                 else rate[0] if len(rate) == 1 else rate,
                  "learning_rate_init": args.learning_rate, "dropout": args.dropout,
                  "input_dropout": args.input_dropout}
     params.update({k: v for k, v in overrides.items() if v is not None})
@@ -137,6 +146,9 @@ def print_logs(label: str, clf) -> None:
 
 def main() -> int:
     args = parse_args(__doc__.splitlines()[0], options)
+    if args.skip_random and args.skip_pretrained:
+        raise SystemExit("--skip-random and --skip-pretrained together leave nothing to run; "
+                         "give at most one of them.")
     machine = print_machine_info()
     size = QUICK if args.quick else FULL
     quick_banner(args)
@@ -148,7 +160,8 @@ def main() -> int:
     print_table(f"Recipe (DBNClassifier.from_preset('{args.dataset}'), budget settings)",
                 ("parameter", "value"), sorted((k, repr(v)) for k, v in params.items()))
     results, rows = {}, []
-    runs = [("pretrained", True)] + ([] if args.skip_random else [("random init", False)])
+    runs = (([] if args.skip_pretrained else [("pretrained", True)])
+            + ([] if args.skip_random else [("random init", False)]))
     for label, pretrain in runs:
         clf, figures = fit_one(args, params, budget_s, X, y, X_test, y_test,
                                pretrain=pretrain)

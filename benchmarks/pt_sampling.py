@@ -19,14 +19,14 @@ visited, so training never pushed it down), PT's histogram is the narrower one. 
 models are trained twice, by PCD-1 and by PT-PCD (``method='pt'``, whose negative chains
 are PT's), and each is sampled both ways.
 
-The RBMs: 784-500 on stochastically binarised MNIST (lr 0.05 linearly to 0, momentum
-0.5 -> 0.9, weight decay 2e-4, batch 100), or a model file given with ``--model`` (a saved
-``RBM``; ``--save-model PREFIX`` writes PREFIX-pcd.safetensors, ...). The judge: a
-``DBNClassifier`` (``--judge`` loads it from, or saves it to, a file).
+The RBMs: 784-500 on stochastically binarised MNIST (lr ``--learning-rate``, default 0.05,
+linearly to 0, momentum 0.5 -> 0.9, weight decay 2e-4, batch 100), or a model file given
+with ``--model`` (a saved ``RBM``; ``--save-model PREFIX`` writes PREFIX-pcd.safetensors,
+...). The judge: a ``DBNClassifier`` (``--judge`` loads it from, or saves it to, a file).
 
-    python benchmarks/pt_sampling.py [--quick] [--epochs 20] [--train pcd pt]
-        [--samples 1000] [--steps 1000] [--temperatures 10] [--swap-target 0.3]
-        [--model FILE] [--save-model PREFIX] [--judge FILE] [--json FILE]
+    python benchmarks/pt_sampling.py [--quick] [--epochs 20] [--learning-rate 0.05]
+        [--train pcd pt] [--samples 1000] [--steps 1000] [--temperatures 10]
+        [--swap-target 0.3] [--model FILE] [--save-model PREFIX] [--judge FILE] [--json FILE]
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ from deepbelief.evaluation.sample_quality import class_coverage, kernel_mmd
 
 def _options(parser) -> None:
     parser.add_argument("--epochs", type=int, default=20, help="RBM training epochs")
+    parser.add_argument("--learning-rate", type=float, default=0.05,
+                        help="RBM learning rate at the start, falling linearly to 0 (0.05)")
     parser.add_argument("--train", nargs="+", choices=["pcd", "pt"], default=["pcd", "pt"],
                         help="the learning rules of the models trained")
     parser.add_argument("--samples", type=int, default=1000, help="samples per sampler")
@@ -80,7 +82,7 @@ def _models(args, X: np.ndarray) -> dict:
     for rule in args.train:
         start = time.perf_counter()
         models[rule] = RBM(500, method=rule, temperatures=args.temperatures, batch_size=100,
-                           n_iter=args.epochs, learning_rate=0.05,
+                           n_iter=args.epochs, learning_rate=args.learning_rate,
                            learning_rate_schedule="linear", momentum="classic",
                            weight_decay=2e-4, random_state=0, device=args.device).fit(X)
         print(f"RBM 784-500 by {rule.upper()}{'-PCD' if rule == 'pt' else '-1'}: "
