@@ -14,14 +14,17 @@ With ``--layer-type autoencoder`` (or ``denoising``, or one type per layer) the 
 model is pretrained with autoencoder layers instead of RBMs, on the same budget.
 
 With ``--defaults`` the model is ``DBNClassifier(random_state=seed)``: the library
-defaults, (256, 256) hidden layers included, nothing else given.
+defaults, (256, 256) hidden layers included, nothing else given. ``--set NAME=VALUE ...``
+changes single parameters over either (variants of a recipe, measured the same way).
 
     python benchmarks/digits.py [--quick] [--device cpu|cuda] [--threads N] [--defaults]
+                                [--set NAME=VALUE ...]
                                 [--layer-type rbm|autoencoder|denoising ...]
 """
 
 from __future__ import annotations
 
+import ast
 import statistics
 import warnings
 from typing import Any
@@ -74,6 +77,23 @@ def _layer_type_option(parser) -> None:
                              "denoising; one, or one per layer")
     parser.add_argument("--defaults", action="store_true",
                         help="the library defaults instead of the demo's settings")
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="DBNClassifier parameters over the others, each value a Python "
+                             "literal (e.g. batch_size=64 pretrain_learning_rate=[0.01,0.001])")
+
+
+def _overrides(items: list[str]) -> dict[str, Any]:
+    """``--set NAME=VALUE ...`` as a dict, the values read by :func:`ast.literal_eval`."""
+    result = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--set takes NAME=VALUE, got {item!r}")
+        try:
+            result[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError) as exc:
+            raise SystemExit(f"--set {item!r}: {value!r} is not a Python literal") from exc
+    return result
 
 
 def main() -> int:
@@ -85,7 +105,7 @@ def main() -> int:
     X, y = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
     params = {**({} if args.defaults else DEMO_PARAMS),
-              **(QUICK_OVERRIDES if args.quick else {})}
+              **(QUICK_OVERRIDES if args.quick else {}), **_overrides(args.set)}
     layer_type = args.layer_type
     if layer_type != ["rbm"]:
         params["layer_type"] = layer_type[0] if len(layer_type) == 1 else tuple(layer_type)
