@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from deepbelief.callbacks import Callback
+from deepbelief.training.hooks import context_info
 
 
 class TimeBudget(Callback):
@@ -30,7 +31,7 @@ class TimeBudget(Callback):
     def on_train_begin(self, context) -> None:
         self.start = time.perf_counter()
         self.began = self.start if self.began is None else self.began
-        if context.phase == "pretrain":
+        if context.phase == "pretrain" and context_info(context, "layer") is not None:
             self.limit = self.pretrain[context.layer]
         elif self.finetune is not None:
             self.limit = self.finetune
@@ -42,21 +43,23 @@ class TimeBudget(Callback):
 
 
 class AnnealToBudget(TimeBudget):
-    """A :class:`TimeBudget` that also sets the fine-tuning learning rate to
-    ``rate * (1 - t / T)`` (floored at ``floor * rate``), ``t`` the fine-tuning time spent
-    at the start of the epoch and ``T`` the phase's seconds: a linear decay that ends where
-    the budget does, whatever the machine's speed. The rates used are kept in ``rates_``.
-    (One callback, not two: the estimator copies its callbacks.)"""
+    """A :class:`TimeBudget` that also sets the learning rate of ``phase`` (fine-tuning by
+    default; 'pretrain' for a lone RBM, whose phase has no layer and gets all of
+    ``total``) to ``rate * (1 - t / T)`` (floored at ``floor * rate``), ``t`` the phase's
+    time spent at the start of the epoch and ``T`` its seconds: a linear decay that ends
+    where the budget does, whatever the machine's speed. The rates used are kept in
+    ``rates_``. (One callback, not two: the estimator copies its callbacks.)"""
 
     def __init__(self, pretrain: list[float], rate: float, *, total: float = 0.0,
-                 floor: float = 0.02) -> None:
+                 floor: float = 0.02, phase: str = "finetune") -> None:
         super().__init__(pretrain, total=total)
         self.rate = rate
         self.floor = floor
+        self.phase = phase
         self.rates_: list[float] = []
 
     def on_epoch_begin(self, context) -> None:
-        if context.phase != "finetune":
+        if context.phase != self.phase:
             return
         spent = time.perf_counter() - self.start
         rate = self.rate * max(self.floor, 1.0 - spent / self.limit)

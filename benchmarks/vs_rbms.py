@@ -49,6 +49,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+from _budget import AnnealToBudget
 from _common import (  # $DEEPBELIEF_DATA, else ../shared/data
     REPO_ROOT,
     load_mnist,
@@ -63,7 +64,6 @@ from _common import (  # $DEEPBELIEF_DATA, else ../shared/data
 from rbm_likelihood import _conservative, binarise
 
 from deepbelief import RBM
-from deepbelief.callbacks import Callback
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.units import unit_type
 from deepbelief.evaluation import (
@@ -186,33 +186,10 @@ def _model(args, epochs: int, callbacks=None) -> RBM:
                device=args.device, callbacks=callbacks, **RECIPE)
 
 
-class AnnealRBMToBudget(Callback):
-    """Set the RBM's learning rate to ``rate * (1 - t / T)`` before every epoch (``t`` the
-    seconds spent since the fit began, ``T`` the budget) and stop once ``T`` is spent: the
-    recipe's linear decay to 0, over the epochs the clock gives. ``rates_`` keeps the rates."""
-
-    def __init__(self, rate: float, budget_s: float) -> None:
-        self.rate = rate
-        self.budget_s = budget_s
-        self.start = 0.0
-        self.rates_: list[float] = []
-
-    def on_train_begin(self, context) -> None:
-        self.start = time.perf_counter()
-
-    def on_epoch_begin(self, context) -> None:
-        rate = self.rate * max(0.0, 1.0 - (time.perf_counter() - self.start) / self.budget_s)
-        for group in context.optimizer.param_groups:
-            group["lr"] = rate
-        self.rates_.append(rate)
-
-    def on_epoch_end(self, context) -> bool:
-        return time.perf_counter() - self.start >= self.budget_s
-
-
 def train_deepbelief(X: np.ndarray, args, budget_s: float) -> tuple[RBMModule, dict]:
     """The recipe, its rate annealed to 0 by the clock over ``budget_s`` seconds."""
-    anneal = AnnealRBMToBudget(args.learning_rate, budget_s)
+    anneal = AnnealToBudget([], args.learning_rate, total=budget_s, floor=0.0,
+                            phase="pretrain")
     start = time.perf_counter()
     model = _model(args, 1_000_000, [anneal]).fit(X)
     train_s = time.perf_counter() - start
