@@ -27,10 +27,10 @@ import torch
 
 from deepbelief import RBM, DBNAutoencoder, DBNClassifier, DBNTransformer, GenerativeDBN, load
 from deepbelief.callbacks import Callback, ProgressBar
+from deepbelief.core.coins import flip_coins
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.sharding import (
     RowShard,
-    bernoulli,
     categorical,
     gather_rows,
     normal,
@@ -290,7 +290,7 @@ def _generator() -> torch.Generator:
 @pytest.mark.parametrize("draw", [
     lambda rows, g: uniform(rows.shape, g, rows.device, rows.dtype),
     lambda rows, g: normal(rows.shape, g, rows.device, rows.dtype),
-    lambda rows, g: bernoulli(torch.sigmoid(rows), g),
+    lambda rows, g: flip_coins(torch.sigmoid(rows), g),
     lambda rows, g: categorical(torch.softmax(rows, -1), g),
     lambda rows, g: Bernoulli().sample(rows, g),
     lambda rows, g: Gaussian().sample(rows, g),

@@ -8,6 +8,7 @@ import itertools
 import pytest
 import torch
 
+from deepbelief.core.coins import flip_coins
 from deepbelief.core.rbm import RBMModule
 from deepbelief.learning.contrastive import (
     ContrastiveDivergence,
@@ -55,13 +56,13 @@ def _cd_by_hand(rbm, v_pos, k, sample_visible, generator):
     W, a, b = _params(rbm)
     sig = torch.sigmoid
     h_pos = sig(b + v_pos @ W)
-    h = (torch.rand(h_pos.shape, generator=generator, dtype=F64) < h_pos).to(F64)
+    h = flip_coins(h_pos, generator)
     for step in range(k):
         pv = sig(a + h @ W.t())
-        vs = (torch.rand(pv.shape, generator=generator, dtype=F64) < pv).to(F64)
+        vs = flip_coins(pv, generator)
         v = pv if step == k - 1 and not sample_visible else vs
         ph = sig(b + v @ W)
-        h = (torch.rand(ph.shape, generator=generator, dtype=F64) < ph).to(F64)
+        h = flip_coins(ph, generator)
     n = v_pos.shape[0]
     return (
         v.t() @ ph / n - v_pos.t() @ h_pos / n,
@@ -223,10 +224,10 @@ def test_pcd_chains_start_from_data_and_persist():
     # hidden state h ~ p(h|v) that the next update starts from.
     W, a, b = _params(rbm)
     g = torch.Generator().manual_seed(0)
-    h_data = (torch.rand(2, 2, generator=g, dtype=F64) < torch.sigmoid(b + data @ W)).to(F64)
+    h_data = flip_coins(torch.sigmoid(b + data @ W), g)
     h = h_data[[0, 1, 0, 1, 0]]
-    v = (torch.rand(5, 3, generator=g, dtype=F64) < torch.sigmoid(a + h @ W.t())).to(F64)
-    h = (torch.rand(5, 2, generator=g, dtype=F64) < torch.sigmoid(b + v @ W)).to(F64)
+    v = flip_coins(torch.sigmoid(a + h @ W.t()), g)
+    h = flip_coins(torch.sigmoid(b + v @ W), g)
     assert rule.chains.shape == (5, 3)
     assert torch.equal(rule.chains, v)
     assert torch.equal(rule.hidden, h)

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from deepbelief.core.coins import bernoulli_mask
 from deepbelief.core.network import Dropout, FeedForwardDBN
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import up_pass
@@ -151,8 +152,8 @@ def test_dropout_mask_comes_from_the_generator():
     drop.generator = torch.Generator().manual_seed(1)
     c = drop(x)
     assert torch.equal(a, b) and not torch.equal(a, c)
-    # the mask is exactly uniform(generator) >= p
-    keep = torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) >= 0.4
+    # the mask is exactly the generator's coins that keep a unit with probability 1 - p
+    keep = bernoulli_mask(x.shape, 0.6, torch.Generator().manual_seed(0))
     assert torch.equal(a, keep / 0.6)
 
 

@@ -78,7 +78,9 @@ def test_a_missing_stretch_is_informed_by_the_frames_after_it(gaits, gait_model)
     mask[20:60, [0, 2, 4]] = True
     offline = gait_model.fill_in(held_out, mask)
     online = gait_model.fill_in(held_out, mask, method="online")
-    assert _rmse(offline[mask], held_out[mask]) < 0.7 * _rmse(online[mask], held_out[mask])
+    # offline/online error ratio over random_state 0-5 of this model: 0.44 to 0.61 (0.42 to
+    # 0.79 when a trial sampler drew its binary units from other random numbers)
+    assert _rmse(offline[mask], held_out[mask]) < 0.85 * _rmse(online[mask], held_out[mask])
     assert np.array_equal(offline, gait_model.fill_in(held_out, mask))  # deterministic
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from deepbelief.core.coins import bernoulli_mask
 from deepbelief.core.layers import Layer
 
 __all__ = ["Dropout", "FeedForwardDBN"]
@@ -37,7 +38,7 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
+        keep = bernoulli_mask(x.shape, 1.0 - self.p, self.generator, x.device)
         return x * keep / (1.0 - self.p)
 
     def extra_repr(self) -> str:

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["RowShard", "active_shard", "bernoulli", "categorical", "gather_rows", "normal",
-           "row_shard", "split_rows", "uniform", "world"]
+__all__ = ["RowShard", "active_shard", "categorical", "gather_rows", "global_shape",
+           "normal", "row_shard", "split_rows", "uniform", "world"]
 
 
 def world() -> tuple[int, int]:
@@ -106,7 +106,20 @@ def active_shard() -> RowShard | None:
     return _ACTIVE.get()
 
 
-def _global_shape(shape: tuple[int, ...]) -> tuple[RowShard | None, tuple[int, ...]]:
+def global_shape(shape: tuple[int, ...]) -> tuple[RowShard | None, tuple[int, ...]]:
+    """``(shard, shape of the global draw)`` for a draw of ``shape`` made by this process:
+    ``(None, shape)`` outside :func:`row_shard`, else the active shard and ``shape`` with
+    the global batch's number of rows.
+
+    Raises
+    ------
+    RuntimeError
+        Inside :func:`row_shard`, when ``shape[0]`` is not the shard's number of rows.
+
+    >>> with row_shard(RowShard(2, 5, 5)):
+    ...     global_shape((3, 4))
+    (RowShard(lo=2, hi=5, total=5), (5, 4))
+    """
     shard = _ACTIVE.get()
     if shard is None:
         return None, tuple(shape)
@@ -127,7 +140,7 @@ def uniform(shape: tuple[int, ...], generator: torch.Generator | None, device,
     RuntimeError
         Inside :func:`row_shard`, when ``shape[0]`` is not the shard's number of rows.
     """
-    shard, full = _global_shape(shape)
+    shard, full = global_shape(shape)
     values = torch.rand(full, generator=generator, device=device, dtype=dtype)
     return values if shard is None else values[shard.lo:shard.hi]
 
@@ -140,7 +153,7 @@ def normal(shape: tuple[int, ...], generator: torch.Generator | None, device,
     >>> normal((2, 3), torch.Generator().manual_seed(0), "cpu", torch.float32).shape
     torch.Size([2, 3])
     """
-    shard, full = _global_shape(shape)
+    shard, full = global_shape(shape)
     values = torch.randn(full, generator=generator, device=device, dtype=dtype)
     return values if shard is None else values[shard.lo:shard.hi]
 
@@ -149,24 +162,12 @@ def _padded(values: torch.Tensor, fill: float) -> tuple[RowShard | None, torch.T
     """``values`` placed at this process's rows of a global batch filled with ``fill``, so
     that a draw that consumes the stream per element of its input consumes it as the
     global draw would."""
-    shard, full = _global_shape(values.shape)
+    shard, full = global_shape(values.shape)
     if shard is None:
         return None, values
     padded = values.new_full(full, fill)
     padded[shard.lo:shard.hi] = values
     return shard, padded
-
-
-def bernoulli(p: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """``torch.bernoulli(p)``, or this process's rows of the global batch's draw.
-
-    >>> p = torch.full((4, 2), 0.5)
-    >>> bernoulli(p, torch.Generator().manual_seed(0)).shape
-    torch.Size([4, 2])
-    """
-    shard, full = _padded(p, 0.0)
-    values = torch.bernoulli(full, generator=generator)
-    return values if shard is None else values[shard.lo:shard.hi]
 
 
 def categorical(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

@@ -36,7 +36,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from deepbelief.core.sharding import categorical, normal, uniform
+from deepbelief.core.coins import flip_coins
+from deepbelief.core.sharding import categorical, normal
 
 __all__ = [
     "DOMAIN_TOLERANCE",
@@ -220,12 +221,9 @@ class UnitType:
         return hash(type(self))
 
 
-# The draws of every unit type, one per value of the field; in data-parallel training
+# The draws of every unit type, one per value of the field (binary units:
+# deepbelief.core.coins); in data-parallel training
 # (deepbelief.core.sharding.row_shard) those of this process's rows of the global batch.
-def _uniform(field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    return uniform(field.shape, generator, field.device, field.dtype)
-
-
 def _normal(field: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     return normal(field.shape, generator, field.device, field.dtype)
 
@@ -252,7 +250,7 @@ class Bernoulli(UnitType):
 
     def mean_and_sample(self, field, generator):
         p = torch.sigmoid(field)  # one sigmoid for both: this sits in the training hot loop
-        return p, (_uniform(field, generator) < p).to(field.dtype)
+        return p, flip_coins(p, generator)  # exact, from a random byte per unit on the CPU
 
     def base_energy(self, x: torch.Tensor) -> torch.Tensor:
         return x.new_zeros(x.shape[:-1])

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import torch
 
+from deepbelief.core.coins import flip_coins
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.tempering import DEFAULT_TEMPERATURES
 from deepbelief.learning.centering import Centering, make_centering
@@ -263,7 +264,7 @@ class RBMObjective:
         v_pos = batch[0]
         context = _context(rbm, batch)
         if self.sample_inputs:
-            v_pos = torch.bernoulli(v_pos, generator=generator)
+            v_pos = flip_coins(v_pos, generator)
         if getattr(self.rule, "needs_data_sample", lambda _: True)(rbm):
             h_pos, h_pos_sample = rbm.sample_hidden(v_pos, generator, context=context)
         else:  # the rule starts its chains elsewhere: no draw

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from deepbelief.core.coins import flip_coins
 from deepbelief.core.network import Dropout
-from deepbelief.core.sharding import RowShard, bernoulli, row_shard, world
+from deepbelief.core.sharding import RowShard, row_shard, world
 from deepbelief.learning.supervised import SupervisedObjective
 from deepbelief.training.distributed import (
     ShardedSource,
@@ -241,7 +242,7 @@ class DistributedObjective:
         inner = self._inner
         with row_shard(shard), self._prepared(shard, weight):
             if getattr(inner, "sample_inputs", False):
-                batch = (bernoulli(batch[0], generator), *batch[1:])
+                batch = (flip_coins(batch[0], generator), *batch[1:])
                 with _swapped(inner, "sample_inputs", False):
                     loss = method(batch, self._noise or generator)
             else:
