@@ -10,6 +10,7 @@ SIGINT to a ``python -m deepbelief`` subprocess.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -283,7 +284,10 @@ def test_ctrl_c_in_a_real_process_names_the_saved_checkpoint(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "deepbelief", "train", "--layers", "8", "--pretrain-epochs",
          "1000", "--device", "cpu", "-q", "-o", str(tmp_path / "m.safetensors"),
-         "--checkpoint", str(ckpt)], env=env, stderr=subprocess.PIPE, text=True)
+         "--checkpoint", str(ckpt)], env=env, stderr=subprocess.PIPE, text=True,
+        # a suite started in the background (nohup, '&') ignores SIGINT, and a child that
+        # inherits SIG_IGN never turns Ctrl-C into KeyboardInterrupt: give it a terminal's
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not ckpt.exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.1)
@@ -404,3 +408,43 @@ def test_options_that_do_not_apply_are_usage_errors(argv, message, capsys):
 def test_demo_takes_dash_o_like_every_other_command(tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path / "pics")]) == 0
     assert (tmp_path / "pics" / "digits_predictions.png").is_file()
+
+
+def test_predict_refuses_a_npy_path_rather_than_write_csv_under_it(tmp_path, models, capsys):
+    """Field report: 'predict -o out.npy' wrote CSV text that np.load could not read."""
+    out = tmp_path / "out.npy"
+    line = error_line(capsys, main(["predict", str(models / "clf.safetensors"), "-o",
+                                    str(out)]), 2)
+    assert "not .npy" in line and ".csv" in line and not out.exists()
+    assert main(["predict", str(models / "clf.safetensors"), "--limit", "5", "-o",
+                 str(tmp_path / "out.csv")]) == 0  # the advice works
+
+
+def test_evaluate_with_labels_that_are_not_the_models_classes(tmp_path, models, capsys, caplog):
+    """Field report: labels 0/1 against a model of other classes gave 'accuracy: 0.0000'
+    without a word. None known: an error naming both sets; some unknown: a warning."""
+    X, y = load_digits()
+    none_known, some_unknown = tmp_path / "none.npz", tmp_path / "some.npz"
+    np.savez(none_known, X=X[:20], y=y[:20] + 100)
+    np.savez(some_unknown, X=X[:20], y=np.where(np.arange(20) < 5, 100, y[:20]))
+    clf = str(models / "clf.safetensors")
+    line = error_line(capsys, main(["evaluate", clf, "--data", str(none_known)]), 1)
+    assert "none of the labels" in line and "100" in line and "model's classes" in line
+    with caplog.at_level(logging.WARNING, logger="deepbelief"):
+        assert main(["evaluate", clf, "--data", str(some_unknown)]) == 0
+    assert "5 of the 20 rows" in caplog.text and "not trained on" in caplog.text
+    assert "log loss" not in capsys.readouterr().out
+
+
+def test_out_of_range_data_is_told_to_use_scale_and_the_advice_works(tmp_path, capsys):
+    """Field report: on the command line the advice named sklearn's MinMaxScaler."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "big.npz"
+    np.savez(data, X=rng.random((80, 5)) * 16, y=np.arange(80) % 2)
+    argv = ["train", "--data", str(data), "--visible-units", "bernoulli", "--layers", "4",
+            "--epochs", "1", "--pretrain-epochs", "1", "--device", "cpu", "-q", "-o",
+            str(tmp_path / "m.safetensors")]
+    line = error_line(capsys, main(argv), 1)
+    assert "--scale minmax" in line and "--scale standard" in line
+    assert "MinMaxScaler" not in line
+    assert main([*argv, "--scale", "minmax"]) == 0

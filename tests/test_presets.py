@@ -8,7 +8,8 @@ from sklearn.base import clone
 
 from deepbelief import DBNClassifier, load
 from deepbelief.estimators import PRESETS, preset_params
-from deepbelief.training.callbacks import LearningRateScheduler
+from deepbelief.training.callbacks import Callback, LearningRateScheduler
+from deepbelief.training.hooks import context_info
 
 
 def test_every_preset_builds_a_valid_classifier_whose_rate_decays_to_zero():
@@ -17,9 +18,51 @@ def test_every_preset_builds_a_valid_classifier_whose_rate_decays_to_zero():
         clf._validate_params()
         (schedule,) = clf.callbacks
         assert isinstance(schedule, LearningRateScheduler) and schedule.phase == "finetune"
-        assert schedule.schedule(0) == clf.learning_rate_init
-        assert schedule.schedule(clf.max_iter) == 0.0
+        assert schedule.schedule == "linear"
         assert clone(clf).get_params()["max_iter"] == clf.max_iter
+
+
+SMALL = dict(hidden_layer_sizes=(8,), pretrain_epochs=1, early_stopping=False,
+             random_state=0, device="cpu")
+
+
+def _xy():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 12)).astype(np.float32)
+    return X, (X[:, 0] > 0.5).astype(int)
+
+
+def test_overriding_the_rate_or_the_epochs_moves_the_preset_schedule():
+    """Field report: the schedule was built from the preset's 0.05 and 640 epochs, so
+    from_preset("mnist", max_iter=5, learning_rate_init=0.2) fine-tuned at 0.05 -> 0.0497."""
+    X, y = _xy()
+    clf = DBNClassifier.from_preset("mnist", max_iter=4, learning_rate_init=0.2, **SMALL)
+    clf.fit(X, y)
+    assert clf.callbacks_[0].learning_rates_ == pytest.approx([0.2, 0.15, 0.1, 0.05])
+    again = clone(clf).set_params(max_iter=2, learning_rate_init=0.1).fit(X, y)
+    assert again.callbacks_[0].learning_rates_ == pytest.approx([0.1, 0.05])
+
+
+def test_a_resumed_preset_fit_keeps_the_rate_it_started_from(tmp_path):
+    """The optimizer of a resumed phase holds the last epoch's rate, not the first: the
+    schedule's start comes back from the checkpoint, and the rates equal a whole run's."""
+    X, y = _xy()
+    whole = DBNClassifier.from_preset("mnist", max_iter=4, **SMALL).fit(X, y)
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, context):
+            if context_info(context, "phase") == "finetune" and context.epoch == 2:
+                raise KeyboardInterrupt
+
+    path = tmp_path / "run.ckpt"
+    first = DBNClassifier.from_preset("mnist", max_iter=4, **SMALL)
+    first.set_params(callbacks=[*first.callbacks, Interrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(X, y, checkpoint=path)
+    resumed = DBNClassifier.from_preset("mnist", max_iter=4, **SMALL)
+    resumed.fit(X, y, checkpoint=path, resume=True)
+    assert resumed.callbacks_[0].learning_rates_ == whole.callbacks_[0].learning_rates_
+    assert whole.callbacks_[0].learning_rates_ == pytest.approx([0.05, 0.0375, 0.025, 0.0125])
 
 
 def test_preset_overrides_and_fresh_objects():
@@ -29,6 +72,10 @@ def test_preset_overrides_and_fresh_objects():
     assert a.callbacks[0] is not b.callbacks[0]
     preset_params("mnist")["dropout"] = 0.9  # a copy: the preset itself is unchanged
     assert PRESETS["mnist"][0]["dropout"] == 0.5
+    # Fashion-MNIST is the MNIST recipe with less pixel dropout (BENCHMARKS.md)
+    assert b.input_dropout == 0.1 and a.input_dropout == 0.2
+    assert {k: v for k, v in PRESETS["fashion-mnist"][0].items() if k != "input_dropout"} == {
+        k: v for k, v in PRESETS["mnist"][0].items() if k != "input_dropout"}
 
 
 def test_unknown_preset_names_the_known_ones():

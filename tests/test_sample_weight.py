@@ -296,9 +296,13 @@ def test_weights_of_the_wrong_length_are_refused(table):
 
 def test_bad_class_weights_are_refused_with_the_classes(table):
     X, y, _ = table
-    with pytest.raises(ValueError, match=r"classes, \[2\], are not in class_weight.*over the "
-                                         r"classes of y: \[0, 1, 2\]"):
+    # field report: scikit-learn's message named class 2 (left out, which is allowed), not
+    # the label 5 that y does not hold
+    with pytest.raises(ValueError, match=r"names the label\(s\) \[5\], which y does not hold "
+                                         r"\(the classes of y: \[0, 1, 2\]\)"):
         _fit(X, y, None, class_weight={0: 1.0, 1: 2.0, 5: 1.0})
+    _fit(X, y, None, class_weight={0: 1.0, 1: 2.0})  # a class left out weighs 1
+    _fit(X, y, None, class_weight={0: 1.0, 1: 2.0, 2: 1.0, 5: 1.0})  # all, and more: a CV fold
     with pytest.raises(ValueError, match=r"finite, non-negative weight"):
         _fit(X, y, None, class_weight={0: 1.0, 1: -2.0, 2: 1.0})
     _fit(X, y, None, class_weight={0: 1.0, 1: 2.0, 2: 1.0})  # every class named

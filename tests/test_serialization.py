@@ -13,6 +13,7 @@ import pytest
 import safetensors.torch
 import torch
 
+from deepbelief import RBM, load
 from deepbelief.exceptions import ModelFileError
 from deepbelief.io import modelfile as serialization
 from deepbelief.io.atomic import atomic_write
@@ -701,3 +702,16 @@ def test_valid_file_whose_length_prefix_looks_like_pickle_or_zip(tmp_path: Path,
     header, tensors = load_file(path)
     assert header["config"] == {"pad": "x" * pad}
     assert torch.equal(tensors["W"], torch.ones(2))
+
+
+def test_saving_into_a_missing_folder_names_the_folder_and_the_advice_works(tmp_path):
+    """Field report: the error named the hidden temporary file, not the missing folder."""
+    X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    rbm = RBM(4, n_iter=1, device="cpu", random_state=0).fit(X)
+    target = tmp_path / "new" / "sub" / "m.safetensors"
+    with pytest.raises(FileNotFoundError, match=r"the folder .*sub does not exist; create it"):
+        rbm.save(target)
+    assert not (tmp_path / "new").exists()
+    target.parent.mkdir(parents=True)  # the advice
+    rbm.save(target)
+    np.testing.assert_array_equal(load(target).transform(X), rbm.transform(X))

@@ -338,3 +338,21 @@ def test_a_float64_array_and_a_list_of_the_same_numbers_train_the_same_model():
     b = DBNRegressor(**params).fit(X.tolist(), y)
     np.testing.assert_array_equal(a.input_mean_, b.input_mean_)
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_values_beyond_float32_are_refused_and_the_advice_works(name):
+    """Field report: a column of 1e300 (finite in float64, infinite in the models' float32)
+    ended in a DivergenceError that advised a smaller learning rate."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    huge = REAL.copy()
+    huge[7, 3] = 1e300
+    with pytest.raises(ValueError, match=r"1 value\(s\) beyond float32's range.*1e\+300.*row "
+                                         r"7, column 3.*arcsinh"):
+        _fit(name, huge)
+    pipe = make_pipeline(FunctionTransformer(np.arcsinh), clone(ESTIMATORS[name]))
+    y = LABELS.astype(float) if name == "DBNRegressor" else LABELS
+    pipe.fit(huge, y) if name in SUPERVISED else pipe.fit(huge)
+    assert np.isfinite(_output(pipe[-1], pipe[0].transform(huge))).all()

@@ -180,8 +180,9 @@ def feature_order(path: Path, names: list[str], features: Sequence[str]) -> list
             parts.append(f"lacks the column(s) {', '.join(map(repr, missing))} that the "
                          "model was trained on")
         if extra:
-            parts.append(f"has the column(s) {', '.join(map(repr, extra))} that it was not "
-                         "(if one is the label column, name it with --label-column)")
+            parts.append(f"has the column(s) {', '.join(map(repr, extra))} that the model "
+                         "was not trained on (if one is the label column, name it with "
+                         "--label-column; otherwise drop the column from the file)")
         raise CommandError(f"{path} {' and '.join(parts)}.")
     order = [names.index(f) for f in features]
     if order != sorted(order):

@@ -73,6 +73,9 @@ def run_evaluate(args) -> int:
 
 def run_predict(args) -> int:
     prepare_outputs("deepbelief predict", {"-o": args.output})
+    # a table with a header (and the class probabilities): CSV text, never under .npy
+    check_suffix("deepbelief predict", "-o", args.output, (".csv", ".txt"),
+                 "the predictions of a classifier or regressor")
     model = load_model(args.model, args.device)
     require(model, args.model, "predict", (*CLASSIFIERS, DBNRegressor),
             "; use 'deepbelief transform' for the features of other models")

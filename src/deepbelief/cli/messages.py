@@ -29,6 +29,10 @@ _ASSIGNMENT = re.compile(
 _TURN_OFF = re.compile(r"\b(?:pass|use|set) (?P<name>[a-z_][a-z0-9_]*)=False\b")
 _PARAMETER = re.compile(r"'(?P<name>[a-z_][a-z0-9_]*)' parameter")
 _CODE_WORD = re.compile(r"(?<![\w'=-])(?P<name>[a-z]+(?:_[a-z0-9]+)+)(?![\w'=])")
+#: The library's scaling advice (core.units), for commands that scale with --scale.
+_MIN_MAX = re.compile(r"e\.g\. with sklearn\.preprocessing\.MinMaxScaler \([^)]*\) or "
+                      r"X / 255 for 8-bit pixels")
+_STANDARDIZED = re.compile(r" on standardized data\.")
 
 
 def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:
@@ -85,6 +89,9 @@ def cli_words(message: str, args: argparse.Namespace | None) -> str:
         return message
     table = option_names(args)
     others = _estimator_params(args)
+    if "scale" in table:
+        message = _MIN_MAX.sub("e.g. with --scale minmax", message)
+        message = _STANDARDIZED.sub(" on standardized data (--scale standard).", message)
     message = _TURN_OFF.sub(lambda m: f"run without {table[m['name']]}" if m["name"] in table
                             else m[0], message)
 

@@ -122,12 +122,21 @@ def model_metrics(model, data: Data, args=None) -> dict[str, Any]:
             raise CommandError(f"{data.name} has no labels; evaluating a classifier needs them.")
         from sklearn.metrics import log_loss
 
+        known = np.isin(labels_like(y, model.classes_), model.classes_)
+        if not known.any():  # e.g. 0/1 against a model trained on 'neg'/'pos'
+            raise CommandError(
+                f"none of the labels of {data.name} ({_some(np.unique(y))}) is one of the "
+                f"model's classes ({_some(model.classes_)}): give data labelled as the "
+                "training data was (or --label-column, if another column holds the labels).")
         proba = model.predict_proba(X)
         predicted = model.classes_[proba.argmax(1)]
         accuracy = float(np.mean(predicted == labels_like(y, model.classes_)))
         out.update(accuracy=accuracy, error_rate=1.0 - accuracy)
-        known = np.isin(labels_like(y, model.classes_), model.classes_)
-        if known.all():
+        if not known.all():
+            log.warning("%d of the %d rows of %s have labels the model was not trained on "
+                        "(%s): counted as errors; no log loss.", int((~known).sum()),
+                        len(known), data.name, _some(np.unique(np.asarray(y)[~known])))
+        else:
             out["log_loss"] = float(log_loss(labels_like(y, model.classes_), proba,
                                               labels=model.classes_))
     elif isinstance(model, DBNRegressor):
@@ -141,6 +150,12 @@ def model_metrics(model, data: Data, args=None) -> dict[str, Any]:
             if args is not None and args.log_likelihood != "none":
                 out.update(rbm_log_likelihood(model, X, args))
     return out
+
+
+def _some(values, limit: int = 5) -> str:
+    """``'a', 'b', ...`` : the first ``limit`` values for a message."""
+    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in values[:limit])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
 
 
 def regression_scores(model, X: np.ndarray, y: np.ndarray | None, name: str) -> dict[str, float]:

@@ -91,12 +91,27 @@ def check_X(estimator, X, *, reset: bool, units: str | None = None, y=NO_Y,
         X, y = validate_data(estimator, X, y, reset=reset, **kw)
     if sparse_matrix(X):
         X = _canonical_csr(X)
+    elif X.dtype == np.float64:
+        _refuse_beyond_float32(X)
     if units is not None and X.shape[0] and X.shape[1]:
         unit = unit_type(units)
         X = _fit_domain(unit, X, usage)
         if usage == "fit" and unit.scale_sensitive:
             _check_scale(unit, X)
     return X if y is NO_Y else (X, y)
+
+
+def _refuse_beyond_float32(X: np.ndarray) -> None:
+    """Finite float64 values that float32, the models' arithmetic, holds as infinity."""
+    big = np.abs(X) > np.finfo(np.float32).max
+    if big.any():
+        row, column = np.argwhere(big)[0][:2] if X.ndim > 1 else (np.argmax(big), 0)
+        raise ValueError(
+            f"X holds {int(big.sum())} value(s) beyond float32's range (±3.4e+38), in which "
+            f"the models compute; the first, {X[row, column] if X.ndim > 1 else X[row]:.3g},"
+            f" is in row {row}, column {column}. Compress or rescale those columns first, "
+            "e.g. make_pipeline(FunctionTransformer(np.arcsinh), model) (StandardScaler "
+            "cannot: their squares overflow float64 too).")
 
 
 def sparse_matrix(X) -> bool:

@@ -111,6 +111,14 @@ def _class_weights(class_weight, y: np.ndarray, weight: np.ndarray) -> np.ndarra
     ``compute_class_weight(..., sample_weight=...)``); 0 for the others."""
     positive = weight > 0
     classes = np.unique(y[positive])
+    if isinstance(class_weight, dict):  # scikit-learn's message names the classes left out
+        unknown = [k for k in class_weight if not np.isin(k, classes)]  # ... not these
+        # refused, as by scikit-learn, only when some class is left out too (a fold of a
+        # cross-validation may lack a class that the dict weighs)
+        if unknown and len(class_weight) - len(unknown) < len(classes):
+            raise ValueError(f"class_weight names the label(s) {unknown}, which y does not "
+                             f"hold (the classes of y: {classes.tolist()}): weigh only "
+                             "those classes; a class left out gets weight 1.")
     try:
         per_class = compute_class_weight(class_weight, classes=classes, y=y[positive],
                                          sample_weight=weight[positive])

@@ -64,6 +64,9 @@ def atomic_write(
 
     Raises
     ------
+    FileNotFoundError
+        If the folder of ``path`` does not exist (the message names it and says to create
+        it).
     OSError
         If the file cannot be written; any previous file at ``path`` is then intact.
 
@@ -79,6 +82,12 @@ def atomic_write(
     ['a.txt']
     """
     path = Path(path)
+    if not path.parent.is_dir():  # else the error would name the temporary file
+        raise FileNotFoundError(
+            f"cannot write {path}: the folder {path.parent} does not exist"
+            + (" (it is a file)" if path.parent.exists() else "")
+            + "; create it first (pathlib.Path(folder).mkdir(parents=True)) or write "
+            "elsewhere.")
     tmp = tempfile.NamedTemporaryFile(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
     )

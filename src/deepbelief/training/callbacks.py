@@ -72,6 +72,7 @@ from deepbelief.training.hooks import (
 )
 from deepbelief.training.loop import TrainingContext
 from deepbelief.training.progress import ProgressBar
+from deepbelief.training.schedules import LinearDecay
 from deepbelief.training.sources import as_source
 
 __all__ = [
@@ -225,11 +226,14 @@ class LearningRateScheduler(Callback):
 
     Parameters
     ----------
-    schedule : callable, optional
+    schedule : callable or 'linear', optional
         ``schedule(epoch) -> learning rate``, called before each epoch with the number of
         epochs already trained in the phase: 0 for the first, as torch's ``LambdaLR`` (so
         the rate of the epoch recorded as ``record["epoch"] == n`` is ``schedule(n - 1)``;
-        ``partial_fit`` continues the count).
+        ``partial_fit`` continues the count). ``'linear'``: the phase's own learning rate
+        (e.g. ``learning_rate_init``) falling linearly to zero over the phase's epochs
+        (e.g. ``max_iter``), both read when the phase starts, so the schedule follows the
+        estimator's parameters (the record presets' schedule).
     scheduler : torch.optim.lr_scheduler class or callable, optional
         Instead of ``schedule``: a scheduler class (``torch.optim.lr_scheduler.StepLR``)
         built as ``scheduler(optimizer, **kwargs)``, or a function ``optimizer ->
@@ -265,9 +269,9 @@ class LearningRateScheduler(Callback):
         if (schedule is None) == (scheduler is None):
             raise ValueError("give either schedule (epoch -> learning rate) or scheduler "
                              "(a torch.optim.lr_scheduler class or factory), not both.")
-        if schedule is not None and not callable(schedule):
-            raise ValueError(f"schedule must be a function epoch -> learning rate, "
-                             f"got {schedule!r}.")
+        if schedule is not None and not callable(schedule) and schedule != "linear":
+            raise ValueError(f"schedule must be a function epoch -> learning rate or "
+                             f"'linear', got {schedule!r}.")
         if scheduler is not None and not callable(scheduler):
             raise ValueError(f"scheduler must be a torch.optim.lr_scheduler class or a "
                              f"function optimizer -> scheduler, got {scheduler!r}.")
@@ -281,6 +285,9 @@ class LearningRateScheduler(Callback):
         self._active = self.phase in (None, context_info(context, "phase"))
         self.learning_rates_: list[float] = []
         self._torch = None
+        if self._active and self.schedule == "linear":  # from the rate the phase starts at
+            self._linear = LinearDecay(float(context.optimizer.param_groups[0]["lr"]),
+                                       int(context.n_epochs))
         if self._active and self.scheduler is not None:
             if isinstance(self.scheduler, type):
                 self._torch = self.scheduler(context.optimizer, **self.kwargs)
@@ -293,7 +300,8 @@ class LearningRateScheduler(Callback):
             return
         groups = context.optimizer.param_groups
         if self._torch is None:
-            rate = float(self.schedule(context.epoch))
+            schedule = self._linear if self.schedule == "linear" else self.schedule
+            rate = float(schedule(context.epoch))
             if not rate >= 0:
                 raise ValueError(f"the learning-rate schedule returned {rate!r} for epoch "
                                  f"{context.epoch} (0-based); learning rates must be >= 0.")
@@ -317,14 +325,18 @@ class LearningRateScheduler(Callback):
 
     def state_dict(self) -> dict:
         """The rates so far and the torch scheduler's state, for checkpoints."""
+        linear = getattr(self, "_linear", None)
         return {"learning_rates": list(getattr(self, "learning_rates_", [])),
                 "rates": list(getattr(self, "_rates", [])),
+                "linear": None if linear is None else [linear.base, linear.epochs],
                 "scheduler": None if getattr(self, "_torch", None) is None
                 else self._torch.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue a phase from :meth:`state_dict` (after ``on_train_begin``)."""
         self.learning_rates_ = list(state["learning_rates"])
+        if state.get("linear") is not None:  # the rate the phase started at, not the last
+            self._linear = LinearDecay(float(state["linear"][0]), int(state["linear"][1]))
         if state["rates"]:
             self._rates = list(state["rates"])
         if getattr(self, "_torch", None) is not None and state["scheduler"] is not None:
