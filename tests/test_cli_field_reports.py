@@ -448,3 +448,51 @@ def test_out_of_range_data_is_told_to_use_scale_and_the_advice_works(tmp_path, c
     assert "--scale minmax" in line and "--scale standard" in line
     assert "MinMaxScaler" not in line
     assert main([*argv, "--scale", "minmax"]) == 0
+
+
+def _csv(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _table(index: bool) -> str:
+    rng = np.random.default_rng(0)
+    lines = [(",") * index + "a,b,c,label"]
+    for i in range(60):
+        a, b, c = rng.random(3)
+        lines.append(f"{i}," * index + f"{a:.3f},{b:.3f},{c:.3f},{'yes' if a > 0.5 else 'no'}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_pandas_index_column_is_left_out_with_a_warning(tmp_path, caplog):
+    """Field report: a CSV saved by pandas' to_csv (an unnamed first column 0, 1, 2, ...)
+    trained on the row number as a feature."""
+    indexed = _csv(tmp_path / "indexed.csv", _table(index=True))
+    plain = _csv(tmp_path / "plain.csv", _table(index=False))
+    common = ["--layers", "4", "--pretrain-epochs", "1", "--epochs", "1", "--device", "cpu",
+              "-q", "--seed", "0"]
+    with caplog.at_level(logging.WARNING, logger="deepbelief"):
+        assert main(["train", "--data", indexed, *common, "-o",
+                     str(tmp_path / "i.safetensors")]) == 0
+    assert "counts the rows" in caplog.text and "index=False" in caplog.text
+    assert main(["train", "--data", plain, *common, "-o", str(tmp_path / "p.safetensors")]) == 0
+    with_index, without = load(tmp_path / "i.safetensors"), load(tmp_path / "p.safetensors")
+    assert list(with_index.feature_names_in_) == ["a", "b", "c"] == list(
+        without.feature_names_in_)
+    X = np.loadtxt(plain, delimiter=",", skiprows=1, usecols=(0, 1, 2))
+    np.testing.assert_array_equal(with_index.predict_proba(X), without.predict_proba(X))
+    assert main(["predict", str(tmp_path / "i.safetensors"), "--data", indexed, "-o",
+                 str(tmp_path / "out.csv")]) == 0  # the same column left out again
+
+
+@pytest.mark.parametrize("cell, said", [("", "an empty cell"), ("bob", "'bob'")])
+def test_a_cell_that_is_not_a_number_is_named_with_its_column_and_row(tmp_path, capsys,
+                                                                     cell, said):
+    text = _table(index=False).splitlines()
+    fields = text[3].split(",")
+    fields[1] = cell  # column 'b', data row 3
+    text[3] = ",".join(fields)
+    data = _csv(tmp_path / "t.csv", "\n".join(text) + "\n")
+    line = error_line(capsys, main(["train", "--data", data, "--layers", "4", "--device",
+                                    "cpu", "-q", "-o", str(tmp_path / "m.safetensors")]), 1)
+    assert f"column 'b' holds {said} in data row 3" in line and "--label-column" in line

@@ -19,8 +19,8 @@ import numpy as np
 
 from deepbelief.cli.errors import CommandError
 
-__all__ = ["LABEL_NAMES", "TableOptions", "check_labels", "feature_order", "label_index",
-           "report_label"]
+__all__ = ["LABEL_NAMES", "TableOptions", "check_labels", "counts_rows", "feature_order",
+           "is_number", "label_index", "not_a_number", "report_label"]
 
 log = logging.getLogger("deepbelief")
 
@@ -212,3 +212,33 @@ def check_labels(y: np.ndarray | None, what: str, kind: str) -> None:
     if kind == "regressor" and y.dtype.kind in "USO":
         raise CommandError(f"{what} holds text (e.g. {y.ravel()[0]!r}), not numbers: name the "
                            "target column with --label-column, or use --kind classifier.")
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number (as ``float`` reads it)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def counts_rows(rows: list[list[str]]) -> bool:
+    """Whether the first cells of ``rows`` read 0, 1, 2, ... (a written row index)."""
+    return len(rows) > 1 and all(row[0].strip() == str(i) for i, row in enumerate(rows))
+
+
+def not_a_number(path: Path, features, names, label: int | None, header: bool) -> str:
+    """Where the first cell that is not a number is, and what to do about it."""
+    for j, column in enumerate(features):
+        for i, value in enumerate(column):
+            if not is_number(value):
+                where = (repr(names[j]) if names else
+                         f"{j + 1 + (label is not None and j >= label)} (counting from 1)")
+                what = "an empty cell" if not value.strip() else repr(value.strip())
+                return (f"{path}: the feature column {where} holds {what} in data row "
+                        f"{i + 1}{' (after the header)' if header else ''}: every feature "
+                        "cell must hold a number. Fill in or drop the rows with missing "
+                        "values, drop text columns, or, if that column holds the labels, "
+                        "name it with --label-column.")
+    return f"{path}: the feature columns must hold numbers only."

@@ -17,7 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from deepbelief.cli.columns import TableOptions, feature_order, label_index, report_label
+from deepbelief.cli.columns import (
+    TableOptions,
+    counts_rows,
+    feature_order,
+    is_number,
+    label_index,
+    not_a_number,
+    report_label,
+)
 from deepbelief.cli.errors import (  # noqa: F401 (their home before cli.errors: import from here)
     EXIT_FAILURE,
     EXIT_OK,
@@ -59,20 +67,12 @@ def _parse_number_or_str(values: list[str]) -> np.ndarray:
     return numbers
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _is_header(first: list[str], second: list[str] | None) -> bool:
     """A first row is a header when all its cells are text, or when it has text above a
     number (a label column of names, like ``cat``, is not a header)."""
-    if not any(_is_number(v) for v in first):
+    if not any(is_number(v) for v in first):
         return True
-    return second is not None and any(not _is_number(a) and _is_number(b)
+    return second is not None and any(not is_number(a) and is_number(b)
                                       for a, b in zip(first, second, strict=False))
 
 
@@ -104,6 +104,11 @@ def _read_table(path: Path, options: TableOptions):
         header, rows = [h.strip() for h in rows[0]], rows[1:]
     if not rows:
         raise CommandError(f"{path} has a header but no data rows.")
+    if header is not None and header[0] == "" and counts_rows(rows):
+        log.warning("%s: the first column has no name and counts the rows 0, 1, 2, ... (the "
+                    "index that pandas' to_csv writes unless index=False): left out of the "
+                    "features", path)
+        header, rows = header[1:], [row[1:] for row in rows]
     width = len(rows[0])
     for i, row in enumerate(rows):
         if len(row) != width:
@@ -122,8 +127,8 @@ def _read_table(path: Path, options: TableOptions):
     try:
         X = np.asarray(features, dtype=np.float64).T
     except ValueError:
-        raise CommandError(f"{path}: the feature columns must hold numbers only (is the "
-                           "label column another than --label-column says?).") from None
+        raise CommandError(not_a_number(path, features, names, index,
+                                         header is not None)) from None
     label = None if index is None else (header[index] if header else str(index))
     return X, y, names, label
 
