@@ -496,3 +496,16 @@ def test_a_cell_that_is_not_a_number_is_named_with_its_column_and_row(tmp_path, 
     line = error_line(capsys, main(["train", "--data", data, "--layers", "4", "--device",
                                     "cpu", "-q", "-o", str(tmp_path / "m.safetensors")]), 1)
     assert f"column 'b' holds {said} in data row 3" in line and "--label-column" in line
+
+
+@pytest.mark.parametrize("argv, said, unsaid", [
+    (["--set", "max_iter=abc"], "The --set max_iter option", "--epochs"),
+    (["--seed", "-1"], "The --seed option of DBNClassifier must be an int in the range "
+                       "[0, 4294967295]. Got -1", "RandomState"),
+])
+def test_bad_values_are_named_as_the_user_gave_them(argv, said, unsaid, tmp_path, capsys):
+    """Field report: '--set max_iter=abc' was reported as the --epochs option, and --seed -1
+    listed numpy RandomState instances, which no command line can pass."""
+    line = error_line(capsys, main(["train", "--data", "digits", "--layers", "4", *argv, "-q",
+                                    "-o", str(tmp_path / "m.safetensors")]), 2)
+    assert said in line and unsaid not in line

@@ -29,6 +29,8 @@ _ASSIGNMENT = re.compile(
 _TURN_OFF = re.compile(r"\b(?:pass|use|set) (?P<name>[a-z_][a-z0-9_]*)=False\b")
 _PARAMETER = re.compile(r"'(?P<name>[a-z_][a-z0-9_]*)' parameter")
 _CODE_WORD = re.compile(r"(?<![\w'=-])(?P<name>[a-z]+(?:_[a-z0-9]+)+)(?![\w'=])")
+#: scikit-learn's words for random_state's other values, which --seed cannot take.
+_RANDOM_STATE = re.compile(r", an instance of 'numpy\.random\.mtrand\.RandomState' or None")
 #: The library's scaling advice (core.units), for commands that scale with --scale.
 _MIN_MAX = re.compile(r"e\.g\. with sklearn\.preprocessing\.MinMaxScaler \([^)]*\) or "
                       r"X / 255 for 8-bit pixels")
@@ -88,6 +90,8 @@ def cli_words(message: str, args: argparse.Namespace | None) -> str:
     if args is None or getattr(args, "commands", None) is None:
         return message
     table = option_names(args)
+    for name, _ in getattr(args, "set", None) or []:  # given as --set NAME=VALUE: say so
+        table[name] = f"--set {name}"
     others = _estimator_params(args)
     if "scale" in table:
         message = _MIN_MAX.sub("e.g. with --scale minmax", message)
@@ -99,6 +103,8 @@ def cli_words(message: str, args: argparse.Namespace | None) -> str:
         name, value = match["name"], match["value"]
         if name not in table:
             return f"--set {name}={value}" if name in others and value else match[0]
+        if table[name].startswith("--set ") and value:
+            return f"{table[name]}={value}"
         if value is None or value == "True":
             return table[name]
         if value == "False":
@@ -110,4 +116,10 @@ def cli_words(message: str, args: argparse.Namespace | None) -> str:
     message = _ASSIGNMENT.sub(assignment, message)
     message = _PARAMETER.sub(lambda m: f"{table[m['name']]} option" if m["name"] in table
                              else m[0], message)
-    return _CODE_WORD.sub(lambda m: table.get(m["name"], m[0]), message)
+    def code_word(match: re.Match) -> str:
+        if match.string[:match.start()].endswith("--set "):  # already in the CLI's words
+            return match[0]
+        return table.get(match["name"], match[0])
+
+    message = _CODE_WORD.sub(code_word, message)
+    return _RANDOM_STATE.sub("", message)  # --seed takes an integer only
