@@ -509,3 +509,13 @@ def test_bad_values_are_named_as_the_user_gave_them(argv, said, unsaid, tmp_path
     line = error_line(capsys, main(["train", "--data", "digits", "--layers", "4", *argv, "-q",
                                     "-o", str(tmp_path / "m.safetensors")]), 2)
     assert said in line and unsaid not in line
+
+
+def test_likelihood_options_for_a_classifier_are_said_to_be_ignored(models, caplog):
+    """Field report: 'evaluate CLASSIFIER --ais-runs 5' ignored the option without a word."""
+    clf = str(models / "clf.safetensors")
+    with caplog.at_level(logging.WARNING, logger="deepbelief"):
+        assert main(["evaluate", clf, "--limit", "20"]) == 0
+        assert "to RBMs only" not in caplog.text
+        assert main(["evaluate", clf, "--limit", "20", "--ais-runs", "5"]) == 0
+    assert "--ais-runs applies to RBMs only: a DBNClassifier" in caplog.text

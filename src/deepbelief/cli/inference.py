@@ -57,8 +57,30 @@ def _metrics(model, args) -> dict:
     return {"data": data.name, **model_metrics(model, data, args)}
 
 
+#: evaluate's options for an RBM's log-likelihood (dest -> option).
+_LIKELIHOOD_OPTIONS = {"log_likelihood": "--log-likelihood", "exact_max_units":
+                       "--exact-max-units", "ais_runs": "--ais-runs", "ais_betas": "--ais-betas",
+                       "raise_samples": "--raise-samples", "raise_runs": "--raise-runs"}
+
+
+def _warn_unused_likelihood_options(model, args) -> None:
+    """Say so when likelihood options are given for a supervised model, whose score has no
+    log-likelihood."""
+    if (not isinstance(model, (DBNClassifier, DBNRegressor, GenerativeDBN))
+            or getattr(args, "commands", None) is None):
+        return
+    parser = args.commands[args.command]
+    given = [option for dest, option in _LIKELIHOOD_OPTIONS.items()
+             if getattr(args, dest, None) != parser.get_default(dest)]
+    if given:
+        log.warning("%s %s to RBMs only: a %s is scored without a log-likelihood; ignored",
+                    ", ".join(given), "apply" if len(given) > 1 else "applies",
+                    type(model).__name__)
+
+
 def run_evaluate(args) -> int:
     model = load_model(args.model, args.device)
+    _warn_unused_likelihood_options(model, args)
     metrics = {"model": type(model).__name__, **_metrics(model, args)}
     if args.json:
         finite = {k: None if isinstance(v, float) and not math.isfinite(v) else v
