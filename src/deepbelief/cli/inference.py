@@ -57,21 +57,16 @@ def _metrics(model, args) -> dict:
     return {"data": data.name, **model_metrics(model, data, args)}
 
 
-#: evaluate's options for an RBM's log-likelihood (dest -> option).
-_LIKELIHOOD_OPTIONS = {"log_likelihood": "--log-likelihood", "exact_max_units":
-                       "--exact-max-units", "ais_runs": "--ais-runs", "ais_betas": "--ais-betas",
-                       "raise_samples": "--raise-samples", "raise_runs": "--raise-runs"}
-
-
 def _warn_unused_likelihood_options(model, args) -> None:
     """Say so when likelihood options are given for a supervised model, whose score has no
     log-likelihood."""
     if (not isinstance(model, (DBNClassifier, DBNRegressor, GenerativeDBN))
             or getattr(args, "commands", None) is None):
         return
-    parser = args.commands[args.command]
-    given = [option for dest, option in _LIKELIHOOD_OPTIONS.items()
-             if getattr(args, dest, None) != parser.get_default(dest)]
+    parser = args.commands[args.command]  # the options of its "RBM log-likelihood" group
+    group = next(g for g in parser._action_groups if g.title == "RBM log-likelihood")
+    given = [action.option_strings[0] for action in group._group_actions
+             if getattr(args, action.dest, None) != action.default]
     if given:
         log.warning("%s %s to RBMs only: a %s is scored without a log-likelihood; ignored",
                     ", ".join(given), "apply" if len(given) > 1 else "applies",

@@ -122,7 +122,8 @@ def model_metrics(model, data: Data, args=None) -> dict[str, Any]:
             raise CommandError(f"{data.name} has no labels; evaluating a classifier needs them.")
         from sklearn.metrics import log_loss
 
-        known = np.isin(labels_like(y, model.classes_), model.classes_)
+        y = labels_like(y, model.classes_)
+        known = np.isin(y, model.classes_)
         if not known.any():  # e.g. 0/1 against a model trained on 'neg'/'pos'
             raise CommandError(
                 f"none of the labels of {data.name} ({_some(np.unique(y))}) is one of the "
@@ -130,15 +131,14 @@ def model_metrics(model, data: Data, args=None) -> dict[str, Any]:
                 "training data was (or --label-column, if another column holds the labels).")
         proba = model.predict_proba(X)
         predicted = model.classes_[proba.argmax(1)]
-        accuracy = float(np.mean(predicted == labels_like(y, model.classes_)))
+        accuracy = float(np.mean(predicted == y))
         out.update(accuracy=accuracy, error_rate=1.0 - accuracy)
         if not known.all():
             log.warning("%d of the %d rows of %s have labels the model was not trained on "
                         "(%s): counted as errors; no log loss.", int((~known).sum()),
-                        len(known), data.name, _some(np.unique(np.asarray(y)[~known])))
+                        len(known), data.name, _some(np.unique(y[~known])))
         else:
-            out["log_loss"] = float(log_loss(labels_like(y, model.classes_), proba,
-                                              labels=model.classes_))
+            out["log_loss"] = float(log_loss(y, proba, labels=model.classes_))
     elif isinstance(model, DBNRegressor):
         out.update(regression_scores(model, X, y, data.name))
     else:

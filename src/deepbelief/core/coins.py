@@ -40,7 +40,7 @@ import math
 import numpy as np
 import torch
 
-from deepbelief.core.sharding import global_shape, uniform
+from deepbelief.core.sharding import RowShard, global_shape, uniform
 
 __all__ = ["BYTE_SAMPLER_MIN", "bernoulli_mask", "flip_coins", "hashed_uniform", "splitmix64"]
 
@@ -144,9 +144,10 @@ def flip_coins(p: torch.Tensor, generator: torch.Generator | None) -> torch.Tens
     >>> round(float(x.mean()), 2)
     0.3
     """
-    if p.device.type != "cpu" or _few(global_shape(p.shape)[1]):
+    shard, full = global_shape(p.shape)
+    if p.device.type != "cpu" or _few(full):
         return (uniform(p.shape, generator, p.device, p.dtype) < p).to(p.dtype)
-    return _coins_from_bytes(p, *_random_bytes(p.shape, generator))
+    return _coins_from_bytes(p, *_random_bytes(full, generator, shard))
 
 
 def bernoulli_mask(shape: tuple[int, ...], p: float, generator: torch.Generator | None,
@@ -189,7 +190,7 @@ def bernoulli_mask(shape: tuple[int, ...], p: float, generator: torch.Generator 
     shape = tuple(shape)
     if torch.device(device).type != "cpu" or _few(shape):
         return torch.rand(shape, generator=generator, device=device) >= 1.0 - p
-    return _mask_from_bytes(p, *_random_bytes(shape, generator, sharded=False))
+    return _mask_from_bytes(p, *_random_bytes(shape, generator))
 
 
 def _few(shape: tuple[int, ...]) -> bool:
@@ -230,12 +231,10 @@ def _mask_from_bytes(p: float, byte: torch.Tensor, key: int, offset: int) -> tor
     return on
 
 
-def _random_bytes(shape: tuple[int, ...], generator: torch.Generator | None, *,
-                  sharded: bool = True) -> tuple[torch.Tensor, int, int]:
-    """``(bytes of shape, key of the ties' hash, flat index of the first)``: this process's
-    rows of a draw of uniform bytes for the global batch (``sharded``) or a plain draw of
-    ``shape``, from 64-bit draws."""
-    shard, full = global_shape(shape) if sharded else (None, tuple(shape))
+def _random_bytes(full: tuple[int, ...], generator: torch.Generator | None,
+                  shard: RowShard | None = None) -> tuple[torch.Tensor, int, int]:
+    """``(bytes, key of the ties' hash, flat index of the first)``: a draw of uniform bytes
+    of shape ``full`` from 64-bit draws, or ``shard``'s rows of it."""
     n = math.prod(full)
     words = torch.empty(n // 8 + 2, dtype=torch.int64)
     words.random_(-2**63, None, generator=generator)  # the full 64 bits

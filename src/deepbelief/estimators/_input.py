@@ -105,10 +105,10 @@ def _refuse_beyond_float32(X: np.ndarray) -> None:
     """Finite float64 values that float32, the models' arithmetic, holds as infinity."""
     big = np.abs(X) > np.finfo(np.float32).max
     if big.any():
-        row, column = np.argwhere(big)[0][:2] if X.ndim > 1 else (np.argmax(big), 0)
+        row, column = np.argwhere(big)[0]  # validate_data made X 2-D
         raise ValueError(
             f"X holds {int(big.sum())} value(s) beyond float32's range (±3.4e+38), in which "
-            f"the models compute; the first, {X[row, column] if X.ndim > 1 else X[row]:.3g},"
+            f"the models compute; the first, {X[row, column]:.3g},"
             f" is in row {row}, column {column}. Compress or rescale those columns first, "
             "e.g. make_pipeline(FunctionTransformer(np.arcsinh), model) (StandardScaler "
             "cannot: their squares overflow float64 too).")
