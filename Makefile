@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) -m deepbelief demo
 
+# the suite in TEST_WORKERS processes (pytest-xdist), whole files to a worker so that a
+# module's fixtures are built once; each process runs torch on one thread (tests/conftest.py)
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest src tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile src tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

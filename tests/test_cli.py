@@ -323,6 +323,12 @@ def test_config_file_and_settings(tmp_path, capsys):
     config.write_text("layer = 3\n")
     assert main(["train", "--config", str(config)]) == 2
     assert "unknown setting 'layer'" in capsys.readouterr().err
+    config.write_text('kind = "classifier"\n\n[params]\nfoo = 1\n')
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err  # named where the user wrote it, not as a --set never typed
+    assert f"foo in the [params] table of {config}" in err and "--set foo" not in err
+    assert main(["train", "--config", str(config), "--set", "bar=1"]) == 2
+    assert "foo in the [params] table" in capsys.readouterr().err
 
 
 def test_regressor_transformer_and_commands_on_files(tmp_path, capsys):

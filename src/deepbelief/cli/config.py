@@ -17,9 +17,10 @@ from deepbelief.cli.io import CommandError, UsageError
 __all__ = ["config_tokens"]
 
 
-def config_tokens(path: str, parser: argparse.ArgumentParser) -> list[str]:
+def config_tokens(path: str, parser: argparse.ArgumentParser) -> tuple[list[str], frozenset]:
     """A TOML config file as command-line tokens (command-line options given after them
-    take precedence)."""
+    take precedence), and the names in its ``[params]`` table (so that an error about one
+    names the file, not a ``--set`` the user never typed)."""
     try:
         with open(path, "rb") as handle:
             config = tomllib.load(handle)
@@ -52,4 +53,4 @@ def config_tokens(path: str, parser: argparse.ArgumentParser) -> list[str]:
                          "deepbelief train")
     for key, value in params.items():
         tokens += ["--set", f"{key}={json.dumps(value)}"]
-    return tokens
+    return tokens, frozenset(params)

@@ -126,8 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parse(parser, argv)
         if args.command == "train" and args.config:
             at = argv.index("train") + 1
-            tokens = config_tokens(args.config, args.commands["train"])
+            tokens, file_params = config_tokens(args.config, args.commands["train"])
             args = _parse(parser, [*argv[:at], *tokens, *argv[at:]])
+            args.config_params = file_params
         _join_torchrun(args, stack)
         handler = _logging_handler(args)
         stack.enter_context(warnings.catch_warnings())

@@ -131,7 +131,9 @@ def _estimator_params(args) -> tuple[type, dict[str, Any]]:
         params[target] = value
     for key, value in args.set or []:
         if key not in valid:
-            raise UsageError(f"--set {key}: {cls.__name__} has no parameter {key!r} (it has "
+            where = (f"{key} in the [params] table of {args.config}"
+                     if key in getattr(args, "config_params", ()) else f"--set {key}")
+            raise UsageError(f"{where}: {cls.__name__} has no parameter {key!r} (it has "
                              f"{', '.join(sorted(valid))}).", "deepbelief train")
         params[key] = tuple(value) if isinstance(value, list) else value
     return cls, params
