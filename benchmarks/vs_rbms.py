@@ -94,6 +94,9 @@ def _options(parser) -> None:
                              "(default); fixed: one binarisation (seed 0) for both")
     parser.add_argument("--learning-rate", type=float, default=0.01,
                         help="deepbelief's learning rate, decaying linearly to 0 (0.01)")
+    parser.add_argument("--centering", type=float, nargs="?", const=0.01, default=0.0,
+                        help="deepbelief's centred gradients (Melchior et al. 2016) with this "
+                             "sliding factor of the offsets (flag alone: 0.01; default: off)")
     parser.add_argument("--rbms-gibbs-steps", type=int, nargs="*", default=[100, 1],
                         help="one rbms row per value (default: 100, its CLI default, and 1); "
                              "none: deepbelief alone (e.g. a 60-minute likelihood run)")
@@ -183,7 +186,8 @@ def train_rbms(grey: torch.Tensor, fixed: torch.Tensor, args, gibbs_steps: int,
 def _model(args, epochs: int, callbacks=None) -> RBM:
     return RBM(n_components=args.n_hidden, n_iter=epochs, learning_rate=args.learning_rate,
                sample_inputs=args.binarisation == "fresh", random_state=args.seed,
-               device=args.device, callbacks=callbacks, **RECIPE)
+               centering=args.centering or False, device=args.device, callbacks=callbacks,
+               **RECIPE)
 
 
 def train_deepbelief(X: np.ndarray, args, budget_s: float) -> tuple[RBMModule, dict]:
@@ -282,7 +286,9 @@ def main(argv=None) -> int:
         X_train if args.binarisation == "fresh" else X_fixed, args, budget_s)
     ours = rows["deepbelief"]
     print(f"deepbelief: {ours['epochs']} epochs in {ours['train_s']:.1f} s (learning rate "
-          f"{ours['first_rate']:.4g} -> {ours['last_rate']:.4g}, annealed by the clock)")
+          f"{ours['first_rate']:.4g} -> {ours['last_rate']:.4g}, annealed by the clock"
+          + (f"; centred gradients, sliding factor {args.centering:g}" if args.centering
+             else "") + ")")
     rows["deepbelief"].update(score(rbm, X_test, X_fixed, betas, args))
     grey = torch.as_tensor(X_train, device=args.device)
     fixed = torch.as_tensor(X_fixed, device=args.device)

@@ -200,6 +200,7 @@ def pretrain_configs(estimator, hidden_units="bernoulli",
             learning_rate=float(lr), batch_size=estimator.batch_size, method=method,
             k=int(k), momentum=estimator.pretrain_momentum,
             weight_decay=estimator.pretrain_weight_decay, learning_rate_schedule=schedule,
+            init=getattr(estimator, "pretrain_init", "random"),
         )
         for size, vis, hid, ep, lr, method, k, schedule in zip(
             sizes, visible, units, epochs, rates, methods, ks, schedules, strict=True)

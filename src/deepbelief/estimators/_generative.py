@@ -19,10 +19,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from deepbelief.core.generative import (
     GenerativeStack,
     joined_with_labels,
-    reset_joined_visible_bias_,
 )
 from deepbelief.core.layers import layers_state, read_layers
-from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import map_rows
 from deepbelief.estimators._base import (
     FitSession,
@@ -43,11 +41,15 @@ from deepbelief.estimators._generative_precision import (
     label_chunk,
     label_free_energies,
 )
-from deepbelief.estimators._generative_recipe import spread, with_epochs
+from deepbelief.estimators._generative_recipe import (
+    check_transposed_start,
+    spread,
+    with_epochs,
+)
 from deepbelief.estimators._generative_weights import (
     WeightedLayerPhase,
     generative_weights,
-    weighted_mean,
+    start_top_rbm,
     weighted_rows,
 )
 from deepbelief.estimators._input import NO_Y, labelled_data
@@ -80,13 +82,6 @@ class _GrowK(Callback):
 
     def on_epoch_end(self, context) -> None:
         context.record["k"] = context.objective.k
-
-
-def _reset_label_biases(rbm: RBMModule, data: torch.Tensor | SparseSource,
-                        weight: torch.Tensor | None = None) -> None:
-    """The top RBM's visible biases from the data's (weighted) mean, label block included
-    (:func:`~deepbelief.estimators._generative_weights.weighted_mean`)."""
-    reset_joined_visible_bias_(rbm, weighted_mean(data, weight))
 
 
 def _with_labels(x: torch.Tensor | SparseSource, onehot: torch.Tensor | None):
@@ -195,6 +190,7 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
         "pretrain_momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"classic"})],
         "pretrain_weight_decay": [Interval(Real, 0, None, closed="left")],
         "pretrain_centering": ["boolean", Interval(Real, 0, 1, closed="right")],
+        "pretrain_init": [StrOptions({"random", "transpose"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "updown_epochs": [Interval(Integral, 0, None, closed="left")],
         "updown_learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -220,6 +216,7 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
         pretrain_momentum="classic",
         pretrain_weight_decay: float = 2e-4,
         pretrain_centering: bool | float = False,
+        pretrain_init: str = "random",
         batch_size: int = 32,
         updown_epochs: int = 0,
         updown_learning_rate: float = 0.01,
@@ -241,6 +238,7 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
         self.pretrain_momentum = pretrain_momentum
         self.pretrain_weight_decay = pretrain_weight_decay
         self.pretrain_centering = pretrain_centering
+        self.pretrain_init = pretrain_init
         self.batch_size = batch_size
         self.updown_epochs = updown_epochs
         self.updown_learning_rate = updown_learning_rate
@@ -257,9 +255,10 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
                      n_rows: int | None = None) -> list[RBMConfig]:
         """The layer specs over ``visible_units`` (default: :func:`resolved_units`) for
         ``n_rows`` training rows (what ``pretrain_epochs='auto'`` reads)."""
-        return with_centering(pretrain_configs(
-            with_epochs(self, n_rows), visible_units=visible_units or resolved_units(self)),
-            self.pretrain_centering)
+        visible_units = visible_units or resolved_units(self)
+        configs = pretrain_configs(with_epochs(self, n_rows), visible_units=visible_units)
+        check_transposed_start(self, visible_units, len(configs))
+        return with_centering(configs, self.pretrain_centering)
 
     def fit(self, X, y=None, sample_weight=None, *, checkpoint=None, checkpoint_every: int = 1,
             resume: bool = False) -> GenerativeDBN:
@@ -305,8 +304,9 @@ class GenerativeDBN(RBMLayersOnly, SaveLoadMixin, ClassifierMixin, ScaledGenerat
         top = WeightedLayerPhase(
             "pretrain", label, top_config, top_data, n_layers=n,
             lower_layers=lambda: lower.rbms, loop_name=f"layer {n} (top RBM)",
-            init=(None if onehot is None and weight is None
-                  else partial(_reset_label_biases, weight=weight)),
+            init=partial(start_top_rbm, config=top_config, below=lambda: lower.rbms,
+                         generator=session.generator, weight=weight,
+                         labels=onehot is not None or weight is not None),
             generator=session.generator, sample_weight=weight)
         phases = [lower, top] if n > 1 else [top]
         if self.updown_epochs:

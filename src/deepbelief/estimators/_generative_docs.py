@@ -45,6 +45,16 @@ GENERATIVE_PARAMS_DOC = """
     pretrain_weight_decay : float, default 2e-4
     pretrain_centering : bool or float, default False
         Centred gradients for every RBM, the top one included, as in ``DBNTransformer``.
+    pretrain_init : {'random', 'transpose'}, default 'random'
+        How each RBM above the first starts. 'random': small random weights. 'transpose':
+        as the transpose of the RBM below (Hinton, Osindero & Teh 2006, §4), so that the
+        two-layer model starts equal to the RBM below and greedy training raises the
+        variational bound on the log-likelihood from there
+        (:func:`~deepbelief.evaluation.dbn_log_likelihood_bound`); an RBM with fewer hidden
+        units than the one below has visible units keeps those that shape its prior most
+        and folds the rest into its visible biases (:mod:`deepbelief.core.warm_start`). It
+        needs Bernoulli units throughout; a transposed start learns best at a small
+        learning rate (BENCHMARKS.md, "MNIST log-likelihood by AIS").
     batch_size : int, default 32
         Examples per mini-batch of greedy training (and of up-down fine-tuning unless
         ``updown_batch_size`` is given). Small batches mean many updates per epoch: the

@@ -37,8 +37,16 @@ import math
 
 from deepbelief.estimators._input_scaling import InputScaling
 
-__all__ = ["AUTO_MAX_EPOCHS", "AUTO_MIN_EPOCHS", "AUTO_UPDATES", "GAUSSIAN_SPREAD",
-           "auto_epochs", "spread", "with_epochs"]
+__all__ = [
+    "AUTO_MAX_EPOCHS",
+    "AUTO_MIN_EPOCHS",
+    "AUTO_UPDATES",
+    "GAUSSIAN_SPREAD",
+    "auto_epochs",
+    "check_transposed_start",
+    "spread",
+    "with_epochs",
+]
 
 #: Parameter updates per layer that ``pretrain_epochs='auto'`` trains at least.
 AUTO_UPDATES = 1000
@@ -98,3 +106,17 @@ def spread(scaling: InputScaling) -> InputScaling:
     if not scaling.standardises:
         return scaling
     return InputScaling(scaling.visible_units, scaling.mean, scaling.scale / GAUSSIAN_SPREAD)
+
+
+def check_transposed_start(estimator, visible_units: str, n_layers: int) -> None:
+    """Refuse ``pretrain_init='transpose'`` before training when the first RBM's visible
+    units are not Bernoulli (the transposed start models a Bernoulli layer's prior;
+    :mod:`deepbelief.core.warm_start`)."""
+    if estimator.pretrain_init != "transpose" or n_layers < 2 or visible_units == "bernoulli":
+        return
+    picked = (" ('auto' picked Gaussian units: the data lies outside [0, 1])"
+              if estimator.visible_units == "auto" else "")
+    raise ValueError(
+        "pretrain_init='transpose' starts each RBM as the transpose of a Bernoulli RBM "
+        f"below it, but the input units are {visible_units!r}{picked}. Scale X into "
+        "[0, 1] (e.g. sklearn.preprocessing.MinMaxScaler), or use pretrain_init='random'.")

@@ -14,13 +14,16 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
+from deepbelief.core.generative import reset_joined_visible_bias_
+from deepbelief.core.rbm import RBMModule
 from deepbelief.estimators._sample_weight import fit_weights
-from deepbelief.training.greedy import data_mean
+from deepbelief.training.greedy import RBMConfig, data_mean, start_above
 from deepbelief.training.plan import LayerPhase
 from deepbelief.training.resampled import ResampledSource
 from deepbelief.training.sources import SparseSource, as_source
 
-__all__ = ["WeightedLayerPhase", "generative_weights", "weighted_mean", "weighted_rows"]
+__all__ = ["WeightedLayerPhase", "generative_weights", "start_top_rbm", "weighted_mean",
+           "weighted_rows"]
 
 
 def generative_weights(estimator, X, y, sample_weight) -> tuple:
@@ -131,3 +134,17 @@ class WeightedLayerPhase(LayerPhase):
             run, weight = trainer.run, self.sample_weight
             trainer.run = lambda *args, **kwargs: run(*args, sample_weight=weight, **kwargs)
         self._trainer = trainer
+
+
+def start_top_rbm(rbm: RBMModule, data, *, config: RBMConfig, below, generator: torch.Generator,
+                  weight: torch.Tensor | None, labels: bool) -> None:
+    """The top RBM's start (a :class:`~deepbelief.training.plan.LayerPhase`'s ``init``):
+    with labels or weights, its visible biases, the labels' prior included, from the
+    (weighted) mean of its data; then, with ``config.init='transpose'``, the transpose of
+    the RBM below (``below()``: the lower RBMs, bottom first;
+    :func:`~deepbelief.training.greedy.start_above`)."""
+    if labels:
+        reset_joined_visible_bias_(rbm, weighted_mean(data, weight))
+    lower = below()
+    if lower:
+        start_above(config, rbm, lower[-1], data, generator)

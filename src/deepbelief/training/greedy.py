@@ -30,6 +30,7 @@ from deepbelief.core.layers import Layer
 from deepbelief.core.rbm import RBMModule
 from deepbelief.core.stack import CHUNK_VALUES
 from deepbelief.core.tempering import DEFAULT_TEMPERATURES
+from deepbelief.core.warm_start import transposed_start
 from deepbelief.learning.contrastive import RBMObjective, make_rule
 from deepbelief.training.distributed import (
     data_parallel,
@@ -58,6 +59,7 @@ __all__ = [
     "data_rows",
     "monitor_rows",
     "pretrain_stack",
+    "start_above",
     "with_centering",
 ]
 
@@ -202,6 +204,10 @@ class RBMConfig:
     ``n_context > 0`` makes it a conditional RBM (Taylor, Hinton & Roweis, 2007): the layer
     is an ``RBMModule(n_context=...)`` whose context weights start at zero, trained on
     ``(visible, context)`` tuples of aligned tensors.
+
+    ``init='transpose'`` starts an RBM above another one as that RBM's transpose
+    (:func:`start_above`); ``'random'``, and any RBM at the bottom of a stack, starts from
+    small random weights.
     """
 
     n_hidden: int
@@ -222,6 +228,7 @@ class RBMConfig:
     n_context: int = 0
     centering: bool | float = False
     temperatures: int | tuple[float, ...] = DEFAULT_TEMPERATURES  # method='pt' only
+    init: str = "random"  # or 'transpose': above an RBM, start as its transpose
 
     label = "RBM"
 
@@ -349,6 +356,29 @@ def new_rbm(n_visible: int, config: RBMConfig, data: torch.Tensor,
     return rbm
 
 
+#: Rows of the data whose hidden states choose what a smaller transposed start keeps.
+START_ROWS = 10_000
+
+
+def start_above(config: LayerSpec, layer: Layer, below: Layer, data,
+                generator: torch.Generator | None) -> None:
+    """Start ``layer`` (freshly built for ``data``, the up-pass through ``below``) as its
+    spec's ``init`` says: ``'transpose'`` makes an RBM the transpose of the RBM below
+    (:func:`~deepbelief.core.warm_start.transposed_start`, with hidden states drawn from
+    the first :data:`START_ROWS` rows of ``data``); anything else leaves it as built."""
+    if getattr(config, "init", "random") != "transpose":
+        return
+    if not (isinstance(layer, RBMModule) and isinstance(below, RBMModule)):
+        raise ValueError("init='transpose' starts an RBM from the RBM below it; here the "
+                         f"layers are {type(below).__name__} and {type(layer).__name__}.")
+    if isinstance(data, torch.Tensor):
+        data = (data,)
+    means = as_source(data).head(START_ROWS)[0][:, :below.n_hidden]
+    states = torch.rand(means.shape, generator=generator, device=means.device,
+                        dtype=means.dtype) < means
+    transposed_start(below, layer, states.to(means.dtype))
+
+
 def pretrain_stack(
     data: torch.Tensor,
     configs: Sequence[LayerSpec],
@@ -411,6 +441,8 @@ def pretrain_stack(
             epochs = 0 if resume.get("stopped") else max(config.epochs - trainer.state.epoch, 0)
         else:
             layer = config.new_layer(x, generator)
+            if layers:
+                start_above(config, layer, layers[-1], x, generator)
             trainer = LayerTrainer(layer, config, generator)
         progress = progress_factory(i, config) if progress_factory else None
         try:
