@@ -203,6 +203,28 @@ def test_a_weighted_fit_resumed_from_a_checkpoint_is_the_uninterrupted_one(tmp_p
     assert _identical(whole, resumed)
 
 
+class _CtrlCAtTheTop(Callback):
+    """Raises KeyboardInterrupt when the top RBM's first epoch begins: the last checkpoint
+    is the one written when the lower layers finished."""
+
+    def on_epoch_begin(self, context):
+        if context.phase == "pretrain" and context.layer == 1:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("init", ["random", "transpose"])
+def test_a_fit_interrupted_before_the_top_rbm_resumes_from_the_boundary(tmp_path, init):
+    X, y = _bits(60)
+    settings = {"hidden_layer_sizes": (8, 8), "pretrain_epochs": 2, "pretrain_init": init,
+                **CPU}
+    whole = GenerativeDBN(**settings).fit(X, y)
+    path = tmp_path / "fit.ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        GenerativeDBN(**settings, callbacks=[_CtrlCAtTheTop()]).fit(X, y, checkpoint=path)
+    resumed = GenerativeDBN(**settings).fit(X, y, checkpoint=path, resume=True)
+    assert _identical(whole, resumed)
+
+
 def test_bad_weights_are_refused_with_advice():
     X, y = _bits(20)
     with pytest.raises(ValueError, match=r"numpy\.clip"):

@@ -145,11 +145,21 @@ def test_softplus_residuals_of_a_linear_term_are_zero():
     (lambda: (RBMModule(4, 3), RBMModule(3, 4, hidden="gaussian")), "Bernoulli hidden"),
     (lambda: (RBMModule(4, 3), RBMModule(2, 4)), "fewer than the lower RBM's 3"),
     (lambda: (RBMModule(4, 3), RBMModule(3, 2)), r"hidden_states of shape \(n_samples, 3\)"),
+    (lambda: (RBMModule(4, 3), RBMModule(3, 4, visible="gaussian")), "must be Bernoulli"),
+    (lambda: (RBMModule(4, 3, n_context=2), RBMModule(3, 4)), "conditional RBM"),
+    (lambda: (RBMModule(4, 3),) * 2, "the same one twice"),
 ])
 def test_transposed_start_refuses_models_that_do_not_fit(build, message):
     lower, upper = build()
     with pytest.raises(ValueError, match=message):
         transposed_start(lower, upper)
+
+
+@pytest.mark.parametrize("hidden_states", [torch.zeros(0, 3),
+                                           torch.full((5, 3), float("nan"))])
+def test_transposed_start_refuses_hidden_states_without_finite_rows(hidden_states):
+    with pytest.raises(ValueError, match="at least one row of finite values"):
+        transposed_start(RBMModule(4, 3), RBMModule(3, 2), hidden_states)
 
 
 # -- GenerativeDBN(pretrain_init='transpose') ---------------------------------------------
@@ -199,6 +209,11 @@ def test_generative_dbn_refuses_a_transposed_start_over_gaussian_inputs_and_the_
     with pytest.raises(ValueError, match="Scale X into") as err:
         model.fit(X_real, y)
     assert "'auto' picked Gaussian units" in str(err.value)
-    model.fit(MinMaxScaler().fit_transform(X_real), y)  # the advice
+    model.fit(MinMaxScaler(clip=True).fit_transform(X_real), y)  # the advice
     assert model.rbms_[1].n_hidden == 3
+    gaussian = GenerativeDBN((4, 3), visible_units="gaussian", pretrain_init="transpose",
+                             pretrain_epochs=1, random_state=0, device="cpu")
+    with pytest.raises(ValueError, match="use visible_units='bernoulli'"):
+        gaussian.fit(X, y)
+    gaussian.set_params(visible_units="bernoulli").fit(X, y)  # the advice
     GenerativeDBN((4, 3), pretrain_epochs=1, random_state=0, device="cpu").fit(X_real, y)

@@ -17,7 +17,8 @@ visible units whose softplus term varies least linearly with ``h`` over the data
 states (those carry the prior's shape) and folds each of the others into the visible biases
 as its least-squares linear fit in ``h``: ``softplus(x_i) ≈ a_i + s_i x_i`` with
 ``x_i = b_i + W_i·h``, so ``c += s_i W_i`` (the constant goes into log Z). With more hidden
-units, the extra units keep their (small, random) initial weights.
+units, the extra units keep their (small, random) initial weights, which breaks their
+symmetry and leaves the start close to, not exactly, the lower RBM's prior.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def softplus_residuals(lower: RBMModule, hidden_states: torch.Tensor
 def transposed_start(lower: RBMModule, upper: RBMModule,
                      hidden_states: torch.Tensor | None = None) -> RBMModule:
     """Set ``upper``'s parameters so that its marginal over its visible units is ``lower``'s
-    prior over its hidden units (exactly, or as closely as ``upper``'s size allows).
+    prior over its hidden units: exactly when ``upper.n_hidden == lower.n_visible``; with
+    more hidden units, the extra ones keep their small random initial weights (to break the
+    symmetry between them), so the match is close but not exact; with fewer, as closely as
+    the kept units allow (the module's docstring says which are kept).
 
     Parameters
     ----------
@@ -86,8 +90,9 @@ def transposed_start(lower: RBMModule, upper: RBMModule,
     Raises
     ------
     ValueError
-        If the unit types or sizes do not fit together, or ``hidden_states`` is missing or
-        of the wrong width when it is needed.
+        If the unit types or sizes do not fit together, either RBM is conditional
+        (``n_context > 0``), ``upper`` is ``lower``, or ``hidden_states`` is missing, empty,
+        not finite or of the wrong width when it is needed.
 
     References
     ----------
@@ -103,6 +108,11 @@ def transposed_start(lower: RBMModule, upper: RBMModule,
     >>> bool(torch.equal(upper.weight, lower.weight.T))
     True
     """
+    if upper is lower:
+        raise ValueError("a transposed start needs two RBMs; got the same one twice.")
+    if lower.n_context or upper.n_context:
+        raise ValueError("a transposed start is for plain RBMs; a conditional RBM (n_context "
+                         "> 0) has no single prior over its hidden units to copy.")
     if lower.visible.name != "bernoulli" or lower.hidden.name != "bernoulli":
         raise ValueError("a transposed start needs a lower RBM with Bernoulli visible and hidden "
                          f"units, got {lower.visible.name!r} and {lower.hidden.name!r}.")
@@ -114,6 +124,10 @@ def transposed_start(lower: RBMModule, upper: RBMModule,
     if upper.n_visible < n_h:
         raise ValueError(f"the upper RBM has {upper.n_visible} visible units, fewer than the "
                          f"lower RBM's {n_h} hidden units.")
+    if not _bernoulli_first(upper.visible, n_h):
+        raise ValueError(f"the upper RBM's first {n_h} visible units stand for the lower RBM's "
+                         "Bernoulli hidden units and must be Bernoulli themselves, got "
+                         f"{upper.visible.name!r}.")
     w = lower.weight.detach().to(upper.weight)
     b = lower.visible_bias.detach().to(upper.weight)
     c = lower.hidden_bias.detach().to(upper.weight)
@@ -127,6 +141,10 @@ def transposed_start(lower: RBMModule, upper: RBMModule,
         raise ValueError(f"an upper RBM with fewer hidden units ({upper.n_hidden}) than the "
                          f"lower RBM's visible units ({n_v}) needs hidden_states of shape "
                          f"(n_samples, {n_h}) to choose the units it keeps.")
+    hidden_states = hidden_states.to(lower.weight.device)
+    if len(hidden_states) == 0 or not bool(torch.isfinite(hidden_states).all()):
+        raise ValueError("hidden_states must hold at least one row of finite values (states "
+                         "of the lower RBM's hidden units given training data).")
     residual, slope = softplus_residuals(lower, hidden_states)
     keep = torch.argsort(residual, descending=True, stable=True)[:upper.n_hidden]
     folded = torch.ones(n_v, dtype=torch.bool, device=keep.device)
@@ -135,3 +153,11 @@ def transposed_start(lower: RBMModule, upper: RBMModule,
     upper.hidden_bias.copy_(b[keep])
     upper.visible_bias[:n_h] += (slope[folded].to(w) @ w[folded])
     return upper
+
+
+def _bernoulli_first(units, n: int) -> bool:
+    """Whether the first ``n`` units of a layer of ``units`` are Bernoulli units."""
+    if units.name == "bernoulli":
+        return True
+    blocks = getattr(units, "blocks", None)
+    return bool(blocks) and blocks[0][0].name == "bernoulli" and blocks[0][1] >= n

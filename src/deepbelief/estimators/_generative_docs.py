@@ -48,7 +48,9 @@ GENERATIVE_PARAMS_DOC = """
     pretrain_init : {'random', 'transpose'}, default 'random'
         How each RBM above the first starts. 'random': small random weights. 'transpose':
         as the transpose of the RBM below (Hinton, Osindero & Teh 2006, §4), so that the
-        two-layer model starts equal to the RBM below and greedy training raises the
+        two-layer model starts equal to the RBM below (exactly when the upper RBM has as
+        many hidden units as the lower one has visible units, closely otherwise) and
+        greedy training raises the
         variational bound on the log-likelihood from there
         (:func:`~deepbelief.evaluation.dbn_log_likelihood_bound`); an RBM with fewer hidden
         units than the one below has visible units keeps those that shape its prior most

@@ -114,9 +114,13 @@ def check_transposed_start(estimator, visible_units: str, n_layers: int) -> None
     :mod:`deepbelief.core.warm_start`)."""
     if estimator.pretrain_init != "transpose" or n_layers < 2 or visible_units == "bernoulli":
         return
-    picked = (" ('auto' picked Gaussian units: the data lies outside [0, 1])"
-              if estimator.visible_units == "auto" else "")
+    if estimator.visible_units == "auto":
+        advice = (" ('auto' picked Gaussian units: the data lies outside [0, 1]). Scale X "
+                  "into [0, 1] (e.g. sklearn.preprocessing.MinMaxScaler(clip=True)), or use "
+                  "pretrain_init='random'.")
+    else:
+        advice = (". On X in [0, 1] use visible_units='bernoulli' (or 'auto'), or use "
+                  "pretrain_init='random'.")
     raise ValueError(
         "pretrain_init='transpose' starts each RBM as the transpose of a Bernoulli RBM "
-        f"below it, but the input units are {visible_units!r}{picked}. Scale X into "
-        "[0, 1] (e.g. sklearn.preprocessing.MinMaxScaler), or use pretrain_init='random'.")
+        f"below it, but the input units are {visible_units!r}{advice}")

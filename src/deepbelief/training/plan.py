@@ -264,7 +264,7 @@ class LayerPhase:
 
     def train(self, run: PhaseRun, resume: dict | None) -> None:
         data, epochs = self.data, self.epochs
-        if resume is not None:
+        if resume is not None and resume["current"] is not None:
             self.trainer = _load_trainer(self.config, data, resume["current"], run.generator)
             epochs = remaining_epochs(resume["current"],
                                       self.config.epochs if epochs is None else epochs)
