@@ -113,6 +113,9 @@ def _options(parser) -> None:
     parser.add_argument("--raise-runs", type=int, default=10,
                         help="reverse-AIS runs per image")
     parser.add_argument("--seed", type=int, default=0, help="seed of both trainings")
+    parser.add_argument("--save", metavar="PATH", default=None,
+                        help="also write deepbelief's trained RBM to PATH (safetensors), "
+                             "e.g. to score it again with more AIS runs")
 
 
 # -- the rbms side ----------------------------------------------------------------------------
@@ -199,6 +202,9 @@ def train_deepbelief(X: np.ndarray, args, budget_s: float) -> tuple[RBMModule, d
     start = time.perf_counter()
     model = _model(args, 1_000_000, [anneal]).fit(X)
     train_s = time.perf_counter() - start
+    if args.save:  # before scoring: a model of an hour is kept whatever happens next
+        model.save(args.save)
+        print(f"deepbelief's model written to {args.save}", flush=True)
     rates = model.callbacks_[0].rates_
     return model.rbm_, {
         "train_s": train_s, "first_rate": rates[0], "last_rate": rates[-1],
