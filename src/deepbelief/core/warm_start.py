@@ -124,7 +124,8 @@ def transposed_start(lower: RBMModule, upper: RBMModule,
     if upper.n_visible < n_h:
         raise ValueError(f"the upper RBM has {upper.n_visible} visible units, fewer than the "
                          f"lower RBM's {n_h} hidden units.")
-    if not _bernoulli_first(upper.visible, n_h):
+    first, size = upper.visible.parts(upper.n_visible)[0]
+    if first.name != "bernoulli" or size < n_h:
         raise ValueError(f"the upper RBM's first {n_h} visible units stand for the lower RBM's "
                          "Bernoulli hidden units and must be Bernoulli themselves, got "
                          f"{upper.visible.name!r}.")
@@ -153,11 +154,3 @@ def transposed_start(lower: RBMModule, upper: RBMModule,
     upper.hidden_bias.copy_(b[keep])
     upper.visible_bias[:n_h] += (slope[folded].to(w) @ w[folded])
     return upper
-
-
-def _bernoulli_first(units, n: int) -> bool:
-    """Whether the first ``n`` units of a layer of ``units`` are Bernoulli units."""
-    if units.name == "bernoulli":
-        return True
-    blocks = getattr(units, "blocks", None)
-    return bool(blocks) and blocks[0][0].name == "bernoulli" and blocks[0][1] >= n
